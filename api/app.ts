@@ -1,0 +1,54 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { toHttpError } from './framework/http-errors.js';
+import { ResourceRegistry } from './framework/registry.js';
+import { API_PREFIX, createApiRouter, fullPath } from './framework/router.js';
+import { allResources } from './resources/index.js';
+import type { ApiServices } from './services.js';
+
+export interface AppOptions {
+  services: ApiServices;
+  /** Whether the store is loaded (and later: caches started); /readyz reports it. */
+  isReady: () => boolean;
+}
+
+/** The Express app: health probes, request log, the zcloud.cn API. */
+export function createApp({ services, isReady }: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      // Method, path, status, time and user only: never bodies, query values or headers.
+      services.logger.info('request', {
+        method: req.method,
+        path: fullPath(req),
+        ...(typeof req.query.action === 'string' ? { action: req.query.action } : {}),
+        status: res.statusCode,
+        durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+        user: typeof res.locals.user === 'string' ? res.locals.user : undefined,
+      });
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', (_req, res) => {
+    const ready = isReady();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'starting' });
+  });
+
+  const registry = new ResourceRegistry(allResources);
+  app.use(API_PREFIX, createApiRouter({ registry, services }));
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({ type: 'error', status: 404, code: 'NotFound', message: `no route for ${req.method} ${req.path}` });
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const httpError = toHttpError(err);
+    if (httpError.status === 500) services.logger.error('unhandled error', { path: req.path, error: String((err as Error)?.stack ?? err) });
+    res.status(httpError.status).json({ type: 'error', ...httpError });
+  });
+  return app;
+}

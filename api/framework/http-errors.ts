@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import {
+  ClusterUnavailableError,
+  ConflictError,
+  ForbiddenError,
+  InputError,
+  MalformedError,
+  MethodNotAllowedError,
+  NotFoundError,
+  UnauthorizedError,
+} from '../../src/errors.js';
+
+export interface HttpError {
+  status: number;
+  /** Stable machine name of the failure. */
+  code: string;
+  message: string;
+}
+
+/** Maps any thrown value to status, code and a message safe to show (never a stack). */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof InputError) {
+    return { status: 422, code: 'InvalidInput', message: err.field ? `${err.field}: ${err.message}` : err.message };
+  }
+  if (err instanceof z.ZodError) return { status: 422, code: 'InvalidInput', message: describeZodError(err) };
+  if (err instanceof MalformedError) return { status: 422, code: 'InvalidFormat', message: err.message };
+  if (err instanceof UnauthorizedError) return { status: 401, code: 'Unauthorized', message: err.message };
+  if (err instanceof ForbiddenError) return { status: 403, code: 'PermissionDenied', message: err.message };
+  if (err instanceof NotFoundError) return { status: 404, code: 'NotFound', message: err.message };
+  if (err instanceof MethodNotAllowedError) return { status: 405, code: 'MethodNotAllowed', message: err.message };
+  if (err instanceof ConflictError) return { status: 409, code: 'Conflict', message: err.message };
+  if (err instanceof ClusterUnavailableError) return { status: 503, code: 'ClusterUnavailable', message: err.message };
+  return { status: 500, code: 'ServerError', message: 'internal server error' };
+}
+
+/** The first issue (the one a client fixes first) as a field path and a reason. */
+function firstIssue(err: z.ZodError): { field?: string; reason: string } {
+  const issue = err.issues[0];
+  if (!issue) return { reason: 'invalid input' };
+  const field = issue.path.map(String).join('.') || undefined;
+  const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
+  return { field, reason: missing ? 'is required' : issue.message };
+}
+
+export function describeZodError(err: z.ZodError): string {
+  const { field, reason } = firstIssue(err);
+  return field ? `${field}: ${reason}` : reason;
+}
+
+/** Parses `input` with `schema`; a failure becomes an InputError naming the field. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const { field, reason } = firstIssue(result.error);
+  throw new InputError(reason, field);
+}

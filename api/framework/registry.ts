@@ -1,0 +1,53 @@
+import { pluralize } from './plural.js';
+import type { ResourceDefinition } from './resource.js';
+
+export interface RegisteredResource {
+  def: ResourceDefinition;
+  collectionName: string;
+  /** Child kinds by their collection name. */
+  children: Map<string, RegisteredResource>;
+}
+
+/**
+ * All resource definitions, linked into the URL tree by their parents. Built once; checks that
+ * kinds are unique and every parent exists.
+ */
+export class ResourceRegistry {
+  readonly roots = new Map<string, RegisteredResource>();
+  readonly #byKind = new Map<string, RegisteredResource>();
+
+  constructor(defs: readonly ResourceDefinition[]) {
+    for (const def of defs) {
+      if (this.#byKind.has(def.kind)) throw new Error(`resource kind ${def.kind} defined twice`);
+      this.#byKind.set(def.kind, { def, collectionName: pluralize(def.kind), children: new Map() });
+    }
+    for (const entry of this.#byKind.values()) {
+      const parents = entry.def.parents ?? [];
+      if (parents.length === 0) this.roots.set(entry.collectionName, entry);
+      for (const parent of parents) {
+        const parentEntry = this.#byKind.get(parent);
+        if (!parentEntry) throw new Error(`resource ${entry.def.kind} names unknown parent ${parent}`);
+        parentEntry.children.set(entry.collectionName, entry);
+      }
+    }
+  }
+
+  byKind(kind: string): RegisteredResource | undefined {
+    return this.#byKind.get(kind);
+  }
+
+  /** Every collection URL template, e.g. `/clusters/{cluster_id}/namespaces`, sorted. */
+  collectionTemplates(): string[] {
+    const out: string[] = [];
+    const walk = (entries: Iterable<RegisteredResource>, prefix: string, seen: readonly string[]): void => {
+      for (const entry of entries) {
+        if (seen.includes(entry.def.kind)) continue; // guards against a parent cycle
+        const url = `${prefix}/${entry.collectionName}`;
+        out.push(url);
+        walk(entry.children.values(), `${url}/{${entry.def.kind}_id}`, [...seen, entry.def.kind]);
+      }
+    };
+    walk(this.roots.values(), '', []);
+    return out.sort();
+  }
+}

@@ -1,0 +1,69 @@
+import type { z } from 'zod';
+import type { Principal } from '../../src/users.js';
+import type { ApiServices } from '../services.js';
+
+/** What every handler returns: an id, fields, and optionally its creation time. */
+export interface ApiObject {
+  id: string;
+  creationTimestamp?: string;
+  [field: string]: unknown;
+}
+
+/** The request as a handler sees it. Handlers never touch Express. */
+export interface RequestContext {
+  /** The caller; undefined only in actions declared `public`. */
+  user: Principal | undefined;
+  /** Ids of the ancestors on the request path, by kind: `{ cluster: 'c1', namespace: 'default' }`. */
+  parents: Readonly<Record<string, string>>;
+  /** Query parameters (first value of each). */
+  query: Readonly<Record<string, string>>;
+  services: ApiServices;
+  /** Adds a response header (e.g. cache freshness). */
+  setHeader(name: string, value: string): void;
+  /** The caller, or UnauthorizedError; for handlers that run only authenticated. */
+  requireUser(): Principal;
+}
+
+export interface ActionDefinition<I extends z.ZodType = z.ZodType> {
+  /** Validates the body; absent means the action takes no input. */
+  input?: I;
+  /** Callable without a token (login). */
+  public?: boolean;
+  run(ctx: RequestContext, id: string, input: z.output<I>): Promise<unknown>;
+}
+
+export interface WriteDefinition<I extends z.ZodType, R> {
+  input: I;
+  run: R;
+}
+
+/**
+ * One resource kind. Which of list/get/create/update/remove/actions are present decides the
+ * methods served, the links and the 405s: a handler left out means no route and no link.
+ */
+export interface ResourceDefinition<C extends z.ZodType = z.ZodType, U extends z.ZodType = z.ZodType> {
+  kind: string;
+  /** Kinds this one nests under; several parents give several URL families (pod). */
+  parents?: readonly string[];
+  list?(ctx: RequestContext): Promise<ApiObject[]>;
+  get?(ctx: RequestContext, id: string): Promise<ApiObject | undefined>;
+  create?: WriteDefinition<C, (ctx: RequestContext, input: z.output<C>) => Promise<ApiObject>>;
+  update?: WriteDefinition<U, (ctx: RequestContext, id: string, input: z.output<U>) => Promise<ApiObject>>;
+  /** Returns 'accepted' when deletion continues in the background (202). */
+  remove?(ctx: RequestContext, id: string): Promise<void | 'accepted'>;
+  actions?: Record<string, ActionDefinition>;
+  /** Extra body keys to redact in the audit trail (beyond passwords, keys, tokens...). */
+  sensitiveFields?: readonly string[];
+}
+
+/** Identity function that keeps the zod input types of create/update for the handlers. */
+export function defineResource<C extends z.ZodType, U extends z.ZodType>(
+  def: ResourceDefinition<C, U>,
+): ResourceDefinition {
+  return def as unknown as ResourceDefinition;
+}
+
+/** Keeps the zod input type of an action for its `run`. */
+export function defineAction<I extends z.ZodType>(def: ActionDefinition<I>): ActionDefinition {
+  return def as unknown as ActionDefinition;
+}

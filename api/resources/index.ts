@@ -1,0 +1,6 @@
+import type { ResourceDefinition } from '../framework/resource.js';
+import { auditlogResource } from './auditlog.js';
+import { userResource } from './user.js';
+
+/** Every zcloud.cn/v1 resource. The registry derives the URL tree from their parents. */
+export const allResources: readonly ResourceDefinition[] = [userResource, auditlogResource];

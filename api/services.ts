@@ -1,0 +1,12 @@
+import type { AuditTrail } from '../src/audit.js';
+import type { Config } from '../src/config.js';
+import type { Logger } from '../src/logger.js';
+import type { UserService } from '../src/users.js';
+
+/** What the API layer may call. Composed once in src/zcloud.ts. */
+export interface ApiServices {
+  config: Config;
+  logger: Logger;
+  users: UserService;
+  audit: AuditTrail;
+}

@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { defineCollection, type Store, type StoreCollection } from './store/store.js';
+
+export const AuditEntrySchema = z.object({
+  id: z.string(),
+  time: z.iso.datetime(),
+  user: z.string(),
+  verb: z.string(),
+  path: z.string(),
+  action: z.string().optional(),
+  status: z.number().int(),
+  sourceIP: z.string(),
+  /** The request body with secret fields redacted. */
+  body: z.unknown().optional(),
+});
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+export const auditCollection = defineCollection('auditlogs', AuditEntrySchema);
+
+/** Keys whose values never enter the audit trail, wherever they appear in a body. */
+const SECRET_KEYS = new Set(
+  ['password', 'oldpassword', 'newpassword', 'sshkey', 'kubeconfig', 'token', 'config', 'secret', 'privatekey', 'apikey'].map(
+    (k) => k.toLowerCase(),
+  ),
+);
+export const REDACTED = '[redacted]';
+
+/**
+ * Returns a copy of `value` with secret fields replaced by REDACTED: keys in SECRET_KEYS (any
+ * case) and the `extraKeys` a resource declares (e.g. a secret's `value`).
+ */
+export function redact(value: unknown, extraKeys: readonly string[] = []): unknown {
+  const extra = new Set(extraKeys.map((k) => k.toLowerCase()));
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [key, inner] of Object.entries(v)) {
+        const lower = key.toLowerCase();
+        out[key] = SECRET_KEYS.has(lower) || extra.has(lower) ? REDACTED : walk(inner);
+      }
+      return out;
+    }
+    return v;
+  };
+  return walk(value);
+}
+
+/** Bounded audit trail of mutating requests and controller decisions. */
+export class AuditTrail {
+  readonly #entries: StoreCollection<AuditEntry>;
+
+  constructor(
+    store: Store,
+    private readonly maxEntries: number,
+  ) {
+    this.#entries = store.collection(auditCollection);
+  }
+
+  /** Records one entry; the caller must already have redacted `body`. Drops the oldest beyond the bound. */
+  async record(entry: Omit<AuditEntry, 'id' | 'time'>): Promise<void> {
+    const time = new Date().toISOString();
+    // Non-numeric ids keep the store's insertion order, which trimOldest relies on.
+    const id = `a-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
+    await this.#entries.create(id, { ...entry, id, time });
+    await this.#entries.trimOldest(this.maxEntries);
+  }
+
+  list(): Promise<AuditEntry[]> {
+    return this.#entries.list();
+  }
+}

@@ -1,0 +1,48 @@
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { UnauthorizedError } from '../errors.js';
+
+export interface TokenClaims {
+  /** user name */
+  sub: string;
+  /** the user's credential generation when issued; a password change bumps it, voiding older tokens */
+  gen: number;
+  iat: number;
+  exp: number;
+}
+
+/** Issues and verifies HS256 JWTs with one signing key. */
+export class TokenService {
+  readonly #key: Uint8Array;
+
+  constructor(key: Uint8Array) {
+    if (key.length < 32) throw new Error('JWT signing key must be at least 32 bytes');
+    this.#key = key;
+  }
+
+  async issue(user: string, generation: number, lifetimeMs: number): Promise<string> {
+    const nowMs = Date.now();
+    // Rounded up, so a token lives at least its lifetime despite whole-second claims.
+    const exp = Math.ceil((nowMs + lifetimeMs) / 1000);
+    return new SignJWT({ gen: generation })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(user)
+      .setIssuedAt(Math.floor(nowMs / 1000))
+      .setExpirationTime(exp)
+      .sign(this.#key);
+  }
+
+  /** Throws UnauthorizedError for a bad signature, an expired token or missing claims. */
+  async verify(token: string): Promise<TokenClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.#key, { algorithms: ['HS256'] });
+      if (typeof payload.sub !== 'string' || typeof payload.gen !== 'number' || !payload.exp || !payload.iat) {
+        throw new UnauthorizedError('token lacks required claims');
+      }
+      return { sub: payload.sub, gen: payload.gen, iat: payload.iat, exp: payload.exp };
+    } catch (err) {
+      if (err instanceof UnauthorizedError) throw err;
+      if (err instanceof joseErrors.JWTExpired) throw new UnauthorizedError('token expired');
+      throw new UnauthorizedError('invalid token');
+    }
+  }
+}

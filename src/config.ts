@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/** Parses "90", "90s", "15m", "24h", "7d" into milliseconds. */
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)?$/, 'a duration like 30s, 15m, 24h or a number of seconds')
+  .transform((text) => {
+    const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text)!;
+    const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+    const unitMs = units[match[2] ?? 's'] ?? 1000;
+    return Number(match[1]) * unitMs;
+  });
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/**
+ * Every setting, its env var, default and meaning. README's configuration table mirrors this.
+ * A config file (ZCLOUD_CONFIG_FILE, JSON) may set the same keys; env wins over the file.
+ */
+export const configKeys = {
+  PORT: { schema: port, default: '8080', doc: 'HTTP port to listen on (0 picks a free one)' },
+  ZCLOUD_LISTEN_HOST: { schema: z.string().min(1), default: '0.0.0.0', doc: 'address to listen on' },
+  ZCLOUD_DATA_DIR: { schema: z.string().min(1), default: './data', doc: 'directory of the data file and signing key' },
+  ZCLOUD_JWT_SECRET: {
+    schema: z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length >= 32, 'must be base64 of at least 32 bytes')
+      .optional(),
+    default: undefined,
+    doc: 'JWT signing key (base64, >= 32 bytes); default: generated on first start and kept in the data dir',
+  },
+  ZCLOUD_TOKEN_TTL: { schema: duration, default: '24h', doc: 'lifetime of tokens issued by the zcloud.cn login action' },
+  ZCLOUD_OSP_TOKEN_TTL: { schema: duration, default: '30m', doc: 'lifetime of tokens issued by POST /osp/api/login' },
+  ZCLOUD_LOG_LEVEL: {
+    schema: z.enum(['error', 'warn', 'info', 'debug']),
+    default: 'info',
+    doc: 'log level (JSON lines on stdout)',
+  },
+  ZCLOUD_AUDIT_MAX_ENTRIES: {
+    schema: z.coerce.number().int().min(1).max(1_000_000),
+    default: '5000',
+    doc: 'audit trail size; the oldest entries are dropped beyond it',
+  },
+  ZCLOUD_HEALTH_INTERVAL: { schema: duration, default: '10s', doc: 'how often each cluster apiserver is probed' },
+} as const;
+
+type Keys = typeof configKeys;
+export type ConfigKey = keyof Keys;
+
+export interface Config {
+  port: number;
+  listenHost: string;
+  dataDir: string;
+  jwtSecret?: string;
+  tokenTtlMs: number;
+  ospTokenTtlMs: number;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  auditMaxEntries: number;
+  healthIntervalMs: number;
+}
+
+const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
+
+function readConfigFile(file: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('ZCLOUD_CONFIG_FILE', `cannot read ${file} as JSON (${(err as Error).message})`);
+  }
+  const result = FileSchema.safeParse(parsed);
+  if (!result.success) throw new ConfigError('ZCLOUD_CONFIG_FILE', `${file} must be an object of string or number values`);
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(result.data)) {
+    if (!(key in configKeys)) throw new ConfigError(key, `unknown key in ${file}`);
+    out[key] = String(value);
+  }
+  return out;
+}
+
+function parseKey<K extends ConfigKey>(key: K, raw: string | undefined): z.output<Keys[K]['schema']> {
+  const def = configKeys[key];
+  const value = raw ?? def.default;
+  const result = (def.schema as z.ZodType).safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(key, `${JSON.stringify(value)} is not valid: ${issue?.message ?? 'invalid value'}`);
+  }
+  return result.data as z.output<Keys[K]['schema']>;
+}
+
+/** Reads configuration from env (and ZCLOUD_CONFIG_FILE). Throws ConfigError naming the key. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const fromFile = env.ZCLOUD_CONFIG_FILE ? readConfigFile(env.ZCLOUD_CONFIG_FILE) : {};
+  const raw = (key: ConfigKey): string | undefined => {
+    const value = env[key];
+    return value !== undefined && value !== '' ? value : fromFile[key];
+  };
+  return {
+    port: parseKey('PORT', raw('PORT')),
+    listenHost: parseKey('ZCLOUD_LISTEN_HOST', raw('ZCLOUD_LISTEN_HOST')),
+    dataDir: path.resolve(parseKey('ZCLOUD_DATA_DIR', raw('ZCLOUD_DATA_DIR'))),
+    jwtSecret: parseKey('ZCLOUD_JWT_SECRET', raw('ZCLOUD_JWT_SECRET')),
+    tokenTtlMs: parseKey('ZCLOUD_TOKEN_TTL', raw('ZCLOUD_TOKEN_TTL')),
+    ospTokenTtlMs: parseKey('ZCLOUD_OSP_TOKEN_TTL', raw('ZCLOUD_OSP_TOKEN_TTL')),
+    logLevel: parseKey('ZCLOUD_LOG_LEVEL', raw('ZCLOUD_LOG_LEVEL')),
+    auditMaxEntries: parseKey('ZCLOUD_AUDIT_MAX_ENTRIES', raw('ZCLOUD_AUDIT_MAX_ENTRIES')),
+    healthIntervalMs: parseKey('ZCLOUD_HEALTH_INTERVAL', raw('ZCLOUD_HEALTH_INTERVAL')),
+  };
+}

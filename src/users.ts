@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from './errors.js';
+import { UNMATCHABLE_CREDENTIAL, hashCredential, verifyCredential } from './auth/password.js';
+import type { TokenService } from './auth/tokens.js';
+import { defineCollection, type Store, type StoreCollection } from './store/store.js';
+
+export const ADMIN_USER = 'admin';
+/** sha1 hex of "zcloud", the documented first password of admin. */
+export const ADMIN_DEFAULT_SHA1 = '0192309fba8c6f0929b5b00867ebccac9a39e34e';
+/** A project namespace that grants every namespace of its cluster. */
+export const ALL_NAMESPACES = '_all';
+
+export const ProjectSchema = z.object({
+  cluster: z.string().min(1, 'is required'),
+  namespace: z.string().min(1, 'is required'),
+});
+export type Project = z.infer<typeof ProjectSchema>;
+
+export const UserNameSchema = z
+  .string()
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+/** What clients send as a password: the sha1 of it, hex encoded. */
+export const Sha1HexSchema = z
+  .string()
+  .regex(/^[0-9a-fA-F]{40}$/, 'must be the sha1 hex (40 hex digits) of the password')
+  .transform((value) => value.toLowerCase());
+
+export const UserRecordSchema = z.object({
+  name: UserNameSchema,
+  credential: z.string().startsWith('scrypt$'),
+  /** Bumped on every password change: tokens carry it and older ones stop working. */
+  generation: z.number().int().min(0),
+  projects: z.array(ProjectSchema),
+  email: z.string().optional(),
+  creationTimestamp: z.iso.datetime(),
+  updateTimestamp: z.iso.datetime(),
+});
+export type UserRecord = z.infer<typeof UserRecordSchema>;
+
+export const usersCollection = defineCollection('users', UserRecordSchema);
+
+/** A user as the rest of zcloud sees it: no credential. */
+export type User = Omit<UserRecord, 'credential' | 'generation'>;
+
+export interface Principal {
+  name: string;
+  isAdmin: boolean;
+  projects: readonly Project[];
+}
+
+function publicView(record: UserRecord): User {
+  const { credential: _credential, generation: _generation, ...user } = record;
+  return user;
+}
+
+export interface UserPatch {
+  sha1Password?: string;
+  projects?: Project[];
+  email?: string;
+}
+
+/** Users, their credentials and tokens. The one place that knows how a password is checked. */
+export class UserService {
+  readonly #users: StoreCollection<UserRecord>;
+
+  constructor(
+    store: Store,
+    private readonly tokens: TokenService,
+  ) {
+    this.#users = store.collection(usersCollection);
+  }
+
+  /** Creates `admin` with the documented default password when it does not exist. */
+  async ensureAdmin(): Promise<void> {
+    if (await this.#users.get(ADMIN_USER)) return;
+    await this.create({ name: ADMIN_USER, sha1Password: ADMIN_DEFAULT_SHA1, projects: [] });
+  }
+
+  async create(input: { name: string; sha1Password: string; projects?: Project[]; email?: string }): Promise<User> {
+    const now = new Date().toISOString();
+    if (await this.#users.get(input.name)) throw new ConflictError(`user ${input.name} already exists`);
+    const record = await this.#users.create(input.name, {
+      name: input.name,
+      credential: await hashCredential(input.sha1Password),
+      generation: 0,
+      projects: input.projects ?? [],
+      ...(input.email !== undefined ? { email: input.email } : {}),
+      creationTimestamp: now,
+      updateTimestamp: now,
+    });
+    return publicView(record);
+  }
+
+  async get(name: string): Promise<User | undefined> {
+    const record = await this.#users.get(name);
+    return record && publicView(record);
+  }
+
+  async list(): Promise<User[]> {
+    return (await this.#users.list()).map(publicView);
+  }
+
+  async update(name: string, patch: UserPatch): Promise<User> {
+    const credential = patch.sha1Password !== undefined ? await hashCredential(patch.sha1Password) : undefined;
+    const record = await this.#users.update(name, (current) => ({
+      ...current,
+      ...(credential ? { credential, generation: current.generation + 1 } : {}),
+      ...(patch.projects ? { projects: patch.projects } : {}),
+      ...(patch.email !== undefined ? { email: patch.email } : {}),
+      updateTimestamp: new Date().toISOString(),
+    }));
+    return publicView(record);
+  }
+
+  async delete(name: string): Promise<void> {
+    if (name === ADMIN_USER) throw new ForbiddenError('the admin user cannot be deleted');
+    if (!(await this.#users.delete(name))) throw new NotFoundError(`user ${name} not found`);
+  }
+
+  /**
+   * Checks a credential and issues a token. Unknown user and wrong password fail alike, after
+   * the same scrypt work, so timing does not tell which.
+   */
+  async login(name: string, sha1Password: string, lifetimeMs: number): Promise<string> {
+    const record = await this.#users.get(name);
+    const ok = await verifyCredential(sha1Password, record?.credential ?? UNMATCHABLE_CREDENTIAL);
+    if (!record || !ok) throw new UnauthorizedError('wrong user name or password');
+    return this.tokens.issue(record.name, record.generation, lifetimeMs);
+  }
+
+  async resetPassword(name: string, oldSha1: string, newSha1: string): Promise<void> {
+    const record = await this.#users.get(name);
+    if (!record) throw new NotFoundError(`user ${name} not found`);
+    if (!(await verifyCredential(oldSha1, record.credential))) throw new InputError('is not the current password', 'oldPassword');
+    await this.update(name, { sha1Password: newSha1 });
+  }
+
+  /** Resolves a bearer token to its user; a deleted user or a changed password voids it. */
+  async authenticate(token: string): Promise<Principal> {
+    const claims = await this.tokens.verify(token);
+    const record = await this.#users.get(claims.sub);
+    if (!record) throw new UnauthorizedError('the token belongs to a user that no longer exists');
+    if (record.generation !== claims.gen) throw new UnauthorizedError('the password changed since this token was issued');
+    return { name: record.name, isAdmin: record.name === ADMIN_USER, projects: record.projects };
+  }
+
+  /** Drops every project on `cluster` from every user (the cluster was deleted). */
+  async revokeCluster(cluster: string): Promise<void> {
+    for (const user of await this.#users.list()) {
+      if (!user.projects.some((p) => p.cluster === cluster)) continue;
+      await this.#users.update(user.name, (current) => ({
+        ...current,
+        projects: current.projects.filter((p) => p.cluster !== cluster),
+      }));
+    }
+  }
+}
