@@ -1,3 +1,4 @@
+import type { ClusterManager } from '../src/clusters/cluster-manager.js';
 import type { AuditTrail } from '../src/audit.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
@@ -9,4 +10,5 @@ export interface ApiServices {
   logger: Logger;
   users: UserService;
   audit: AuditTrail;
+  clusters: ClusterManager;
 }

@@ -45,6 +45,11 @@ export const configKeys = {
     doc: 'audit trail size; the oldest entries are dropped beyond it',
   },
   ZCLOUD_HEALTH_INTERVAL: { schema: duration, default: '10s', doc: 'how often each cluster apiserver is probed' },
+  ZCLOUD_WATCH_TIMEOUT: {
+    schema: duration,
+    default: '5m',
+    doc: 'shortest server-side timeout of an informer watch; each watch picks one in [t, 2t)',
+  },
 } as const;
 
 type Keys = typeof configKeys;
@@ -60,6 +65,7 @@ export interface Config {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   auditMaxEntries: number;
   healthIntervalMs: number;
+  watchTimeoutMs: number;
 }
 
 const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -109,5 +115,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: parseKey('ZCLOUD_LOG_LEVEL', raw('ZCLOUD_LOG_LEVEL')),
     auditMaxEntries: parseKey('ZCLOUD_AUDIT_MAX_ENTRIES', raw('ZCLOUD_AUDIT_MAX_ENTRIES')),
     healthIntervalMs: parseKey('ZCLOUD_HEALTH_INTERVAL', raw('ZCLOUD_HEALTH_INTERVAL')),
+    watchTimeoutMs: parseKey('ZCLOUD_WATCH_TIMEOUT', raw('ZCLOUD_WATCH_TIMEOUT')),
   };
 }

@@ -4,24 +4,27 @@ import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import { createApp } from '../api/app.js';
 import type { ApiServices } from '../api/services.js';
+import { ClusterHealthReconciler } from '../controllers/cluster-health.js';
 import { AuditTrail, auditCollection } from './audit.js';
 import { loadSigningKey } from './auth/signing-key.js';
 import { TokenService } from './auth/tokens.js';
+import { ClusterManager, clustersCollection } from './clusters/cluster-manager.js';
 import type { Config } from './config.js';
+import { Controller } from './controller.js';
 import { createLogger } from './logger.js';
 import { openLowdbStore } from './store/lowdb-store.js';
 import type { CollectionDef } from './store/store.js';
 import { UserService, usersCollection } from './users.js';
 
 /** Every collection zcloud stores; all are validated when the store opens. */
-const collections: readonly CollectionDef[] = [usersCollection, auditCollection];
+const collections: readonly CollectionDef[] = [usersCollection, auditCollection, clustersCollection];
 
 export interface RunningZcloud {
   /** e.g. http://127.0.0.1:8080 */
   url: string;
   port: number;
   services: ApiServices;
-  /** Stops serving, then closes the store (releasing its lock). */
+  /** Stops serving and every controller and cache, then closes the store (releasing its lock). */
   close(): Promise<void>;
 }
 
@@ -30,36 +33,54 @@ export interface StartOptions {
   logStream?: Writable;
 }
 
-/** Composition root: opens the store, builds the services and serves the API. */
+/**
+ * Composition root: opens the store, builds the services, attaches the registered clusters
+ * (without waiting for them), starts the controllers and serves the API. Every long-running
+ * task is owned here and awaited by `close`.
+ */
 export async function startZcloud(config: Config, options: StartOptions = {}): Promise<RunningZcloud> {
   const logger = createLogger({ level: config.logLevel, stream: options.logStream });
   const store = await openLowdbStore({ dataDir: config.dataDir, collections });
+  const stopping = new AbortController();
+  const tasks: Promise<void>[] = [];
   let server: Server | undefined;
+  let clusters: ClusterManager | undefined;
+  const shutdown = async (): Promise<void> => {
+    stopping.abort();
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+    }
+    await clusters?.stop();
+    await Promise.all(tasks);
+    await store.close();
+  };
   try {
     const tokens = new TokenService(loadSigningKey(config.dataDir, config.jwtSecret));
     const users = new UserService(store, tokens);
     await users.ensureAdmin();
-    const services: ApiServices = { config, logger, users, audit: new AuditTrail(store, config.auditMaxEntries) };
-    const app = createApp({ services, isReady: () => true });
+    clusters = new ClusterManager({ store, users, logger, minWatchTimeoutSeconds: Math.max(1, Math.round(config.watchTimeoutMs / 1000)) });
+
+    const health = new Controller({
+      name: 'cluster-health',
+      reconciler: new ClusterHealthReconciler({ clusters, logger, intervalMs: config.healthIntervalMs }),
+      logger,
+      workers: 2,
+    });
+    clusters.on((event, name) => event === 'attached' && health.enqueue(name));
+    tasks.push(health.run(stopping.signal));
+    await clusters.start();
+
+    const services: ApiServices = { config, logger, users, audit: new AuditTrail(store, config.auditMaxEntries), clusters };
+    const app = createApp({ services, isReady: () => !stopping.signal.aborted });
     server = app.listen(config.port, config.listenHost);
     await once(server, 'listening');
     const port = (server.address() as AddressInfo).port;
     const host = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
-    logger.info('zcloud listening', { port, dataDir: config.dataDir });
-    const running = server;
-    return {
-      url: `http://${host}:${port}`,
-      port,
-      services,
-      close: async () => {
-        running.closeAllConnections();
-        await new Promise<void>((resolve, reject) => running.close((err) => (err ? reject(err) : resolve())));
-        await store.close();
-      },
-    };
+    logger.info('zcloud listening', { port, dataDir: config.dataDir, clusters: clusters.list().length });
+    return { url: `http://${host}:${port}`, port, services, close: shutdown };
   } catch (err) {
-    server?.close();
-    await store.close();
+    await shutdown();
     throw err;
   }
 }

@@ -52,6 +52,11 @@ export interface ResourceDefinition<C extends z.ZodType = z.ZodType, U extends z
   /** Returns 'accepted' when deletion continues in the background (202). */
   remove?(ctx: RequestContext, id: string): Promise<void | 'accepted'>;
   actions?: Record<string, ActionDefinition>;
+  /**
+   * Runs before any request addressed below an object of this kind (e.g. a cluster answers
+   * 404/503 for everything under it while unknown/unavailable). May set headers.
+   */
+  guardChildren?(ctx: RequestContext, id: string): Promise<void> | void;
   /** Extra body keys to redact in the audit trail (beyond passwords, keys, tokens...). */
   sensitiveFields?: readonly string[];
 }

@@ -173,6 +173,7 @@ export function createApiRouter({ registry, services }: ApiRouterOptions): expre
           return started.user;
         },
       };
+      for (const step of resolved.ancestry) await registry.byKind(step.kind)?.def.guardChildren?.(ctx, step.id);
       const links = (object: ApiObject): Record<string, string> => linksOf(entry, resolved.collectionUrl, object.id);
       const shape = (object: ApiObject): Record<string, unknown> => {
         const { id, creationTimestamp, ...fields } = object;

@@ -12,6 +12,7 @@ import { API_PREFIX, createApiRouter } from '../../api/framework/router.js';
 import { AuditTrail, auditCollection } from '../../src/audit.js';
 import { TokenService } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
+import { ClusterManager } from '../../src/clusters/cluster-manager.js';
 import { ClusterUnavailableError, ConflictError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
@@ -82,6 +83,7 @@ describe('schema-driven REST framework', () => {
       logger: createLogger({ level: 'error', stream: new PassThrough() }),
       users,
       audit: new AuditTrail(store, 100),
+      clusters: new ClusterManager({ store, users, logger: createLogger({ level: 'error', stream: new PassThrough() }) }),
     };
     const app = express();
     app.use(API_PREFIX, createApiRouter({ registry: new ResourceRegistry(resources), services }));

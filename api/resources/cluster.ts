@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { InputError } from '../../src/errors.js';
+import { ClusterNameSchema, type ClusterRuntime } from '../../src/clusters/cluster-manager.js';
+import { capacityOf } from '../../src/clusters/cluster-metrics.js';
+import { FRESHNESS_HEADERS } from '../cluster-access.js';
+import { defineAction, defineResource, type ApiObject } from '../framework/resource.js';
+
+function toApi(runtime: ClusterRuntime): ApiObject {
+  const { cache } = runtime;
+  const nodes = cache.informer('nodes')?.store.list() ?? [];
+  const pods = cache.informer('pods')?.store.list() ?? [];
+  return {
+    id: runtime.name,
+    name: runtime.name,
+    status: runtime.state,
+    version: runtime.health.version ?? '',
+    nodeCount: nodes.length,
+    ...capacityOf(nodes, pods),
+    creationTimestamp: runtime.record.creationTimestamp,
+  };
+}
+
+/**
+ * Import takes `kubeconfig`; provisioning over SSH (the seed's nodes, network, sshKey...) is a
+ * separate issue. A body with neither gets a 422 naming both.
+ */
+const CreateCluster = z
+  .object({
+    name: ClusterNameSchema,
+    kubeconfig: z.string().min(1, 'must not be empty').optional(),
+    nodes: z.array(z.unknown()).optional(),
+  })
+  .passthrough();
+
+export const clusterResource = defineResource({
+  kind: 'cluster',
+  list: async (ctx) => ctx.services.clusters.list().map(toApi),
+  get: async (ctx, id) => {
+    const runtime = ctx.services.clusters.get(id);
+    return runtime && toApi(runtime);
+  },
+  create: {
+    input: CreateCluster,
+    run: async (ctx, input) => {
+      if (input.kubeconfig === undefined) {
+        if (input.nodes === undefined) {
+          throw new InputError('one of kubeconfig (import an existing cluster) or nodes (provision a new one over SSH) is required', 'kubeconfig');
+        }
+        throw new InputError('provisioning new clusters over SSH is not available yet; import one with kubeconfig', 'nodes');
+      }
+      return toApi(await ctx.services.clusters.register(input.name, input.kubeconfig));
+    },
+  },
+  remove: async (ctx, id) => {
+    await ctx.services.clusters.remove(id);
+  },
+  actions: {
+    getkubeconfig: defineAction({
+      run: async (ctx, id) => ({ name: id, config: await ctx.services.clusters.kubeconfigOf(id) }),
+    }),
+  },
+  guardChildren: (ctx, id) => {
+    const runtime = ctx.services.clusters.require(id);
+    ctx.setHeader(FRESHNESS_HEADERS.state, runtime.state);
+    ctx.services.clusters.requireAvailable(id);
+  },
+});

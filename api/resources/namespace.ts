@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import type { KubeObject } from '../../src/kube/kube-object.js';
+import { clusterOf, readCache } from '../cluster-access.js';
+import { defineResource, type ApiObject } from '../framework/resource.js';
+
+export const KubeNameSchema = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-"')
+  .max(63, 'must be at most 63 characters');
+
+function toApi(ns: KubeObject): ApiObject {
+  return {
+    id: ns.metadata.name,
+    name: ns.metadata.name,
+    status: ns.metadata.deletionTimestamp ? 'Terminating' : 'Active',
+    creationTimestamp: ns.metadata.creationTimestamp,
+  };
+}
+
+export const namespaceResource = defineResource({
+  kind: 'namespace',
+  parents: ['cluster'],
+  list: async (ctx) =>
+    readCache(ctx, 'namespaces')
+      .store.list()
+      .map(toApi)
+      .sort((a, b) => a.id.localeCompare(b.id)),
+  get: async (ctx, id) => {
+    const ns = readCache(ctx, 'namespaces').store.get(undefined, id);
+    return ns && toApi(ns);
+  },
+  create: {
+    input: z.object({ name: KubeNameSchema }),
+    run: async (ctx, input) => toApi(await clusterOf(ctx).client.create('namespaces', { metadata: { name: input.name } })),
+  },
+  // The apiserver finalizes a namespace in the background (its objects go first): 202.
+  remove: async (ctx, id) => {
+    await clusterOf(ctx).client.delete('namespaces', undefined, id);
+    return 'accepted';
+  },
+});

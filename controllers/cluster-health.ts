@@ -1,0 +1,57 @@
+import type { ClusterManager } from '../src/clusters/cluster-manager.js';
+import type { Reconciler, Result } from '../src/controller.js';
+import type { Logger } from '../src/logger.js';
+
+export interface ClusterHealthOptions {
+  clusters: ClusterManager;
+  logger: Logger;
+  /** Probe period of a healthy cluster. */
+  intervalMs: number;
+  /** A probe without an answer by then fails. Default min(5 s, interval). */
+  probeTimeoutMs?: number;
+}
+
+/** Failures in a row before a cluster is Unreachable: one lost probe is not an outage. */
+const FAILURES_TO_UNREACHABLE = 2;
+
+/**
+ * Keeps each cluster's health current: probes `GET /version`, records version and
+ * reachability, and wakes the cache's reflectors when an unreachable cluster answers again.
+ * Key: cluster name. Polls every `intervalMs`; after a first failure it re-probes within 2 s,
+ * so an outage shows within interval + 2 s + 2 · timeout (≤ 30 s at the defaults).
+ */
+export class ClusterHealthReconciler implements Reconciler {
+  constructor(private readonly options: ClusterHealthOptions) {}
+
+  async reconcile(key: string, signal: AbortSignal): Promise<Result> {
+    const { clusters, logger, intervalMs } = this.options;
+    const runtime = clusters.get(key);
+    if (!runtime || runtime.deleting) return {};
+    const health = runtime.health;
+    const timeoutMs = this.options.probeTimeoutMs ?? Math.min(5000, intervalMs);
+    try {
+      const version = await runtime.http.request<{ gitVersion?: string }>('GET', '/version', { timeoutMs, signal });
+      const wasUnreachable = health.reachable === false;
+      health.reachable = true;
+      health.consecutiveFailures = 0;
+      health.version = version.gitVersion;
+      health.lastError = undefined;
+      if (wasUnreachable) {
+        logger.info('cluster reachable again', { cluster: key });
+        runtime.cache.wakeUp();
+      }
+    } catch (err) {
+      if (signal.aborted) return {};
+      health.consecutiveFailures++;
+      health.lastError = (err as Error).message;
+      if (health.consecutiveFailures >= FAILURES_TO_UNREACHABLE && health.reachable !== false) {
+        health.reachable = false;
+        logger.warn('cluster unreachable', { cluster: key, error: health.lastError });
+      }
+    } finally {
+      health.lastProbeAt = new Date().toISOString();
+    }
+    const confirming = health.consecutiveFailures > 0 && health.consecutiveFailures < FAILURES_TO_UNREACHABLE;
+    return { requeueAfterMs: confirming ? Math.min(intervalMs, 2000) : intervalMs };
+  }
+}

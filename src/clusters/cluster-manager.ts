@@ -1,0 +1,201 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { ClusterUnavailableError, ConflictError, InputError, NotFoundError } from '../errors.js';
+import { ClusterCache } from '../kube/cluster-cache.js';
+import { ClusterClient } from '../kube/cluster-client.js';
+import { KubeHttp } from '../kube/kube-http.js';
+import type { Logger } from '../logger.js';
+import { defineCollection, type Store, type StoreCollection } from '../store/store.js';
+import type { UserService } from '../users.js';
+
+export const ClusterNameSchema = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-", at most 63');
+
+export const ClusterRecordSchema = z.object({
+  name: ClusterNameSchema,
+  /** How zcloud reaches the cluster. Provisioned clusters (a later kind) will add their own shape. */
+  source: z.object({ kind: z.literal('kubeconfig'), kubeconfig: z.string().min(1) }),
+  creationTimestamp: z.iso.datetime(),
+});
+export type ClusterRecord = z.infer<typeof ClusterRecordSchema>;
+export const clustersCollection = defineCollection('clusters', ClusterRecordSchema);
+
+export type ClusterState = 'Connecting' | 'Running' | 'Unreachable' | 'Deleting';
+
+export interface ClusterHealth {
+  /** undefined until the first probe answers or fails for good */
+  reachable: boolean | undefined;
+  consecutiveFailures: number;
+  version?: string;
+  lastProbeAt?: string;
+  lastError?: string;
+}
+
+/** A registered cluster while zcloud runs: its connection, cache and health. */
+export class ClusterRuntime {
+  readonly health: ClusterHealth = { reachable: undefined, consecutiveFailures: 0 };
+  readonly client: ClusterClient;
+  deleting = false;
+  readonly #abort = new AbortController();
+  #done: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly record: ClusterRecord,
+    readonly http: KubeHttp,
+    readonly cache: ClusterCache,
+  ) {
+    this.client = new ClusterClient(record.name, http, cache);
+  }
+
+  get name(): string {
+    return this.record.name;
+  }
+
+  get state(): ClusterState {
+    if (this.deleting) return 'Deleting';
+    if (this.health.reachable === false) return 'Unreachable';
+    if (this.health.reachable && this.cache.healthy) return 'Running';
+    return 'Connecting';
+  }
+
+  /** Whether reads may be served from the cache. */
+  get available(): boolean {
+    return this.state === 'Running';
+  }
+
+  start(logger: Logger): void {
+    this.#done = this.cache.run(this.#abort.signal).catch((err: unknown) => {
+      logger.error('cluster cache stopped unexpectedly', { cluster: this.name, error: (err as Error).message });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#done;
+    this.http.close();
+  }
+}
+
+export interface ClusterManagerOptions {
+  store: Store;
+  users: UserService;
+  logger: Logger;
+  /** Passed to every reflector; tests shorten it. */
+  minWatchTimeoutSeconds?: number;
+}
+
+export type ClusterListener = (event: 'attached' | 'detached', name: string) => void;
+
+/** Parses and checks an imported kubeconfig: YAML, a current context, a server URL. */
+export function parseKubeconfig(yaml: string): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromString(yaml);
+  } catch (err) {
+    throw new InputError(`is not a valid kubeconfig: ${(err as Error).message}`, 'kubeconfig');
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster?.server) throw new InputError('has no current context with a cluster server', 'kubeconfig');
+  try {
+    new URL(cluster.server);
+  } catch {
+    throw new InputError(`server ${cluster.server} is not a URL`, 'kubeconfig');
+  }
+  return kc;
+}
+
+/**
+ * Registered clusters: stored records plus a runtime (connection, informer cache, health) for
+ * each. Attaching never waits for the cluster to answer, so start-up never blocks on one.
+ */
+export class ClusterManager {
+  readonly #records: StoreCollection<ClusterRecord>;
+  readonly #runtimes = new Map<string, ClusterRuntime>();
+  readonly #listeners = new Set<ClusterListener>();
+
+  constructor(private readonly options: ClusterManagerOptions) {
+    this.#records = options.store.collection(clustersCollection);
+  }
+
+  on(listener: ClusterListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Attaches every stored cluster. */
+  async start(): Promise<void> {
+    for (const record of await this.#records.list()) this.attach(record);
+  }
+
+  async stop(): Promise<void> {
+    const runtimes = [...this.#runtimes.values()];
+    this.#runtimes.clear();
+    await Promise.all(runtimes.map((r) => r.stop()));
+  }
+
+  list(): ClusterRuntime[] {
+    return [...this.#runtimes.values()];
+  }
+
+  get(name: string): ClusterRuntime | undefined {
+    return this.#runtimes.get(name);
+  }
+
+  require(name: string): ClusterRuntime {
+    const runtime = this.#runtimes.get(name);
+    if (!runtime) throw new NotFoundError(`cluster ${name} not found`);
+    return runtime;
+  }
+
+  /** The cluster, if its cache may serve reads now; else ClusterUnavailableError (503). */
+  requireAvailable(name: string): ClusterRuntime {
+    const runtime = this.require(name);
+    if (!runtime.available) throw new ClusterUnavailableError(`cluster ${name} is ${runtime.state.toLowerCase()}`);
+    return runtime;
+  }
+
+  async register(name: string, kubeconfig: string): Promise<ClusterRuntime> {
+    parseKubeconfig(kubeconfig);
+    if (this.#runtimes.has(name) || (await this.#records.get(name))) throw new ConflictError(`cluster ${name} already exists`);
+    const record = await this.#records.create(name, {
+      name,
+      source: { kind: 'kubeconfig', kubeconfig },
+      creationTimestamp: new Date().toISOString(),
+    });
+    return this.attach(record);
+  }
+
+  async kubeconfigOf(name: string): Promise<string> {
+    const record = await this.#records.get(name);
+    if (!record) throw new NotFoundError(`cluster ${name} not found`);
+    return record.source.kubeconfig;
+  }
+
+  /** Stops the cluster's informers, drops its cache and record, and revokes projects on it. */
+  async remove(name: string): Promise<void> {
+    const runtime = this.require(name);
+    runtime.deleting = true;
+    await runtime.stop();
+    this.#runtimes.delete(name);
+    await this.#records.delete(name);
+    await this.options.users.revokeCluster(name);
+    this.emit('detached', name);
+    this.options.logger.info('cluster removed', { cluster: name });
+  }
+
+  private attach(record: ClusterRecord): ClusterRuntime {
+    const http = new KubeHttp(parseKubeconfig(record.source.kubeconfig));
+    const logger = this.options.logger.child({ cluster: record.name });
+    const cache = new ClusterCache({ http, logger, minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds });
+    const runtime = new ClusterRuntime(record, http, cache);
+    this.#runtimes.set(record.name, runtime);
+    runtime.start(logger);
+    this.emit('attached', record.name);
+    return runtime;
+  }
+
+  private emit(event: 'attached' | 'detached', name: string): void {
+    for (const listener of this.#listeners) listener(event, name);
+  }
+}

@@ -1,0 +1,92 @@
+import type { KubeObject } from '../kube/kube-object.js';
+import { bytes, milliCores, parseQuantity } from '../kube/quantity.js';
+
+export interface CapacityFigures {
+  /** millicores */
+  cpu: number;
+  cpuUsed: number;
+  cpuUsedRatio: string;
+  /** bytes */
+  memory: number;
+  memoryUsed: number;
+  memoryUsedRatio: string;
+  pod: number;
+  podUsed: number;
+  podUsedRatio: string;
+}
+
+interface NodeLike extends KubeObject {
+  status?: { allocatable?: Record<string, string> };
+}
+interface PodLike extends KubeObject {
+  spec?: { nodeName?: string; containers?: Array<{ resources?: { requests?: Record<string, string> } }> };
+  status?: { phase?: string };
+}
+
+const ROLE_PREFIX = 'node-role.kubernetes.io/';
+
+/** Roles from `node-role.kubernetes.io/<role>` labels (master is reported as controlplane). */
+export function nodeRoles(node: KubeObject): string[] {
+  const roles = new Set<string>();
+  for (const label of Object.keys(node.metadata.labels ?? {})) {
+    if (!label.startsWith(ROLE_PREFIX)) continue;
+    const role = label.slice(ROLE_PREFIX.length);
+    roles.add(role === 'master' || role === 'control-plane' ? 'controlplane' : role);
+  }
+  return [...roles].sort();
+}
+
+/** A worker runs workloads: labelled worker, or carrying no role label at all. */
+export function isWorker(node: KubeObject): boolean {
+  const roles = nodeRoles(node);
+  return roles.length === 0 || roles.includes('worker');
+}
+
+export function ratio(used: number, total: number): string {
+  return total > 0 ? (used / total).toFixed(2) : '0.00';
+}
+
+function isTerminated(pod: PodLike): boolean {
+  return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+}
+
+/**
+ * Capacity is the allocatable of worker nodes; used is the sum of container requests of
+ * non-terminated pods bound to those nodes, and their count.
+ */
+export function capacityOf(nodes: readonly NodeLike[], pods: readonly PodLike[]): CapacityFigures {
+  const workers = new Set<string>();
+  let cpu = 0;
+  let memory = 0;
+  let pod = 0;
+  for (const node of nodes) {
+    if (!isWorker(node)) continue;
+    workers.add(node.metadata.name);
+    const allocatable = node.status?.allocatable ?? {};
+    cpu += milliCores(allocatable.cpu);
+    memory += bytes(allocatable.memory);
+    pod += allocatable.pods ? Math.floor(parseQuantity(allocatable.pods)) : 0;
+  }
+  let cpuUsed = 0;
+  let memoryUsed = 0;
+  let podUsed = 0;
+  for (const p of pods) {
+    if (!p.spec?.nodeName || !workers.has(p.spec.nodeName) || isTerminated(p)) continue;
+    podUsed++;
+    for (const container of p.spec.containers ?? []) {
+      cpuUsed += milliCores(container.resources?.requests?.cpu);
+      memoryUsed += bytes(container.resources?.requests?.memory);
+    }
+  }
+  return {
+    cpu,
+    cpuUsed,
+    cpuUsedRatio: ratio(cpuUsed, cpu),
+    memory,
+    memoryUsed,
+    memoryUsedRatio: ratio(memoryUsed, memory),
+    pod,
+    podUsed,
+    podUsedRatio: ratio(podUsed, pod),
+  };
+}

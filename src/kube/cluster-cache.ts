@@ -1,0 +1,147 @@
+import { Backoff, sleep } from '../backoff.js';
+import type { Logger } from '../logger.js';
+import { Informer } from './informer.js';
+import { KubeApiError, type KubeHttp } from './kube-http.js';
+import { resourceVersionAtLeast, type KubeObject } from './kube-object.js';
+import { CACHED_KIND_NAMES, CACHED_KINDS, type CachedKindName, type ResourceKind } from './resource-kind.js';
+
+export interface ClusterCacheOptions {
+  http: KubeHttp;
+  logger: Logger;
+  minWatchTimeoutSeconds?: number;
+}
+
+/** How fresh the cache of one kind is, for response headers. */
+export interface Freshness {
+  resourceVersion: string | undefined;
+  /** ms since the apiserver last told this informer something. */
+  ageMs: number;
+}
+
+/**
+ * One informer per cached kind of one cluster. `run` discovers which API versions the cluster
+ * serves (retrying with backoff while it is unreachable, never blocking its caller's start-up),
+ * then runs every informer until `signal` aborts.
+ */
+export class ClusterCache {
+  readonly #informers = new Map<CachedKindName, Informer>();
+  readonly #kinds = new Map<CachedKindName, ResourceKind>();
+  #discovered = false;
+  #wake = new AbortController();
+
+  constructor(private readonly options: ClusterCacheOptions) {}
+
+  get discovered(): boolean {
+    return this.#discovered;
+  }
+
+  /** Every informer has completed its first LIST. */
+  get synced(): boolean {
+    if (!this.#discovered) return false;
+    for (const informer of this.#informers.values()) if (!informer.hasSynced) return false;
+    return true;
+  }
+
+  /** Synced, and no informer is currently failing to list/watch. */
+  get healthy(): boolean {
+    if (!this.synced) return false;
+    for (const informer of this.#informers.values()) if (informer.reflector.state === 'failing') return false;
+    return true;
+  }
+
+  /** The informer of `name`; undefined before discovery. */
+  informer<T extends KubeObject = KubeObject>(name: CachedKindName): Informer<T> | undefined {
+    return this.#informers.get(name) as Informer<T> | undefined;
+  }
+
+  /** The API version discovered for `name`; undefined before discovery. */
+  kind(name: CachedKindName): ResourceKind | undefined {
+    return this.#kinds.get(name);
+  }
+
+  informers(): ReadonlyMap<CachedKindName, Informer> {
+    return this.#informers;
+  }
+
+  freshness(name: CachedKindName): Freshness {
+    const reflector = this.#informers.get(name)?.reflector;
+    return {
+      resourceVersion: reflector?.lastSyncResourceVersion,
+      ageMs: reflector?.lastContactAt ? Date.now() - reflector.lastContactAt : -1,
+    };
+  }
+
+  /** Cuts every backoff sleep short: the apiserver answers again. */
+  wakeUp(): void {
+    this.#wake.abort();
+    this.#wake = new AbortController();
+    for (const informer of this.#informers.values()) informer.reflector.wakeUp();
+  }
+
+  /**
+   * Waits (bounded) until the cache holds `name` `namespace/name` at resourceVersion ≥ `rv`,
+   * or, with `rv` undefined, until the object is absent or being deleted.
+   */
+  async waitForObject(name: CachedKindName, namespace: string | undefined, objectName: string, rv: string | undefined, timeoutMs = 5000): Promise<boolean> {
+    const informer = this.#informers.get(name);
+    if (!informer) return false;
+    return informer.waitFor((store) => {
+      const object = store.get(namespace, objectName);
+      if (rv === undefined) return !object || Boolean(object.metadata.deletionTimestamp);
+      return Boolean(object && resourceVersionAtLeast(object.metadata.resourceVersion, rv));
+    }, timeoutMs);
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    await this.discover(signal);
+    if (signal.aborted) return;
+    for (const name of CACHED_KIND_NAMES) {
+      const kind = this.#kinds.get(name);
+      if (!kind) continue;
+      this.#informers.set(
+        name,
+        new Informer({ http: this.options.http, kind, logger: this.options.logger, minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds }),
+      );
+    }
+    await Promise.all([...this.#informers.values()].map((informer) => informer.run(signal)));
+  }
+
+  private async discover(signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff();
+    while (!signal.aborted) {
+      try {
+        for (const name of CACHED_KIND_NAMES) {
+          const kind = await this.pickServedVersion(CACHED_KINDS[name], signal);
+          if (kind) this.#kinds.set(name, kind);
+          else this.options.logger.warn('cluster serves no known version of a cached kind', { kind: name });
+        }
+        this.#discovered = true;
+        return;
+      } catch (err) {
+        if (signal.aborted) return;
+        const delay = backoff.next();
+        this.options.logger.warn('API discovery failed, retrying', {
+          server: this.options.http.server.host,
+          error: (err as Error).message,
+          retryInMs: Math.round(delay),
+        });
+        await sleep(delay, signal, this.#wake.signal);
+      }
+    }
+  }
+
+  /** The first candidate whose group/version lists the resource. */
+  private async pickServedVersion(candidates: readonly ResourceKind[], signal: AbortSignal): Promise<ResourceKind | undefined> {
+    for (const candidate of candidates) {
+      const path = candidate.group ? `/apis/${candidate.group}/${candidate.version}` : `/api/${candidate.version}`;
+      try {
+        const list = await this.options.http.request<{ resources: Array<{ name: string }> }>('GET', path, { signal, timeoutMs: 10_000 });
+        if (list.resources.some((r) => r.name === candidate.resource)) return candidate;
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 404) continue;
+        throw err;
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,130 @@
+import { deepFreeze, keyOf, objectKey, type KubeObject } from './kube-object.js';
+
+export type StoreEvent<T extends KubeObject> =
+  | { type: 'added'; object: T }
+  | { type: 'updated'; object: T; previous: T }
+  | { type: 'deleted'; object: T };
+
+/**
+ * An indexed, in-memory copy of one resource kind of one cluster. Keys are `namespace/name`;
+ * the namespace and owner-uid indexes are updated in the same write as the object map, so a
+ * reader never sees them disagree. Objects handed out are deep-frozen: treat them as read-only.
+ * Lists are built by loops, never by spreading into push (that overflows the call stack at
+ * ~200k objects).
+ */
+export class ObjectStore<T extends KubeObject = KubeObject> {
+  readonly #objects = new Map<string, T>();
+  readonly #byNamespace = new Map<string, Set<string>>();
+  readonly #byOwner = new Map<string, Set<string>>();
+
+  get size(): number {
+    return this.#objects.size;
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.#objects.get(objectKey(namespace, name));
+  }
+
+  getByKey(key: string): T | undefined {
+    return this.#objects.get(key);
+  }
+
+  list(): T[] {
+    const out: T[] = new Array(this.#objects.size);
+    let i = 0;
+    for (const object of this.#objects.values()) out[i++] = object;
+    return out;
+  }
+
+  listNamespace(namespace: string): T[] {
+    return this.collect(this.#byNamespace.get(namespace));
+  }
+
+  /** Objects with an ownerReference to `uid`. */
+  listOwnedBy(uid: string): T[] {
+    return this.collect(this.#byOwner.get(uid));
+  }
+
+  private collect(keys: Set<string> | undefined): T[] {
+    const out: T[] = [];
+    if (!keys) return out;
+    for (const key of keys) {
+      const object = this.#objects.get(key);
+      if (object) out.push(object);
+    }
+    return out;
+  }
+
+  /** Adds or replaces one object; returns the event it amounts to. */
+  upsert(object: T): StoreEvent<T> {
+    deepFreeze(object);
+    const key = keyOf(object);
+    const previous = this.#objects.get(key);
+    if (previous) this.unindex(key, previous);
+    this.#objects.set(key, object);
+    this.index(key, object);
+    return previous ? { type: 'updated', object, previous } : { type: 'added', object };
+  }
+
+  /** Removes the object at `key`; the event carries its last known state. */
+  remove(key: string): StoreEvent<T> | undefined {
+    const previous = this.#objects.get(key);
+    if (!previous) return undefined;
+    this.unindex(key, previous);
+    this.#objects.delete(key);
+    return { type: 'deleted', object: previous };
+  }
+
+  /**
+   * Replaces the whole content (after a LIST). Returns what changed: objects gone since the
+   * last state are `deleted`, new ones `added`, ones with another resourceVersion `updated`.
+   */
+  replace(objects: readonly T[]): StoreEvent<T>[] {
+    const events: StoreEvent<T>[] = [];
+    const seen = new Set<string>();
+    for (const object of objects) {
+      const key = keyOf(object);
+      seen.add(key);
+      const previous = this.#objects.get(key);
+      if (previous && previous.metadata.resourceVersion === object.metadata.resourceVersion) continue;
+      events.push(this.upsert(object));
+    }
+    for (const key of [...this.#objects.keys()]) {
+      if (seen.has(key)) continue;
+      const event = this.remove(key);
+      if (event) events.push(event);
+    }
+    return events;
+  }
+
+  clear(): void {
+    this.#objects.clear();
+    this.#byNamespace.clear();
+    this.#byOwner.clear();
+  }
+
+  private index(key: string, object: T): void {
+    const ns = object.metadata.namespace;
+    if (ns) addTo(this.#byNamespace, ns, key);
+    for (const owner of object.metadata.ownerReferences ?? []) addTo(this.#byOwner, owner.uid, key);
+  }
+
+  private unindex(key: string, object: T): void {
+    const ns = object.metadata.namespace;
+    if (ns) removeFrom(this.#byNamespace, ns, key);
+    for (const owner of object.metadata.ownerReferences ?? []) removeFrom(this.#byOwner, owner.uid, key);
+  }
+}
+
+function addTo(index: Map<string, Set<string>>, value: string, key: string): void {
+  let keys = index.get(value);
+  if (!keys) index.set(value, (keys = new Set()));
+  keys.add(key);
+}
+
+function removeFrom(index: Map<string, Set<string>>, value: string, key: string): void {
+  const keys = index.get(value);
+  if (!keys) return;
+  keys.delete(key);
+  if (keys.size === 0) index.delete(value);
+}

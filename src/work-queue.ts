@@ -1,0 +1,109 @@
+export interface WorkQueueOptions {
+  /** First retry delay of a failing key; doubles per failure. Default 500 ms. */
+  baseDelayMs?: number;
+  /** Longest retry delay. Default 60 s. */
+  maxDelayMs?: number;
+}
+
+/**
+ * A queue of keys (never events), after client-go's workqueue:
+ * - adding a key that is already waiting merges the two adds (dedupe);
+ * - a key is handed to one worker at a time; a key added while it is being processed is queued
+ *   again when the worker calls `done`;
+ * - `addRateLimited` delays a key by its own exponential backoff; `forget` resets it;
+ * - `shutDown` stops accepting keys; `get` then drains what is queued and returns undefined.
+ */
+export class WorkQueue {
+  readonly #queue: string[] = [];
+  readonly #dirty = new Set<string>();
+  readonly #processing = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #waiters: Array<(key: string | undefined) => void> = [];
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+  #shuttingDown = false;
+
+  constructor(options: WorkQueueOptions = {}) {
+    this.#baseDelayMs = options.baseDelayMs ?? 500;
+    this.#maxDelayMs = options.maxDelayMs ?? 60_000;
+  }
+
+  get length(): number {
+    return this.#queue.length;
+  }
+
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  add(key: string): void {
+    if (this.#shuttingDown || this.#dirty.has(key)) return;
+    this.#dirty.add(key);
+    if (this.#processing.has(key)) return;
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      this.#dirty.delete(key);
+      this.#processing.add(key);
+      waiter(key);
+    } else this.#queue.push(key);
+  }
+
+  /** Adds `key` after `delayMs`; of several pending delays for one key the earliest wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.#shuttingDown) return;
+    if (delayMs <= 0) return this.add(key);
+    const at = Date.now() + delayMs;
+    const pending = this.#timers.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.#timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.#timers.set(key, { at, timer });
+  }
+
+  /** Re-adds a failed key after its backoff: base · 2^(failures-1), capped. */
+  addRateLimited(key: string): number {
+    const failures = (this.#failures.get(key) ?? 0) + 1;
+    this.#failures.set(key, failures);
+    const delay = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (failures - 1));
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  forget(key: string): void {
+    this.#failures.delete(key);
+  }
+
+  failures(key: string): number {
+    return this.#failures.get(key) ?? 0;
+  }
+
+  /** The next key to process, or undefined once shut down and drained. Call `done` after. */
+  get(): Promise<string | undefined> {
+    const key = this.#queue.shift();
+    if (key !== undefined) {
+      this.#dirty.delete(key);
+      this.#processing.add(key);
+      return Promise.resolve(key);
+    }
+    if (this.#shuttingDown) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  done(key: string): void {
+    this.#processing.delete(key);
+    if (!this.#dirty.has(key)) return;
+    this.#dirty.delete(key);
+    this.add(key);
+  }
+
+  shutDown(): void {
+    this.#shuttingDown = true;
+    for (const { timer } of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+  }
+}
