@@ -1,7 +1,9 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { toHttpError } from './framework/http-errors.js';
 import { ResourceRegistry } from './framework/registry.js';
-import { API_PREFIX, createApiRouter, fullPath } from './framework/router.js';
+import { fullPath } from './framework/audit-request.js';
+import { API_PREFIX, createApiRouter } from './framework/router.js';
+import { OSP_PREFIX, createOspRouter } from './osp.js';
 import { allResources } from './resources/index.js';
 import type { ApiServices } from './services.js';
 
@@ -41,6 +43,7 @@ export function createApp({ services, isReady }: AppOptions): express.Express {
 
   const registry = new ResourceRegistry(allResources);
   app.use(API_PREFIX, createApiRouter({ registry, services }));
+  app.use(OSP_PREFIX, createOspRouter(services));
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ type: 'error', status: 404, code: 'NotFound', message: `no route for ${req.method} ${req.path}` });

@@ -1,9 +1,9 @@
 import express, { type Request, type Response } from 'express';
-import { redact } from '../../src/audit.js';
 import { authorize, type AccessRequest, type Decision, type PathStep, type Verb } from '../../src/auth/authorizer.js';
 import { ForbiddenError, MalformedError, MethodNotAllowedError, NotFoundError, UnauthorizedError } from '../../src/errors.js';
 import type { Principal } from '../../src/users.js';
 import type { ApiServices } from '../services.js';
+import { auditRequest } from './audit-request.js';
 import { authenticateRequest } from './authn.js';
 import { parseInput, toHttpError } from './http-errors.js';
 import type { RegisteredResource, ResourceRegistry } from './registry.js';
@@ -241,35 +241,11 @@ export function createApiRouter({ registry, services }: ApiRouterOptions): expre
       status = httpError.status;
       payload = { type: 'error', status: httpError.status, code: httpError.code, message: httpError.message };
     }
-    if (req.method !== 'GET') await recordAudit(services, {
-        user: started.user?.name ?? 'anonymous',
-        verb: req.method,
-        path: fullPath(req),
-        ...(typeof req.query.action === 'string' ? { action: req.query.action } : {}),
-        status,
-        sourceIP: req.ip ?? req.socket.remoteAddress ?? '',
-        ...(started.body !== undefined ? { body: redact(started.body, started.sensitive) } : {}),
-      });
+    await auditRequest(services, req, { user: started.user?.name, status, body: started.body, sensitiveFields: started.sensitive });
     if (status === 204 || (status === 202 && payload === undefined)) res.status(status).end();
     else res.status(status).json(payload ?? null);
   });
   return router;
-}
-
-export function fullPath(req: Request): string {
-  return req.originalUrl.split('?')[0];
-}
-
-/**
- * The response reports what happened to the resource; a failed audit write must not turn a done
- * change into an error, so it is logged loudly instead.
- */
-async function recordAudit(services: ApiServices, entry: Parameters<ApiServices['audit']['record']>[0]): Promise<void> {
-  try {
-    await services.audit.record(entry);
-  } catch (err) {
-    services.logger.error('audit write failed', { path: entry.path, verb: entry.verb, error: (err as Error).message });
-  }
 }
 
 /** self/collection/update/remove as the methods exist, plus one link per child collection. */

@@ -46,7 +46,8 @@ const topLevelRules: Record<string, (user: Principal, req: AccessRequest) => Dec
   user: (user, req) => {
     if (req.verb === 'list') return { allowed: true, visible: (o) => o.id === user.name };
     if (req.verb === 'get' && req.id === user.name) return allow;
-    if (req.verb === 'action' && req.action === 'resetPassword' && req.id === user.name) return allow;
+    // resetPassword (zcloud.cn) and updateProfile (OSP: email/password) touch only one's own account.
+    if (req.verb === 'action' && (req.action === 'resetPassword' || req.action === 'updateProfile') && req.id === user.name) return allow;
     return deny('only admin may manage other users');
   },
   userquota: (user, req) => {

@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import express, { type Request, type Response } from 'express';
+import yaml from 'js-yaml';
+import { z } from 'zod';
+import { authorize, type AccessRequest } from '../src/auth/authorizer.js';
+import { ForbiddenError, InputError, MalformedError, NotFoundError } from '../src/errors.js';
+import { containerStateName, podControllerKind, podDisplayStatus, podRestarts, type ContainerStatus, type PodObject } from '../src/kube/pod-status.js';
+import { UserNameSchema, type Principal, type User } from '../src/users.js';
+import { auditRequest } from './framework/audit-request.js';
+import { authenticateRequest } from './framework/authn.js';
+import { parseInput, toHttpError } from './framework/http-errors.js';
+import type { ApiServices } from './services.js';
+
+export const OSP_PREFIX = '/osp/api';
+
+/** OSP names for zcloud's error codes; the HTTP status stays the same. */
+const OSP_CODES: Record<string, string> = {
+  InvalidInput: 'InvalidParameter',
+  InvalidFormat: 'InvalidParameter',
+  PermissionDenied: 'Forbidden',
+  ServerError: 'InternalError',
+};
+
+/** OSP clients send the plain password; zcloud.cn clients its sha1 hex. Both meet here. */
+function sha1Hex(password: string): string {
+  return createHash('sha1').update(password, 'utf8').digest('hex');
+}
+
+/** `YYYY-MM-DD HH:mm:ss` in UTC, the OSP time format. */
+export function ospTime(iso: string): string {
+  return iso.slice(0, 19).replace('T', ' ');
+}
+
+const PlainPassword = z.string().min(1, 'must not be empty').max(1024);
+const LoginBody = z.object({ name: z.string().min(1, 'is required'), password: PlainPassword });
+const CreateUserBody = z.object({ name: UserNameSchema, email: z.email(), password: PlainPassword });
+const UpdateUserBody = z.object({ email: z.email().optional(), password: PlainPassword.optional() });
+
+interface OspContext {
+  req: Request;
+  services: ApiServices;
+  /** Set once authenticated, for the audit trail and request log. */
+  user?: Principal;
+  body?: unknown;
+}
+
+type OspHandler = (ctx: OspContext) => Promise<unknown>;
+
+function parseJsonBody(req: Request): unknown {
+  const text = typeof req.body === 'string' ? req.body : '';
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new MalformedError(`request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function check(user: Principal, request: AccessRequest): void {
+  const decision = authorize(user, request);
+  if (!decision.allowed) throw new ForbiddenError(decision.reason);
+}
+
+function userView(user: User): Record<string, string> {
+  return {
+    name: user.name,
+    email: user.email ?? '',
+    create_time: ospTime(user.creationTimestamp),
+    update_time: ospTime(user.updateTimestamp),
+  };
+}
+
+function containerView(statuses: ContainerStatus[] | undefined, specs: Array<{ name: string }> | undefined) {
+  return (specs ?? []).map((spec) => {
+    const status = statuses?.find((s) => s.name === spec.name);
+    return { name: spec.name, status: containerStateName(status), restarts: status?.restartCount ?? 0 };
+  });
+}
+
+export function podSummary(pod: PodObject) {
+  return {
+    name: pod.metadata.name,
+    namespace: pod.metadata.namespace ?? '',
+    containers: containerView(pod.status?.containerStatuses, pod.spec?.containers),
+    init_containers: containerView(pod.status?.initContainerStatuses, pod.spec?.initContainers),
+    restarts: podRestarts(pod),
+    controlled: podControllerKind(pod),
+    qos: pod.status?.qosClass ?? '',
+    created: pod.metadata.creationTimestamp ?? '',
+    status: podDisplayStatus(pod),
+    node_name: pod.spec?.nodeName ?? '',
+  };
+}
+
+/** The pods cache of a cluster the caller may read; unknown cluster 404, unavailable 503. */
+function podsOf(ctx: OspContext, cluster: string) {
+  const runtime = ctx.services.clusters.requireAvailable(cluster);
+  const store = runtime.cache.informer<PodObject>('pods')?.store;
+  if (!store) throw new Error(`cluster ${cluster} has no pods cache`);
+  return store;
+}
+
+const handlers = {
+  async login(ctx: OspContext) {
+    const input = parseInput(LoginBody, ctx.body);
+    const token = await ctx.services.users.login(input.name, sha1Hex(input.password), ctx.services.config.ospTokenTtlMs);
+    return { token };
+  },
+
+  async createUser(ctx: OspContext) {
+    check(ctx.user!, { verb: 'create', kind: 'user', ancestry: [] });
+    const input = parseInput(CreateUserBody, ctx.body);
+    await ctx.services.users.create({ name: input.name, sha1Password: sha1Hex(input.password), email: input.email });
+    return null;
+  },
+
+  async listUsers(ctx: OspContext) {
+    const decision = authorize(ctx.user!, { verb: 'list', kind: 'user', ancestry: [] });
+    if (!decision.allowed) throw new ForbiddenError(decision.reason);
+    const name = typeof ctx.req.query.name === 'string' ? ctx.req.query.name : undefined;
+    return (await ctx.services.users.list())
+      .filter((u) => (decision.visible ? decision.visible({ id: u.name }) : true))
+      .filter((u) => name === undefined || u.name === name)
+      .map(userView);
+  },
+
+  async updateUser(ctx: OspContext) {
+    const name = ctx.req.params.name as string;
+    check(ctx.user!, { verb: 'action', kind: 'user', ancestry: [], id: name, action: 'updateProfile' });
+    const input = parseInput(UpdateUserBody, ctx.body);
+    if (!(await ctx.services.users.get(name))) throw new NotFoundError(`user ${name} not found`);
+    await ctx.services.users.update(name, {
+      ...(input.password !== undefined ? { sha1Password: sha1Hex(input.password) } : {}),
+      ...(input.email !== undefined ? { email: input.email } : {}),
+    });
+    return null;
+  },
+
+  async listPods(ctx: OspContext) {
+    const cluster = ctx.req.params.cluster as string;
+    const namespace = typeof ctx.req.query.namespace === 'string' ? ctx.req.query.namespace : undefined;
+    const name = typeof ctx.req.query.name === 'string' ? ctx.req.query.name : undefined;
+    const user = ctx.user!;
+    const clusterStep = { kind: 'cluster', id: cluster };
+    if (namespace !== undefined) check(user, { verb: 'list', kind: 'pod', ancestry: [clusterStep, { kind: 'namespace', id: namespace }] });
+    const store = podsOf(ctx, cluster);
+    const pods = namespace !== undefined ? store.listNamespace(namespace) : store.list();
+    // Without a namespace, each pod is shown only where the one authorizer grants its namespace.
+    const mayRead = new Map<string, boolean>();
+    const readable = (ns: string): boolean => {
+      let ok = mayRead.get(ns);
+      if (ok === undefined) {
+        ok = authorize(user, { verb: 'get', kind: 'pod', ancestry: [clusterStep, { kind: 'namespace', id: ns }] }).allowed;
+        mayRead.set(ns, ok);
+      }
+      return ok;
+    };
+    return pods
+      .filter((p) => readable(p.metadata.namespace ?? '') && (name === undefined || p.metadata.name === name))
+      .sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name))
+      .map(podSummary);
+  },
+
+  async getPod(ctx: OspContext) {
+    const { cluster, namespace, name } = ctx.req.params as Record<string, string>;
+    check(ctx.user!, { verb: 'get', kind: 'pod', ancestry: [{ kind: 'cluster', id: cluster }, { kind: 'namespace', id: namespace }], id: name });
+    const output = ctx.req.query.output ?? 'json';
+    if (output !== 'json' && output !== 'yaml') throw new InputError('must be json or yaml', 'output');
+    const pod = podsOf(ctx, cluster).get(namespace, name);
+    if (!pod) throw new NotFoundError(`pod ${namespace}/${name} not found in cluster ${cluster}`);
+    return output === 'yaml' ? yaml.dump(pod, { noRefs: true }) : pod;
+  },
+} satisfies Record<string, OspHandler>;
+
+/**
+ * The OSP API over the same users, authorizer and caches as zcloud.cn. Every answer is
+ * `{code, msg, data}`; on failure `code` names it and the HTTP status matches.
+ */
+export function createOspRouter(services: ApiServices): express.Router {
+  const router = express.Router();
+  router.use(express.text({ type: () => true, limit: '1mb' }));
+
+  const route = (handler: OspHandler, options: { public?: boolean } = {}) =>
+    async (req: Request, res: Response): Promise<void> => {
+      const ctx: OspContext = { req, services };
+      let status = 200;
+      let payload: { code: string; msg: string; data?: unknown };
+      try {
+        if (!options.public) {
+          ctx.user = await authenticateRequest(req, services.users);
+          res.locals.user = ctx.user.name;
+        }
+        if (req.method !== 'GET') ctx.body = parseJsonBody(req);
+        const data = await handler(ctx);
+        payload = { code: 'Success', msg: 'Success', data };
+      } catch (err) {
+        const httpError = toHttpError(err);
+        if (httpError.status === 500) services.logger.error('OSP request failed', { path: req.path, error: String((err as Error)?.stack ?? err) });
+        status = httpError.status;
+        payload = { code: OSP_CODES[httpError.code] ?? httpError.code, msg: httpError.message };
+      }
+      await auditRequest(services, req, { user: ctx.user?.name, status, body: ctx.body });
+      res.status(status).json(payload);
+    };
+
+  router.post('/login', route(handlers.login, { public: true }));
+  router.post('/users', route(handlers.createUser));
+  router.get('/users', route(handlers.listUsers));
+  router.put('/users/:name', route(handlers.updateUser));
+  router.get('/pods/:cluster', route(handlers.listPods));
+  router.get('/pods/:cluster/:namespace/:name', route(handlers.getPod));
+  router.use((req: Request, res: Response) => {
+    res.status(404).json({ code: 'NotFound', msg: `no OSP route for ${req.method} ${req.path}` });
+  });
+  return router;
+}
