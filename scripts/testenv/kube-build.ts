@@ -1,0 +1,151 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from './command.js';
+import { fetchKubeSource } from './kube-source.js';
+import { cacheRoot } from './paths.js';
+import { formatDuration, progress } from './progress.js';
+
+/**
+ * The Kubernetes version Debian bookworm ships as source ("1.20.5+really1.20.2"). The cache is
+ * keyed on it; a source tree of another version is refused rather than cached under this name.
+ */
+export const kubeVersion = '1.20.2';
+
+/** The control-plane servers we build; kubelet and kube-proxy are simulated instead. */
+export const kubeComponents = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+export type KubeComponent = (typeof kubeComponents)[number];
+
+/** Built binaries, by component, plus the stamp that made them count as cached. */
+export interface KubeBinaries {
+  version: string;
+  dir: string;
+  paths: Record<KubeComponent, string>;
+}
+
+/** Written last into a finished cache directory; its presence is what "cached" means. */
+interface BuildStamp {
+  version: string;
+  sourcePackageVersion: string;
+  goVersion: string;
+  builtAt: string;
+  buildSeconds: number;
+}
+
+export const kubeCacheDir = join(cacheRoot, `kube-v${kubeVersion}`);
+const stampPath = join(kubeCacheDir, 'stamp.json');
+
+function binariesIn(dir: string): KubeBinaries {
+  const bin = join(dir, 'bin');
+  const paths = Object.fromEntries(kubeComponents.map((name) => [name, join(bin, name)])) as Record<KubeComponent, string>;
+  return { version: kubeVersion, dir, paths };
+}
+
+/** The cached binaries, or undefined when the cache is absent or was never finished. Reads files only. */
+export function cachedKubeBinaries(): KubeBinaries | undefined {
+  if (!existsSync(stampPath)) return undefined;
+  const binaries = binariesIn(kubeCacheDir);
+  return Object.values(binaries.paths).every((path) => existsSync(path)) ? binaries : undefined;
+}
+
+/** The cached binaries; throws with the command to run when `ensure` has not built them yet. */
+export function requireKubeBinaries(): KubeBinaries {
+  const binaries = cachedKubeBinaries();
+  if (!binaries) throw new Error(`Kubernetes ${kubeVersion} binaries are not built yet: run \`npm run testenv -- ensure\``);
+  return binaries;
+}
+
+/** How often a cold build reports that it is still alive, so CI logs never look hung. */
+const heartbeatMs = 30_000;
+
+/**
+ * Fetches Debian's Kubernetes source and builds the control-plane servers with the tree's own
+ * `make WHAT=...`, the way Debian's debian/rules does (a GOPATH with k8s.io/kubernetes linked
+ * to the tree, CGO off), offline (GOPROXY=off: vendor/ has everything). Takes minutes.
+ *
+ * Everything happens in a scratch directory next to the cache; the finished `bin/` and the
+ * stamp are moved into place with one rename, so an interrupted build never counts as cached.
+ */
+export async function buildKubeBinaries(): Promise<KubeBinaries> {
+  const started = Date.now();
+  mkdirSync(cacheRoot, { recursive: true });
+  const scratch = mkdtempSync(join(cacheRoot, '.build-'));
+  const heartbeat = setInterval(
+    () => progress(`still building Kubernetes ${kubeVersion} (${formatDuration(Date.now() - started)})`),
+    heartbeatMs,
+  );
+  try {
+    const srcDir = join(scratch, 'src');
+    mkdirSync(srcDir);
+    const tree = await fetchKubeSource(srcDir);
+    const sourcePackageVersion = checkSourceVersion(tree);
+
+    const gopath = join(tree, '.go');
+    mkdirSync(join(gopath, 'src', 'k8s.io'), { recursive: true });
+    symlinkSync('../../..', join(gopath, 'src', 'k8s.io', 'kubernetes'));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      GOPATH: gopath,
+      PATH: `/usr/lib/go/bin:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      CGO_ENABLED: '0',
+      GOPROXY: 'off',
+      GOTOOLCHAIN: 'local',
+      GOFLAGS: '',
+      // Debian builds with a HOME that does not exist so nothing leaks in from the user's one.
+      HOME: join(scratch, 'home'),
+    };
+    const goVersion = (await run('go', ['version'], { env })).trim();
+    progress(`building ${kubeComponents.join(', ')} with ${goVersion} (takes several minutes on 2 cores)`);
+    await run('make', [`WHAT=${kubeComponents.map((name) => `cmd/${name}`).join(' ')}`], {
+      cwd: tree,
+      env,
+      onLine: (line) => {
+        if (line.startsWith('+++') || /^\s+(\.\/vendor\/|cmd\/)/.test(line)) progress(`make: ${line.trim()}`);
+      },
+    }).catch((err: Error) => {
+      throw new Error(`make ${kubeComponents.join(' ')} in ${tree}: ${err.message}`, { cause: err });
+    });
+
+    const out = join(scratch, 'out');
+    const binaries = binariesIn(out);
+    mkdirSync(join(out, 'bin'), { recursive: true });
+    for (const name of kubeComponents) copyFileSync(join(tree, '_output', 'bin', name), binaries.paths[name]);
+    const stamp: BuildStamp = {
+      version: kubeVersion,
+      sourcePackageVersion,
+      goVersion,
+      builtAt: new Date().toISOString(),
+      buildSeconds: Math.round((Date.now() - started) / 1000),
+    };
+    writeFileSync(join(out, 'stamp.json'), `${JSON.stringify(stamp, null, 2)}\n`);
+
+    // A directory without a stamp is a leftover of an older, interrupted layout: replace it.
+    if (existsSync(kubeCacheDir) && !existsSync(stampPath)) rmSync(kubeCacheDir, { recursive: true, force: true });
+    try {
+      renameSync(out, kubeCacheDir);
+    } catch (err) {
+      // Another `ensure` finished first; its result is as good as ours.
+      if (!cachedKubeBinaries()) throw err;
+    }
+    progress(`built Kubernetes ${kubeVersion} in ${formatDuration(Date.now() - started)}, cached in ${kubeCacheDir}`);
+    return binariesIn(kubeCacheDir);
+  } finally {
+    clearInterval(heartbeat);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Returns the Debian source version after checking that the tree is the Kubernetes version we cache. */
+function checkSourceVersion(tree: string): string {
+  const changelog = readFileSync(join(tree, 'debian', 'changelog'), 'utf8');
+  const sourcePackageVersion = /^\S+ \(([^)]+)\)/.exec(changelog)?.[1] ?? 'unknown';
+  // The tarball is a `git archive` export: its version script carries the release tag.
+  const versionScript = readFileSync(join(tree, 'hack', 'lib', 'version.sh'), 'utf8');
+  const tag = /'tag: v([0-9.]+)'/.exec(versionScript)?.[1];
+  if (tag !== kubeVersion) {
+    throw new Error(
+      `the ${sourcePackageVersion} source is Kubernetes ${tag ?? 'of unknown version'}, not ${kubeVersion}: ` +
+        'update kubeVersion in scripts/testenv/kube-build.ts after checking the test world still works with it',
+    );
+  }
+  return sourcePackageVersion;
+}
