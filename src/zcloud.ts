@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { once, setMaxListeners } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
@@ -42,6 +42,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
   const logger = createLogger({ level: config.logLevel, stream: options.logStream });
   const store = await openLowdbStore({ dataDir: config.dataDir, collections });
   const stopping = new AbortController();
+  setMaxListeners(0, stopping.signal);
   const tasks: Promise<void>[] = [];
   let server: Server | undefined;
   let clusters: ClusterManager | undefined;

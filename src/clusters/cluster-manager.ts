@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { ClusterUnavailableError, ConflictError, InputError, NotFoundError } from '../errors.js';
@@ -45,6 +46,8 @@ export class ClusterRuntime {
     readonly http: KubeHttp,
     readonly cache: ClusterCache,
   ) {
+    // Every reflector and request of the cluster listens on this one signal.
+    setMaxListeners(0, this.#abort.signal);
     this.client = new ClusterClient(record.name, http, cache);
   }
 
@@ -62,6 +65,10 @@ export class ClusterRuntime {
   /** Whether reads may be served from the cache. */
   get available(): boolean {
     return this.state === 'Running';
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
   }
 
   start(logger: Logger): void {

@@ -1,0 +1,227 @@
+import { readFileSync } from 'node:fs';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { expect } from 'chai';
+import { percentile } from '../helpers/stats.js';
+import { eventually, testCluster } from '../helpers/world.js';
+import { API, sha1, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
+
+/** Two real clusters imported into one zcloud: import, caches, namespaces, authorization. */
+describe('clusters: import, informer caches, namespaces', function () {
+  this.timeout(180_000);
+  const names = ['zc-east', 'zc-west'];
+  let kubeconfigs: string[];
+  let core: CoreV1Api[];
+  let zcloud: TestZcloud;
+  let admin: string;
+
+  before(async () => {
+    const clusters = [];
+    for (const name of names) clusters.push(await testCluster(name));
+    kubeconfigs = clusters.map((c) => c.kubeconfig);
+    core = clusters.map((c) => c.kc.makeApiClient(CoreV1Api));
+    zcloud = await startTestZcloud({ env: { ZCLOUD_HEALTH_INTERVAL: '1s', ZCLOUD_WATCH_TIMEOUT: '3s' } });
+    admin = await zcloud.adminToken();
+    for (let i = 0; i < names.length; i++) {
+      const res = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: { name: names[i], kubeconfig: kubeconfigs[i] } });
+      expect(res.status, res.text).to.equal(201);
+    }
+    for (const name of names) {
+      await eventually(
+        async () => expect((await zcloud.request('GET', `${API}/clusters/${name}`, { token: admin })).body.status).to.equal('Running'),
+        { within: 30_000 },
+      );
+    }
+  });
+  after(() => zcloud?.close());
+
+  it('reports each cluster Running with version, nodes and capacity from the cache', async () => {
+    const res = await zcloud.request('GET', `${API}/clusters/zc-east`, { token: admin });
+    expect(res.body).to.include({ id: 'zc-east', type: 'cluster', status: 'Running', version: 'v1.20.2', nodeCount: 3 });
+    const nodes = await core[0].listNode();
+    const workers = nodes.items.filter((n) => n.metadata?.labels?.['node-role.kubernetes.io/worker'] !== undefined);
+    expect(workers.length).to.be.greaterThan(0);
+    const allocatableMilli = workers.reduce((sum, n) => sum + parseQuantityMilli(n.status!.allocatable!.cpu), 0);
+    expect(res.body.cpu).to.equal(allocatableMilli);
+    expect(res.body.pod).to.equal(workers.reduce((sum, n) => sum + Number(n.status!.allocatable!.pods), 0));
+    expect(res.body.cpuUsedRatio).to.match(/^\d\.\d\d$/);
+    expect(res.body.links.namespaces).to.equal(`${zcloud.url}${API}/clusters/zc-east/namespaces`);
+    expect(res.body).to.not.have.property('kubeconfig');
+  });
+
+  it('never returns or logs the kubeconfig, except through getkubeconfig (admin)', async () => {
+    const list = await zcloud.request('GET', `${API}/clusters`, { token: admin });
+    expect(list.body.data.map((c: { id: string }) => c.id).sort()).to.deep.equal(names);
+    const keyLine = kubeconfigs[0].split('\n').find((l) => l.includes('client-key-data'))!.split(':')[1].trim();
+    expect(list.text).to.not.include(keyLine);
+    expect(zcloud.logs()).to.not.include(keyLine);
+    const audit = await zcloud.request('GET', `${API}/auditlogs`, { token: admin });
+    expect(audit.text).to.not.include(keyLine);
+    const action = await zcloud.request('POST', `${API}/clusters/zc-east?action=getkubeconfig`, { token: admin });
+    expect(action.status).to.equal(200);
+    expect(action.body).to.deep.equal({ name: 'zc-east', config: kubeconfigs[0] });
+  });
+
+  it('validates imports: neither option, a bad kubeconfig, a duplicate, a non-admin', async () => {
+    const neither = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: { name: 'x' } });
+    expect(neither.status).to.equal(422);
+    expect(neither.body.message).to.match(/kubeconfig/).and.match(/nodes/);
+    const bad = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: { name: 'x', kubeconfig: 'clusters: [' } });
+    expect(bad.status).to.equal(422);
+    expect(bad.body.message).to.match(/^kubeconfig: /);
+    const badName = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: { name: 'Bad_Name', kubeconfig: kubeconfigs[0] } });
+    expect(badName.status).to.equal(422);
+    expect(badName.body.message).to.match(/^name: /);
+    const dup = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: { name: 'zc-east', kubeconfig: kubeconfigs[0] } });
+    expect(dup.status).to.equal(409);
+    await zcloud.request('POST', `${API}/users`, { token: admin, body: { name: 'nobody', password: sha1('nobody') } });
+    const user = await zcloud.login('nobody', sha1('nobody'));
+    const byUser = await zcloud.request('POST', `${API}/clusters`, { token: user, body: { name: 'y', kubeconfig: kubeconfigs[0] } });
+    expect(byUser.status).to.equal(403);
+  });
+
+  it('lists namespaces of each cluster from its own cache', async () => {
+    await core[0].createNamespace({ body: { metadata: { name: 'only-east' } } });
+    await eventually(
+      async () => {
+        const east = await zcloud.request('GET', `${API}/clusters/zc-east/namespaces`, { token: admin });
+        expect(east.body.data.map((n: { id: string }) => n.id)).to.include.members(['default', 'kube-system', 'only-east']);
+      },
+      { within: 2000 },
+    );
+    const west = await zcloud.request('GET', `${API}/clusters/zc-west/namespaces`, { token: admin });
+    expect(west.body.data.map((n: { id: string }) => n.id)).to.include('default').and.not.include('only-east');
+  });
+
+  it('creates and deletes namespaces in the real cluster, reading its own writes', async () => {
+    const created = await zcloud.request('POST', `${API}/clusters/zc-west/namespaces`, { token: admin, body: { name: 'made-by-zcloud' } });
+    expect(created.status).to.equal(201);
+    expect(created.body).to.include({ id: 'made-by-zcloud', type: 'namespace', name: 'made-by-zcloud', status: 'Active' });
+    const real = await core[1].readNamespace({ name: 'made-by-zcloud' });
+    expect(real.metadata?.name).to.equal('made-by-zcloud');
+    // Read-your-writes: the very next GET (served from the cache) has it.
+    expect((await zcloud.request('GET', `${API}/clusters/zc-west/namespaces/made-by-zcloud`, { token: admin })).status).to.equal(200);
+    const dup = await zcloud.request('POST', `${API}/clusters/zc-west/namespaces`, { token: admin, body: { name: 'made-by-zcloud' } });
+    expect(dup.status).to.equal(409);
+    const bad = await zcloud.request('POST', `${API}/clusters/zc-west/namespaces`, { token: admin, body: { name: 'Not_Valid' } });
+    expect(bad.status).to.equal(422);
+    const del = await zcloud.request('DELETE', `${API}/clusters/zc-west/namespaces/made-by-zcloud`, { token: admin });
+    expect(del.status).to.equal(202);
+    const after = await core[1].readNamespace({ name: 'made-by-zcloud' }).catch(() => undefined);
+    expect(after === undefined || Boolean(after.metadata?.deletionTimestamp)).to.equal(true);
+    const view = await zcloud.request('GET', `${API}/clusters/zc-west/namespaces/made-by-zcloud`, { token: admin });
+    expect(view.status === 404 || view.body.status === 'Terminating').to.equal(true);
+    expect((await zcloud.request('DELETE', `${API}/clusters/zc-west/namespaces/never-was`, { token: admin })).status).to.equal(404);
+  });
+
+  it('carries the freshness headers on every response under a cluster', async () => {
+    const res = await zcloud.request('GET', `${API}/clusters/zc-east/namespaces`, { token: admin });
+    expect(res.headers.get('x-zcloud-cluster-state')).to.equal('Running');
+    expect(res.headers.get('x-zcloud-cache-resource-version')).to.match(/^\d+$/);
+    expect(Number(res.headers.get('x-zcloud-cache-age-ms'))).to.be.at.least(0);
+  });
+
+  it('answers 404 for an unknown cluster and 405 for undeclared methods', async () => {
+    const res = await zcloud.request('GET', `${API}/clusters/nowhere/namespaces`, { token: admin });
+    expect(res.status).to.equal(404);
+    expect(res.body.code).to.equal('NotFound');
+    expect((await zcloud.request('PUT', `${API}/clusters/zc-east/namespaces/default`, { token: admin, body: {} })).status).to.equal(405);
+  });
+
+  it('shows a change made directly in the cluster quickly (100 changes, p50/p99)', async () => {
+    await core[0].createNamespace({ body: { metadata: { name: 'latency' } } });
+    const informer = zcloud.running.services.clusters.get('zc-east')!.cache.informer('namespaces')!;
+    const latencies: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const patched = await patchLabel(kubeconfigs[0], 'latency', String(i));
+      const answeredAt = performance.now();
+      const rv = patched.metadata.resourceVersion;
+      const seen = await informer.waitFor((store) => Number(store.get(undefined, 'latency')?.metadata.resourceVersion ?? 0) >= Number(rv), 5000);
+      expect(seen, `change ${i} reached the cache`).to.equal(true);
+      latencies.push(performance.now() - answeredAt);
+    }
+    latencies.sort((a, b) => a - b);
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    console.log(`      cache propagation over 100 changes: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`);
+    const res = await zcloud.request('GET', `${API}/clusters/zc-east/namespaces/latency`, { token: admin });
+    expect(res.status).to.equal(200);
+    expect(p99).to.be.lessThan(5000);
+  });
+
+  it('resumes a watch that ended normally without listing again', async () => {
+    const reflector = zcloud.running.services.clusters.get('zc-east')!.cache.informer('namespaces')!.reflector;
+    const before = { ...reflector.stats };
+    // ZCLOUD_WATCH_TIMEOUT=3s: the server ends each watch after 3-6 s.
+    await eventually(() => expect(reflector.stats.watches).to.be.at.least(before.watches + 2), { within: 20_000, interval: 500 });
+    expect(reflector.stats.lists).to.equal(before.lists);
+    expect(reflector.stats.goneRelists).to.equal(before.goneRelists);
+    await core[0].createNamespace({ body: { metadata: { name: 'after-resume' } } });
+    await eventually(async () => expect((await zcloud.request('GET', `${API}/clusters/zc-east/namespaces/after-resume`, { token: admin })).status).to.equal(200), {
+      within: 2000,
+    });
+  });
+
+  it('lets a normal user see only granted namespaces and clusters where it holds a project', async () => {
+    await core[0].createNamespace({ body: { metadata: { name: 'team' } } });
+    await zcloud.request('POST', `${API}/users`, { token: admin, body: { name: 'tina', password: sha1('tina'), projects: [{ cluster: 'zc-east', namespace: 'team' }] } });
+    const tina = await zcloud.login('tina', sha1('tina'));
+    const clusters = await zcloud.request('GET', `${API}/clusters`, { token: tina });
+    expect(clusters.body.data.map((c: { id: string }) => c.id)).to.deep.equal(['zc-east']);
+    await eventually(async () => {
+      const ns = await zcloud.request('GET', `${API}/clusters/zc-east/namespaces`, { token: tina });
+      expect(ns.body.data.map((n: { id: string }) => n.id)).to.deep.equal(['team']);
+    }, { within: 2000 });
+    expect((await zcloud.request('GET', `${API}/clusters/zc-east/namespaces/default`, { token: tina })).status).to.equal(403);
+    expect((await zcloud.request('GET', `${API}/clusters/zc-west/namespaces`, { token: tina })).status).to.equal(403);
+    expect((await zcloud.request('GET', `${API}/clusters/zc-west`, { token: tina })).status).to.equal(403);
+    expect((await zcloud.request('POST', `${API}/clusters/zc-east/namespaces`, { token: tina, body: { name: 'mine' } })).status).to.equal(403);
+    expect((await zcloud.request('DELETE', `${API}/clusters/zc-east`, { token: tina })).status).to.equal(403);
+  });
+
+  it('re-registers and re-syncs clusters after a zcloud restart', async () => {
+    const dataDir = zcloud.dataDir;
+    await zcloud.close();
+    zcloud = await startTestZcloud({ dataDir, env: { ZCLOUD_HEALTH_INTERVAL: '1s', ZCLOUD_WATCH_TIMEOUT: '3s' } });
+    admin = await zcloud.adminToken();
+    for (const name of names) {
+      await eventually(
+        async () => expect((await zcloud.request('GET', `${API}/clusters/${name}`, { token: admin })).body.status).to.equal('Running'),
+        { within: 30_000 },
+      );
+    }
+    const ns = await zcloud.request('GET', `${API}/clusters/zc-east/namespaces`, { token: admin });
+    expect(ns.body.data.map((n: { id: string }) => n.id)).to.include('only-east');
+  });
+
+  it('deleting a cluster stops its cache, drops it and revokes projects on it', async () => {
+    const res = await zcloud.request('DELETE', `${API}/clusters/zc-east`, { token: admin });
+    expect(res.status).to.equal(204);
+    expect((await zcloud.request('GET', `${API}/clusters/zc-east`, { token: admin })).status).to.equal(404);
+    expect((await zcloud.request('GET', `${API}/clusters/zc-east/namespaces`, { token: admin })).status).to.equal(404);
+    const tina = await zcloud.request('GET', `${API}/users/tina`, { token: admin });
+    expect(tina.body.projects).to.deep.equal([]);
+    expect(zcloud.running.services.clusters.get('zc-east')).to.equal(undefined);
+    const stored = JSON.parse(readFileSync(`${zcloud.dataDir}/zcloud.json`, 'utf8'));
+    expect(Object.keys(stored.collections.clusters)).to.deep.equal(['zc-west']);
+    // The real cluster is untouched: zcloud only forgot it.
+    expect((await core[0].readNamespace({ name: 'team' })).metadata?.name).to.equal('team');
+  });
+});
+
+function parseQuantityMilli(text: string): number {
+  return text.endsWith('m') ? Number(text.slice(0, -1)) : Number(text) * 1000;
+}
+
+/** A merge patch of one label, with the content type client-node's typed call may not set. */
+async function patchLabel(kubeconfig: string, name: string, value: string): Promise<{ metadata: { resourceVersion: string } }> {
+  const { KubeHttp } = await import('../../src/kube/kube-http.js');
+  const http = KubeHttp.fromYaml(kubeconfig);
+  try {
+    return await http.request('PATCH', `/api/v1/namespaces/${name}`, {
+      body: { metadata: { labels: { step: value } } },
+      contentType: 'application/merge-patch+json',
+    });
+  } finally {
+    http.close();
+  }
+}
