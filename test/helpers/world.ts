@@ -1,0 +1,173 @@
+/**
+ * The test world for mocha suites: real Kubernetes clusters (etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler on 127.0.0.1) with simulated nodes. See
+ * docs/test-world.md. The Kubernetes binaries must be built: `npm test` runs
+ * `npm run testenv -- ensure` first.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { readPids, clusterLayout, componentNames, type ComponentName } from '../../scripts/testenv/cluster-layout.js';
+import { destroy, down, stopComponent, up, type NodeSimulatorOptions } from '../../scripts/testenv/cluster.js';
+import { isOurProcess, signal } from '../../scripts/testenv/processes.js';
+
+export interface TestClusterOptions extends NodeSimulatorOptions {
+  /**
+   * Start from nothing: delete what an earlier run left in `.testenv/<name>` (data, ports,
+   * certificates) before the first start in this run. Default true, so every run sees the
+   * same empty cluster whatever came before.
+   */
+  fresh?: boolean;
+}
+
+/** One running test cluster. Shared by every caller in the run: do not mutate its fields. */
+export interface TestCluster {
+  name: string;
+  /** `<repo>/.testenv/<name>` */
+  dir: string;
+  /** Admin kubeconfig file (O=system:masters), with CA, certificate and key embedded. */
+  kubeconfigPath: string;
+  /** That file's content, e.g. to register the cluster with zcloud as a user would. */
+  kubeconfig: string;
+  /** A client-node config loaded from it. */
+  kc: KubeConfig;
+  /** https://127.0.0.1:<port> */
+  server: string;
+  /** Names of the simulated nodes, the first one being the master/controlplane/etcd node. */
+  nodeNames: string[];
+  /** Stops every process of the cluster (by recorded pid), keeping data, ports and certificates. */
+  stop(): Promise<void>;
+  /** Starts whatever is not running (after `stop` or `stopComponent`); resolves when ready. */
+  start(): Promise<void>;
+  /** Stops one process, e.g. 'kube-apiserver', to see how clients live through its restart. */
+  stopComponent(component: ComponentName): Promise<void>;
+  /** Stops the cluster and deletes its directory; a later `testCluster(name)` starts a new one. */
+  destroy(): Promise<void>;
+}
+
+/** Clusters this process brought up, by name: each starts once per test run. */
+const clusters = new Map<string, Promise<TestCluster>>();
+
+/**
+ * Cluster `name`, started on first use in this test run and shared afterwards (later calls
+ * get the same cluster and their options are ignored). Prefix names per suite ("api-...",
+ * "testenv-...") so suites don't share clusters by accident. Every cluster started here is
+ * stopped by the root hook after the run (test/helpers/root-hooks.ts), even when tests fail.
+ * Takes ~5-10 s when the cluster has to start.
+ */
+export function testCluster(name: string, options: TestClusterOptions = {}): Promise<TestCluster> {
+  let cluster = clusters.get(name);
+  if (!cluster) {
+    cluster = startTestCluster(name, options);
+    clusters.set(name, cluster);
+    // A failed start is not remembered: the next caller tries again and sees its own error.
+    cluster.catch(() => clusters.delete(name));
+  }
+  return cluster;
+}
+
+async function startTestCluster(name: string, options: TestClusterOptions): Promise<TestCluster> {
+  const { fresh = true, ...simulator } = options;
+  if (fresh) await destroy(name);
+  const info = await up(name, simulator);
+  const kubeconfig = readFileSync(info.kubeconfigPath, 'utf8');
+  const kc = new KubeConfig();
+  kc.loadFromString(kubeconfig);
+  return {
+    name,
+    dir: info.dir,
+    kubeconfigPath: info.kubeconfigPath,
+    kubeconfig,
+    kc,
+    server: info.server,
+    nodeNames: info.nodeNames,
+    stop: () => down(name),
+    start: async () => {
+      await up(name);
+    },
+    stopComponent: (component) => stopComponent(name, component),
+    destroy: async () => {
+      clusters.delete(name);
+      await destroy(name);
+    },
+  };
+}
+
+/**
+ * Stops every cluster this process started (root hook `afterAll`). Clusters whose start
+ * failed are stopped too, since a half-started cluster may have left processes behind.
+ */
+export async function stopAllTestClusters(): Promise<void> {
+  const names = [...clusters.keys()];
+  clusters.clear();
+  await Promise.all(names.map((name) => down(name)));
+}
+
+/**
+ * Last resort when the process exits without the root hook having run (e.g. mocha bailing
+ * out): SIGTERM every process of the clusters still registered. Synchronous, as 'exit'
+ * handlers must be; the processes shut down by themselves.
+ */
+process.once('exit', () => {
+  for (const name of clusters.keys()) {
+    const layout = clusterLayout(name);
+    const pids = readPids(layout);
+    for (const component of componentNames) {
+      const pid = pids[component]?.pid;
+      if (pid !== undefined && isOurProcess(pid, `${layout.dir}/`)) signal(pid, 'SIGTERM');
+    }
+  }
+});
+
+/** How long a new namespace may take to get its `default` service account and token. */
+const namespaceReadyMs = 20_000;
+
+/**
+ * Creates a namespace with a random name (`<prefix>-<hex>`) and waits until pods can be
+ * created in it: Kubernetes 1.20 rejects pods until the controller-manager has made the
+ * namespace's `default` service account and its token secret. Returns the name.
+ */
+export async function freshNamespace(kc: KubeConfig, prefix = 'test'): Promise<string> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await core.createNamespace({ body: { metadata: { name, labels: { 'testenv.zcloud.cn/fresh': 'true' } } } });
+  await eventually(
+    async () => {
+      const account = await core.readNamespacedServiceAccount({ name: 'default', namespace: name });
+      if (!account.secrets?.length) throw new Error(`service account ${name}/default has no token yet`);
+    },
+    { within: namespaceReadyMs },
+  );
+  return name;
+}
+
+export interface EventuallyOptions {
+  /** Give up after this many ms. Default 5000. */
+  within?: number;
+  /** Wait this long between attempts. Default 100. */
+  interval?: number;
+}
+
+/**
+ * Calls `fn` until it returns without throwing, and returns what it returned. After `within`
+ * ms the last error is rethrown as it was (so assertion diffs survive), its message prefixed
+ * with how long we waited. Use it instead of sleeps: it is as fast as the system allows and
+ * still bounded.
+ */
+export async function eventually<T>(fn: () => T | Promise<T>, options: EventuallyOptions = {}): Promise<T> {
+  const within = options.within ?? 5_000;
+  const interval = options.interval ?? 100;
+  const deadline = Date.now() + within;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() + interval > deadline) {
+        if (err instanceof Error) err.message = `not within ${within} ms: ${err.message}`;
+        throw err;
+      }
+    }
+    await sleep(interval);
+  }
+}
