@@ -2,11 +2,7 @@ import { z } from 'zod';
 import type { KubeObject } from '../../src/kube/kube-object.js';
 import { clusterOf, readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
-
-export const KubeNameSchema = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-"')
-  .max(63, 'must be at most 63 characters');
+import { LabelNameSchema } from './shared/validation.js';
 
 function toApi(ns: KubeObject): ApiObject {
   return {
@@ -30,7 +26,7 @@ export const namespaceResource = defineResource({
     return ns && toApi(ns);
   },
   create: {
-    input: z.object({ name: KubeNameSchema }),
+    input: z.object({ name: LabelNameSchema }),
     run: async (ctx, input) => toApi(await clusterOf(ctx).client.create('namespaces', { metadata: { name: input.name } })),
   },
   // The apiserver finalizes a namespace in the background (its objects go first): 202.
