@@ -5,6 +5,9 @@ import { ClusterUnavailableError, ConflictError, InputError, NotFoundError } fro
 import { ClusterCache } from '../kube/cluster-cache.js';
 import { ClusterClient } from '../kube/cluster-client.js';
 import { KubeHttp } from '../kube/kube-http.js';
+import type { KubeObject } from '../kube/kube-object.js';
+import type { StoreEvent } from '../kube/object-store.js';
+import type { CachedKindName } from '../kube/resource-kind.js';
 import type { Logger } from '../logger.js';
 import { defineCollection, type Store, type StoreCollection } from '../store/store.js';
 import type { UserService } from '../users.js';
@@ -93,6 +96,7 @@ export interface ClusterManagerOptions {
 }
 
 export type ClusterListener = (event: 'attached' | 'detached', name: string) => void;
+export type ClusterObjectHandler = (cluster: string, event: StoreEvent<KubeObject>) => void;
 
 /** Parses and checks an imported kubeconfig: YAML, a current context, a server URL. */
 export function parseKubeconfig(yaml: string): KubeConfig {
@@ -120,6 +124,7 @@ export class ClusterManager {
   readonly #records: StoreCollection<ClusterRecord>;
   readonly #runtimes = new Map<string, ClusterRuntime>();
   readonly #listeners = new Set<ClusterListener>();
+  readonly #objectHandlers: Array<{ kind: CachedKindName; handler: ClusterObjectHandler }> = [];
 
   constructor(private readonly options: ClusterManagerOptions) {
     this.#records = options.store.collection(clustersCollection);
@@ -128,6 +133,15 @@ export class ClusterManager {
   on(listener: ClusterListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Calls `handler` for every change of `kind` objects in every cluster, registered now or
+   * later. Handlers run on the watch path: enqueue keys, return at once.
+   */
+  onObjectEvent(kind: CachedKindName, handler: ClusterObjectHandler): void {
+    this.#objectHandlers.push({ kind, handler });
+    for (const runtime of this.#runtimes.values()) runtime.cache.subscribe(kind, (event) => handler(runtime.name, event));
   }
 
   /** Attaches every stored cluster. */
@@ -196,6 +210,7 @@ export class ClusterManager {
     const logger = this.options.logger.child({ cluster: record.name });
     const cache = new ClusterCache({ http, logger, minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds });
     const runtime = new ClusterRuntime(record, http, cache);
+    for (const { kind, handler } of this.#objectHandlers) cache.subscribe(kind, (event) => handler(record.name, event));
     this.#runtimes.set(record.name, runtime);
     runtime.start(logger);
     this.emit('attached', record.name);

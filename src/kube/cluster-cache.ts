@@ -1,6 +1,6 @@
 import { Backoff, sleep } from '../backoff.js';
 import type { Logger } from '../logger.js';
-import { Informer } from './informer.js';
+import { Informer, type EventHandler } from './informer.js';
 import { KubeApiError, type KubeHttp } from './kube-http.js';
 import { resourceVersionAtLeast, type KubeObject } from './kube-object.js';
 import { CACHED_KIND_NAMES, CACHED_KINDS, type CachedKindName, type ResourceKind } from './resource-kind.js';
@@ -26,6 +26,8 @@ export interface Freshness {
 export class ClusterCache {
   readonly #informers = new Map<CachedKindName, Informer>();
   readonly #kinds = new Map<CachedKindName, ResourceKind>();
+  /** Handlers wanting every event of a kind, attached whenever that informer exists. */
+  readonly #subscriptions = new Map<CachedKindName, Set<EventHandler<KubeObject>>>();
   #discovered = false;
   #wake = new AbortController();
 
@@ -71,6 +73,21 @@ export class ClusterCache {
     };
   }
 
+  /**
+   * Calls `handler` for every change of `name` objects, from now on; works before discovery
+   * (attached once the informer exists). Returns the unsubscribe function.
+   */
+  subscribe(name: CachedKindName, handler: EventHandler<KubeObject>): () => void {
+    let handlers = this.#subscriptions.get(name);
+    if (!handlers) this.#subscriptions.set(name, (handlers = new Set()));
+    handlers.add(handler);
+    const off = this.#informers.get(name)?.on(handler);
+    return () => {
+      handlers.delete(handler);
+      off?.();
+    };
+  }
+
   /** Cuts every backoff sleep short: the apiserver answers again. */
   wakeUp(): void {
     this.#wake.abort();
@@ -98,10 +115,9 @@ export class ClusterCache {
     for (const name of CACHED_KIND_NAMES) {
       const kind = this.#kinds.get(name);
       if (!kind) continue;
-      this.#informers.set(
-        name,
-        new Informer({ http: this.options.http, kind, logger: this.options.logger, minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds }),
-      );
+      const informer = new Informer({ http: this.options.http, kind, logger: this.options.logger, minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds });
+      for (const handler of this.#subscriptions.get(name) ?? []) informer.on(handler);
+      this.#informers.set(name, informer);
     }
     await Promise.all([...this.#informers.values()].map((informer) => informer.run(signal)));
   }
