@@ -58,8 +58,10 @@ const componentServingSubject: ServerSubject = {
 const clients = {
   admin: { kind: 'client', commonName: 'testenv-admin', organizations: ['system:masters'] },
   nodeSimulator: { kind: 'client', commonName: 'testenv-node-simulator', organizations: ['system:masters'] },
-  // The names the default RBAC bootstrap policy grants these components' permissions to.
-  controllerManager: { kind: 'client', commonName: 'system:kube-controller-manager', organizations: [] },
+  // The names the default RBAC bootstrap policy grants these components' permissions to. The
+  // controller-manager runs its controllers with its own identity (no per-controller service
+  // accounts, see components.ts), which needs more than its bootstrap role: hence masters.
+  controllerManager: { kind: 'client', commonName: 'system:kube-controller-manager', organizations: ['system:masters'] },
   scheduler: { kind: 'client', commonName: 'system:kube-scheduler', organizations: [] },
 } satisfies Record<string, ClientSubject>;
 

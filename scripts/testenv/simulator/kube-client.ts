@@ -84,7 +84,12 @@ export class KubeClient {
           method,
           agent: this.#agent,
           timeout: requestTimeoutMs,
-          headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}) },
+          // An explicit length: for DELETE, Node sends neither a length nor chunked encoding by
+          // default, and the server would read the body as the start of the next request.
+          headers: {
+            accept: 'application/json',
+            ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -139,6 +144,8 @@ export class KubeClient {
           return;
         }
         const lines = createInterface({ input: res });
+        // readline re-emits the response's errors (a reset connection) on itself.
+        lines.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
         lines.on('line', (line) => {
           if (!line.trim()) return;
           let event: WatchEvent<T>;
