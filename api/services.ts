@@ -1,4 +1,5 @@
 import type { ClusterManager } from '../src/clusters/cluster-manager.js';
+import type { UserQuotaService } from '../src/quotas/user-quota-service.js';
 import type { AuditTrail } from '../src/audit.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
@@ -11,4 +12,5 @@ export interface ApiServices {
   users: UserService;
   audit: AuditTrail;
   clusters: ClusterManager;
+  quotas: UserQuotaService;
 }

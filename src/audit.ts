@@ -67,6 +67,11 @@ export class AuditTrail {
     await this.#entries.trimOldest(this.maxEntries);
   }
 
+  /** Records a change a controller made on its own (no request behind it). */
+  recordSystem(actor: string, verb: string, path: string, body?: unknown): Promise<void> {
+    return this.record({ user: `zcloud:${actor}`, verb, path, status: 200, sourceIP: '', ...(body !== undefined ? { body: redact(body) } : {}) });
+  }
+
   list(): Promise<AuditEntry[]> {
     return this.#entries.list();
   }

@@ -145,6 +145,25 @@ export class UserService {
     return { name: record.name, isAdmin: record.name === ADMIN_USER, projects: record.projects };
   }
 
+  /** Adds a project unless the user holds it already. */
+  async grantProject(name: string, project: Project): Promise<void> {
+    await this.#users.update(name, (current) =>
+      current.projects.some((p) => p.cluster === project.cluster && p.namespace === project.namespace)
+        ? current
+        : { ...current, projects: [...current.projects, project], updateTimestamp: new Date().toISOString() },
+    );
+  }
+
+  /** Removes one project; a user that no longer exists has nothing to revoke. */
+  async revokeProject(name: string, project: Project): Promise<void> {
+    if (!(await this.#users.get(name))) return;
+    await this.#users.update(name, (current) => ({
+      ...current,
+      projects: current.projects.filter((p) => !(p.cluster === project.cluster && p.namespace === project.namespace)),
+      updateTimestamp: new Date().toISOString(),
+    }));
+  }
+
   /** Drops every project on `cluster` from every user (the cluster was deleted). */
   async revokeCluster(cluster: string): Promise<void> {
     for (const user of await this.#users.list()) {

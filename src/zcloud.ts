@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { createApp } from '../api/app.js';
 import type { ApiServices } from '../api/services.js';
 import { ClusterHealthReconciler } from '../controllers/cluster-health.js';
+import { UserQuotaReconciler } from '../controllers/user-quota.js';
 import { AuditTrail, auditCollection } from './audit.js';
 import { loadSigningKey } from './auth/signing-key.js';
 import { TokenService } from './auth/tokens.js';
@@ -12,12 +13,14 @@ import { ClusterManager, clustersCollection } from './clusters/cluster-manager.j
 import type { Config } from './config.js';
 import { Controller } from './controller.js';
 import { createLogger } from './logger.js';
+import { QUOTA_LABEL, userQuotasCollection } from './quotas/user-quota.js';
+import { UserQuotaService } from './quotas/user-quota-service.js';
 import { openLowdbStore } from './store/lowdb-store.js';
 import type { CollectionDef } from './store/store.js';
 import { UserService, usersCollection } from './users.js';
 
 /** Every collection zcloud stores; all are validated when the store opens. */
-const collections: readonly CollectionDef[] = [usersCollection, auditCollection, clustersCollection];
+const collections: readonly CollectionDef[] = [usersCollection, auditCollection, clustersCollection, userQuotasCollection];
 
 export interface RunningZcloud {
   /** e.g. http://127.0.0.1:8080 */
@@ -72,7 +75,24 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     tasks.push(health.run(stopping.signal));
     await clusters.start();
 
-    const services: ApiServices = { config, logger, users, audit: new AuditTrail(store, config.auditMaxEntries), clusters };
+    const audit = new AuditTrail(store, config.auditMaxEntries);
+    const quotaController = new Controller({
+      name: 'userquota',
+      reconciler: new UserQuotaReconciler({ store, clusters, users, audit, logger }),
+      logger,
+    });
+    const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
+    // Drift in a cluster (someone edits or deletes what zcloud manages) triggers a reconcile.
+    for (const kind of ['resourcequotas', 'namespaces'] as const) {
+      clusters.onObjectEvent(kind, (_cluster, event) => {
+        const id = event.object.metadata.labels?.[QUOTA_LABEL];
+        if (id) quotaController.enqueue(id);
+      });
+    }
+    // Level-based start: every request is looked at once, so work cut short by a restart resumes.
+    for (const record of await quotas.list()) quotaController.enqueue(record.id);
+    tasks.push(quotaController.run(stopping.signal));
+    const services: ApiServices = { config, logger, users, audit, clusters, quotas };
     const app = createApp({ services, isReady: () => !stopping.signal.aborted });
     server = app.listen(config.port, config.listenHost);
     await once(server, 'listening');

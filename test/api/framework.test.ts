@@ -13,6 +13,8 @@ import { AuditTrail, auditCollection } from '../../src/audit.js';
 import { TokenService } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
 import { ClusterManager } from '../../src/clusters/cluster-manager.js';
+import { UserQuotaService } from '../../src/quotas/user-quota-service.js';
+import { userQuotasCollection } from '../../src/quotas/user-quota.js';
 import { ClusterUnavailableError, ConflictError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
@@ -74,16 +76,19 @@ describe('schema-driven REST framework', () => {
 
   before(async () => {
     const dir = tempDir();
-    store = await openLowdbStore({ dataDir: dir, collections: [usersCollection, auditCollection] });
+    store = await openLowdbStore({ dataDir: dir, collections: [usersCollection, auditCollection, userQuotasCollection] });
     const users = new UserService(store, new TokenService(randomBytes(32)));
     await users.ensureAdmin();
     await users.create({ name: 'dev', sha1Password: sha1('dev'), projects: [{ cluster: 'c1', namespace: 'ns1' }] });
+    const logger = createLogger({ level: 'error', stream: new PassThrough() });
+    const clusters = new ClusterManager({ store, users, logger });
     const services = {
       config: loadConfig({ ZCLOUD_DATA_DIR: dir }),
-      logger: createLogger({ level: 'error', stream: new PassThrough() }),
+      logger,
       users,
       audit: new AuditTrail(store, 100),
-      clusters: new ClusterManager({ store, users, logger: createLogger({ level: 'error', stream: new PassThrough() }) }),
+      clusters,
+      quotas: new UserQuotaService(store, clusters, users, () => undefined),
     };
     const app = express();
     app.use(API_PREFIX, createApiRouter({ registry: new ResourceRegistry(resources), services }));
