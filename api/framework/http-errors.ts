@@ -33,13 +33,23 @@ export function toHttpError(err: unknown): HttpError {
   return { status: 500, code: 'ServerError', message: 'internal server error' };
 }
 
-/** The first issue (the one a client fixes first) as a field path and a reason. */
-function firstIssue(err: z.ZodError): { field?: string; reason: string } {
+/**
+ * The first issue (the one a client fixes first) as a field path and a reason. With `input`, an
+ * absent field is "is required" whatever its schema (an enum says "Invalid option" otherwise).
+ */
+function firstIssue(err: z.ZodError, input?: unknown): { field?: string; reason: string } {
   const issue = err.issues[0];
   if (!issue) return { reason: 'invalid input' };
   const field = issue.path.map(String).join('.') || undefined;
-  const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
+  const absent = input !== undefined && issue.code === 'invalid_value' && issue.path.length > 0 && valueAt(input, issue.path) === undefined;
+  const missing = absent || (issue.code === 'invalid_type' && issue.message.endsWith('received undefined'));
   return { field, reason: missing ? 'is required' : issue.message };
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return value;
 }
 
 export function describeZodError(err: z.ZodError): string {
@@ -51,6 +61,6 @@ export function describeZodError(err: z.ZodError): string {
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const { field, reason } = firstIssue(result.error);
+  const { field, reason } = firstIssue(result.error, input);
   throw new InputError(reason, field);
 }

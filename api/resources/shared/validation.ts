@@ -14,6 +14,13 @@ export const LabelNameSchema = z
   .max(63, 'must be at most 63 characters')
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-"');
 
+/** A key of a ConfigMap's or Secret's data (what Kubernetes accepts as a file name in a volume). */
+export const DataKeySchema = z
+  .string()
+  .min(1, 'is required')
+  .max(253, 'must be at most 253 characters')
+  .regex(/^[-._a-zA-Z0-9]+$/, 'must be letters, digits, "-", "_" or "."');
+
 /**
  * An array whose elements' `key` values are unique; the issue names the duplicate and where it is.
  * Use for data keys, container names, ports...
