@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import type { KubeObject } from '../../src/kube/kube-object.js';
+import { clusterOf, readCache } from '../cluster-access.js';
+import { defineResource, type ApiObject } from '../framework/resource.js';
+import { PortNumberSchema, ServiceNameSchema } from './shared/service-reference.js';
+import { LabelNameSchema, uniqueBy } from './shared/validation.js';
+
+export interface KubeServicePort {
+  name?: string;
+  port: number;
+  protocol?: string;
+  /** A number, or the name of a container port (services made outside zcloud). */
+  targetPort?: number | string;
+  nodePort?: number;
+}
+
+export interface ServiceObject extends KubeObject {
+  spec?: {
+    type?: string;
+    clusterIP?: string;
+    selector?: Record<string, string>;
+    ports?: KubeServicePort[];
+  };
+}
+
+/** Kubernetes' value of spec.clusterIP for a headless service. */
+const HEADLESS = 'None';
+
+const ServicePortSchema = z.object({
+  name: LabelNameSchema,
+  port: PortNumberSchema,
+  protocol: z.enum(['tcp', 'udp']),
+  targetPort: PortNumberSchema,
+});
+type ServicePortInput = z.infer<typeof ServicePortSchema>;
+
+// Kubernetes refuses two ports with the same name, or the same port and protocol.
+const ExposedPortsSchema = uniqueBy(ServicePortSchema, (p) => p.name, 'port name').pipe(
+  uniqueBy(z.custom<ServicePortInput>(), (p) => `${p.port}/${p.protocol}`, 'port and protocol'),
+);
+
+const CreateService = z
+  .object({
+    name: ServiceNameSchema,
+    serviceType: z.enum(['clusterip', 'nodeport']),
+    headless: z.boolean().default(false),
+    exposedPorts: ExposedPortsSchema,
+  })
+  .superRefine((input, ctx) => {
+    // A headless service has no virtual IP, so no node can forward to it.
+    if (input.headless && input.serviceType === 'nodeport') {
+      ctx.addIssue({ code: 'custom', path: ['headless'], message: 'a nodeport service cannot be headless' });
+    }
+    if (!input.headless && input.exposedPorts.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['exposedPorts'], message: 'needs at least one port unless the service is headless' });
+    }
+  });
+
+export type ServiceInput = z.infer<typeof CreateService>;
+
+/** Kubernetes → zcloud. LoadBalancer services (made outside zcloud) show as nodeport: they allocate node ports too. */
+export function serviceToApi(service: ServiceObject): ApiObject {
+  const spec = service.spec ?? {};
+  return {
+    id: service.metadata.name,
+    name: service.metadata.name,
+    serviceType: spec.type === 'NodePort' || spec.type === 'LoadBalancer' ? 'nodeport' : 'clusterip',
+    headless: spec.clusterIP === HEADLESS,
+    clusterIP: spec.clusterIP ?? '',
+    exposedPorts: (spec.ports ?? []).map((p) => ({
+      name: p.name ?? '',
+      port: p.port,
+      protocol: (p.protocol ?? 'TCP').toLowerCase(),
+      // A named target port has no int form: it is left out rather than invented.
+      ...(typeof p.targetPort === 'number' ? { targetPort: p.targetPort } : {}),
+      ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}),
+    })),
+    creationTimestamp: service.metadata.creationTimestamp,
+  };
+}
+
+/** zcloud → Kubernetes: the service selects the pods labelled `app=<name>`, as zcloud's workloads are. */
+export function serviceToKube(input: ServiceInput, namespace: string): ServiceObject {
+  return {
+    metadata: { name: input.name, namespace },
+    spec: {
+      type: input.serviceType === 'nodeport' ? 'NodePort' : 'ClusterIP',
+      selector: { app: input.name },
+      ...(input.headless ? { clusterIP: HEADLESS } : {}),
+      ports: input.exposedPorts.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol.toUpperCase(), targetPort: p.targetPort })),
+    },
+  };
+}
+
+export const serviceResource = defineResource({
+  kind: 'service',
+  parents: ['namespace'],
+  list: async (ctx) =>
+    readCache<ServiceObject>(ctx, 'services')
+      .store.listNamespace(ctx.parents.namespace)
+      .map(serviceToApi)
+      .sort((a, b) => a.id.localeCompare(b.id)),
+  get: async (ctx, id) => {
+    const service = readCache<ServiceObject>(ctx, 'services').store.get(ctx.parents.namespace, id);
+    return service && serviceToApi(service);
+  },
+  create: {
+    input: CreateService,
+    run: async (ctx, input) => serviceToApi(await clusterOf(ctx).client.create('services', serviceToKube(input, ctx.parents.namespace))),
+  },
+  remove: async (ctx, id) => {
+    await clusterOf(ctx).client.delete('services', ctx.parents.namespace, id);
+  },
+});
