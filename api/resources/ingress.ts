@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import type { KubeObject } from '../../src/kube/kube-object.js';
+import { clusterOf, readCache } from '../cluster-access.js';
+import { defineResource, type ApiObject } from '../framework/resource.js';
+import { PortNumberSchema, requireServicePort, ServiceNameSchema } from './shared/service-reference.js';
+import { ObjectNameSchema, uniqueBy } from './shared/validation.js';
+
+/** A path's backend in either served shape: networking.k8s.io/v1 (`service`) or v1beta1 (`serviceName`/`servicePort`). */
+interface KubeIngressBackend {
+  service?: { name: string; port?: { number?: number; name?: string } };
+  serviceName?: string;
+  servicePort?: number | string;
+}
+
+export interface IngressObject extends KubeObject {
+  spec?: {
+    rules?: Array<{
+      host?: string;
+      http?: { paths: Array<{ path?: string; pathType?: string; backend: KubeIngressBackend }> };
+    }>;
+  };
+}
+
+/** The Ingress API version a cluster serves (its cache discovered it). */
+export type IngressVersion = 'v1' | 'v1beta1';
+
+const DNS_LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+
+const HostSchema = z
+  .string()
+  .min(1, 'is required')
+  .max(253, 'must be at most 253 characters')
+  .regex(new RegExp(`^(\\*\\.)?${DNS_LABEL}(\\.${DNS_LABEL})*$`), 'must be a DNS name (lower-case labels separated by ".", optionally starting with "*.")')
+  .refine((host) => !/^[0-9.]+$/.test(host), 'must be a DNS name, not an IP address');
+
+const IngressRuleSchema = z.object({
+  host: HostSchema,
+  path: z.string().regex(/^\/\S*$/, 'must start with "/" and contain no spaces'),
+  serviceName: ServiceNameSchema,
+  servicePort: PortNumberSchema,
+});
+
+const CreateIngress = z.object({
+  name: ObjectNameSchema,
+  // The same host and path twice would leave the proxy to pick one backend silently.
+  rules: uniqueBy(IngressRuleSchema, (r) => `${r.host}${r.path}`, 'host and path').min(1, 'needs at least one rule'),
+});
+
+export type IngressInput = z.infer<typeof CreateIngress>;
+
+function backendOf(backend: KubeIngressBackend): { serviceName: string; servicePort?: number } {
+  const name = backend.service?.name ?? backend.serviceName ?? '';
+  const port = backend.service ? backend.service.port?.number : backend.servicePort;
+  // A port given by name (ingresses made outside zcloud) has no int form: it is left out.
+  return { serviceName: name, ...(typeof port === 'number' ? { servicePort: port } : {}) };
+}
+
+/** Kubernetes → zcloud: every path of every host becomes one flat rule `{host, path, serviceName, servicePort}`. */
+export function ingressToApi(ingress: IngressObject): ApiObject {
+  return {
+    id: ingress.metadata.name,
+    name: ingress.metadata.name,
+    rules: (ingress.spec?.rules ?? []).flatMap((rule) =>
+      (rule.http?.paths ?? []).map((p) => ({ host: rule.host ?? '', path: p.path ?? '', ...backendOf(p.backend) })),
+    ),
+    creationTimestamp: ingress.metadata.creationTimestamp,
+  };
+}
+
+/**
+ * zcloud → Kubernetes: rules are grouped by host in first-seen order. The path type is
+ * ImplementationSpecific, which is what v1beta1 defaulted to, so both versions route alike.
+ */
+export function ingressToKube(input: IngressInput, namespace: string, version: IngressVersion): IngressObject {
+  const byHost = new Map<string, Array<{ path: string; pathType: string; backend: KubeIngressBackend }>>();
+  for (const rule of input.rules) {
+    const backend: KubeIngressBackend =
+      version === 'v1'
+        ? { service: { name: rule.serviceName, port: { number: rule.servicePort } } }
+        : { serviceName: rule.serviceName, servicePort: rule.servicePort };
+    const paths = byHost.get(rule.host) ?? [];
+    paths.push({ path: rule.path, pathType: 'ImplementationSpecific', backend });
+    byHost.set(rule.host, paths);
+  }
+  return {
+    metadata: { name: input.name, namespace },
+    spec: { rules: [...byHost].map(([host, paths]) => ({ host, http: { paths } })) },
+  };
+}
+
+export const ingressResource = defineResource({
+  kind: 'ingress',
+  parents: ['namespace'],
+  list: async (ctx) =>
+    readCache<IngressObject>(ctx, 'ingresses')
+      .store.listNamespace(ctx.parents.namespace)
+      .map(ingressToApi)
+      .sort((a, b) => a.id.localeCompare(b.id)),
+  get: async (ctx, id) => {
+    const ingress = readCache<IngressObject>(ctx, 'ingresses').store.get(ctx.parents.namespace, id);
+    return ingress && ingressToApi(ingress);
+  },
+  create: {
+    input: CreateIngress,
+    run: async (ctx, input) => {
+      const namespace = ctx.parents.namespace;
+      input.rules.forEach((rule, i) => requireServicePort(ctx, namespace, rule, 'TCP', `rules.${i}.`));
+      const cluster = clusterOf(ctx);
+      const version: IngressVersion = cluster.cache.kind('ingresses')?.version === 'v1' ? 'v1' : 'v1beta1';
+      return ingressToApi(await cluster.client.create('ingresses', ingressToKube(input, namespace, version)));
+    },
+  },
+  remove: async (ctx, id) => {
+    await clusterOf(ctx).client.delete('ingresses', ctx.parents.namespace, id);
+  },
+});
