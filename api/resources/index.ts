@@ -5,6 +5,16 @@ import { configmapResource } from './configmap.js';
 import { namespaceResource } from './namespace.js';
 import { userResource } from './user.js';
 import { userquotaResource } from './userquota.js';
+import { limitrangeResource } from './limitrange.js';
+import { nodeResource } from './node.js';
+import { persistentvolumeResource } from './persistentvolume.js';
+import { persistentvolumeclaimResource } from './persistentvolumeclaim.js';
+import { resourcequotaResource } from './resourcequota.js';
+import { storageclassResource } from './storageclass.js';
+import { secretResource } from './secret.js';
+import { serviceResource } from './service.js';
+import { ingressResource } from './ingress.js';
+import { udpingressResource } from './udpingress.js';
 
 /** Every zcloud.cn/v1 resource. The registry derives the URL tree from their parents. */
 export const allResources: readonly ResourceDefinition[] = [
@@ -14,4 +24,14 @@ export const allResources: readonly ResourceDefinition[] = [
   clusterResource,
   namespaceResource,
   configmapResource,
+  nodeResource,
+  persistentvolumeResource,
+  storageclassResource,
+  limitrangeResource,
+  resourcequotaResource,
+  persistentvolumeclaimResource,
+  secretResource,
+  serviceResource,
+  ingressResource,
+  udpingressResource,
 ];
