@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { percentile } from '../helpers/stats.js';
-import { eventually, testCluster } from '../helpers/world.js';
+import { eventually, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, sha1, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
 /** Two real clusters imported into one zcloud: import, caches, namespaces, authorization. */
@@ -10,12 +10,12 @@ describe('clusters: import, informer caches, namespaces', function () {
   this.timeout(180_000);
   const names = ['zc-east', 'zc-west'];
   let kubeconfigs: string[];
+  let clusters: TestCluster[] = [];
   let core: CoreV1Api[];
   let zcloud: TestZcloud;
   let admin: string;
 
   before(async () => {
-    const clusters = [];
     for (const name of names) clusters.push(await testCluster(name));
     kubeconfigs = clusters.map((c) => c.kubeconfig);
     core = clusters.map((c) => c.kc.makeApiClient(CoreV1Api));
@@ -32,7 +32,10 @@ describe('clusters: import, informer caches, namespaces', function () {
       );
     }
   });
-  after(() => zcloud?.close());
+  after(async () => {
+    await zcloud?.close();
+    for (const cluster of clusters) await cluster.destroy();
+  });
 
   it('reports each cluster Running with version, nodes and capacity from the cache', async () => {
     const res = await zcloud.request('GET', `${API}/clusters/zc-east`, { token: admin });

@@ -33,7 +33,7 @@ describe('clusters: apiserver outage, relist and start-up', function () {
   });
   after(async () => {
     await zcloud?.close();
-    await cluster?.start(); // leave it running for the root hook to stop like the others
+    await cluster?.destroy();
   });
 
   it('marks the cluster Unreachable within 30 s and answers 503 below it; Running again after, without what vanished meanwhile', async () => {

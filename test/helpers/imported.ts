@@ -16,6 +16,7 @@ export interface ImportedCluster {
   api<T = any>(method: string, path: string, options?: RequestOptions): Promise<HttpResult<T>>;
   /** Creates a normal user with these projects and returns its token. */
   userWith(name: string, projects: Array<{ cluster?: string; namespace: string }>): Promise<string>;
+  /** Stops zcloud, then destroys the test cluster: a suite's cluster lives only as long as the suite. */
   close(): Promise<void>;
 }
 
@@ -26,7 +27,8 @@ export interface ImportOptions {
 
 /**
  * Starts (or reuses) test cluster `name`, starts zcloud and imports the cluster through the API
- * as an operator would, then waits until it is Running. Call `close` in `after`.
+ * as an operator would, then waits until it is Running. Call `close` in `after`: it also
+ * destroys the cluster, so a full test run never keeps more clusters than suites running.
  */
 export async function importedCluster(name: string, options: ImportOptions = {}): Promise<ImportedCluster> {
   const cluster = await testCluster(name, options.cluster);
@@ -57,6 +59,12 @@ export async function importedCluster(name: string, options: ImportOptions = {})
       expect(res.status, res.text).to.equal(201);
       return zcloud.login(user, sha1(`${user}-pw`));
     },
-    close: () => zcloud.close(),
+    async close() {
+      try {
+        await zcloud.close();
+      } finally {
+        await cluster.destroy();
+      }
+    },
   };
 }

@@ -55,7 +55,10 @@ describe('OSP API: pods from the cluster caches', function () {
       { within: 60_000, interval: 250 },
     );
   });
-  after(() => zcloud?.close());
+  after(async () => {
+    await zcloud?.close();
+    await cluster?.destroy();
+  });
 
   it("lists a Deployment's pods with kubectl-style status, owner, containers and node", async () => {
     const res = await osp(`/pods/${NAME}?namespace=${namespace}`);
