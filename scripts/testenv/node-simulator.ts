@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SimulatorConfig } from './simulator/config.js';
 import { KubeClient } from './simulator/kube-client.js';
-import { NodeAgent } from './simulator/node-agent.js';
+import { NodeAgent, removeStaleNodes } from './simulator/node-agent.js';
 import { PodRunner } from './simulator/pod-runner.js';
 
 /** How often the simulator checks that its cluster still exists. */
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   stop.signal.addEventListener('abort', () => clearInterval(lifeline), { once: true });
 
   log(`simulating ${config.nodes.map((node) => node.name).join(', ')} for cluster ${config.clusterName}`);
+  await removeStaleNodes(client, config, log);
   await Promise.all([
     ...config.nodes.map((node) => new NodeAgent(client, node, config, log).run(stop.signal)),
     new PodRunner(client, config, log).run(stop.signal),

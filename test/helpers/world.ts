@@ -38,8 +38,11 @@ export interface TestCluster {
   nodeNames: string[];
   /** Stops every process of the cluster (by recorded pid), keeping data, ports and certificates. */
   stop(): Promise<void>;
-  /** Starts whatever is not running (after `stop` or `stopComponent`); resolves when ready. */
-  start(): Promise<void>;
+  /**
+   * Starts whatever is not running (after `stop` or `stopComponent`); resolves when ready.
+   * `options` apply when the node simulator starts, i.e. after `stop`.
+   */
+  start(options?: NodeSimulatorOptions): Promise<void>;
   /** Stops one process, e.g. 'kube-apiserver', to see how clients live through its restart. */
   stopComponent(component: ComponentName): Promise<void>;
   /** Stops the cluster and deletes its directory; a later `testCluster(name)` starts a new one. */
@@ -83,8 +86,8 @@ async function startTestCluster(name: string, options: TestClusterOptions): Prom
     server: info.server,
     nodeNames: info.nodeNames,
     stop: () => down(name),
-    start: async () => {
-      await up(name);
+    start: async (options) => {
+      await up(name, options);
     },
     stopComponent: (component) => stopComponent(name, component),
     destroy: async () => {

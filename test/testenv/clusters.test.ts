@@ -3,10 +3,7 @@ import { expect } from 'chai';
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { clusterStatus } from '../../scripts/testenv/cluster.js';
 import { eventually, freshNamespace, testCluster } from '../helpers/world.js';
-import { mainCluster } from './workloads.test.js';
-
-const otherCluster = 'testenv-other';
-const lifecycleCluster = 'testenv-life';
+import { lifecycleCluster, mainCluster, otherCluster } from './cluster-names.js';
 
 async function configMapNames(kc: KubeConfig, namespace: string): Promise<string[]> {
   const list = await kc.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace });
@@ -18,6 +15,13 @@ function alivePids(name: string): number[] {
   return clusterStatus(name)
     .components.filter((c) => c.alive)
     .map((c) => c.pid!);
+}
+
+/** Exited and reaped: this process started them, so each lingers as a zombie until Node reaps it. */
+async function processesGone(pids: number[]): Promise<void> {
+  await eventually(() => {
+    for (const pid of pids) expect(existsSync(`/proc/${pid}`), `pid ${pid} still exists`).to.equal(false);
+  }, { within: 2_000 });
 }
 
 describe('test world: clusters', function () {
@@ -53,6 +57,9 @@ describe('test world: clusters', function () {
   });
 
   describe('lifecycle', function () {
+    // Each test restarts a cluster at least once (~5-10 s each, several times that on a busy machine).
+    this.timeout(180_000);
+
     it('keeps objects across down and up, on the same port', async function () {
       const cluster = await testCluster(lifecycleCluster, { nodes: 2 });
       const namespace = await freshNamespace(cluster.kc);
@@ -62,7 +69,7 @@ describe('test world: clusters', function () {
 
       await cluster.stop();
       expect(alivePids(lifecycleCluster)).to.deep.equal([]);
-      for (const pid of before) expect(existsSync(`/proc/${pid}`), `pid ${pid} gone`).to.equal(false);
+      await processesGone(before);
 
       await cluster.start();
       expect(alivePids(lifecycleCluster)).to.have.length(5);
@@ -85,13 +92,25 @@ describe('test world: clusters', function () {
       for (const node of nodes) expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).to.equal('True');
     });
 
+    it('restarted with fewer nodes, removes the ones no longer simulated', async function () {
+      const cluster = await testCluster(lifecycleCluster, { nodes: 2 });
+      const core = cluster.kc.makeApiClient(CoreV1Api);
+      expect((await core.listNode()).items).to.have.length(2);
+      await cluster.stop();
+      await cluster.start({ nodes: 1 });
+      await eventually(async () => {
+        const names = (await core.listNode()).items.map((node) => node.metadata?.name);
+        expect(names).to.deep.equal([`${lifecycleCluster}-node-1`]);
+      });
+    });
+
     it('destroy leaves no process and no directory', async function () {
       const cluster = await testCluster(lifecycleCluster, { nodes: 2 });
       const pids = alivePids(lifecycleCluster);
       expect(pids).to.have.length(5);
       await cluster.destroy();
       expect(existsSync(cluster.dir)).to.equal(false);
-      for (const pid of pids) expect(existsSync(`/proc/${pid}`), `pid ${pid} gone`).to.equal(false);
+      await processesGone(pids);
     });
   });
 });

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { AppsV1Api, BatchV1Api, CoreV1Api, CoordinationV1Api, type V1Pod } from '@kubernetes/client-node';
 import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
+import { mainCluster } from './cluster-names.js';
 
-/** Cluster shared by the test world's own suites that do not stop or destroy it. */
-export const mainCluster = 'testenv-main';
 
 function deployment(name: string, replicas: number) {
   return {

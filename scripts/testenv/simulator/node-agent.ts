@@ -28,6 +28,8 @@ interface Lease {
 /** The label a node's role is shown with (`kubectl get nodes` reads the part after the slash). */
 export const roleLabelPrefix = 'node-role.kubernetes.io/';
 const leaseNamespace = 'kube-node-lease';
+/** Marks the Nodes the simulator made, so it never deletes one it did not. */
+const simulatedAnnotation = 'testenv.zcloud.cn/simulated';
 /** Kubelet's default; the node-lifecycle controller's grace period (40 s) is measured against it. */
 const leaseDurationSeconds = 40;
 
@@ -87,7 +89,7 @@ function nodeObject(node: SimulatedNode, now: string): NodeObject {
         'beta.kubernetes.io/arch': 'amd64',
         ...roleLabels,
       },
-      annotations: { 'testenv.zcloud.cn/simulated': 'true', 'node.alpha.kubernetes.io/ttl': '0' },
+      annotations: { [simulatedAnnotation]: 'true', 'node.alpha.kubernetes.io/ttl': '0' },
     },
     spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] },
     status: nodeStatus(node, now),
@@ -186,5 +188,25 @@ export class NodeAgent {
       },
       spec: { holderIdentity: this.node.name, leaseDurationSeconds, renewTime },
     });
+  }
+}
+
+/**
+ * Deletes the simulated Nodes an earlier run registered that the current configuration no
+ * longer has (the cluster was restarted with fewer nodes); they would otherwise turn NotReady
+ * and keep their pods. Nodes not made by the simulator are left alone. One attempt: a failure
+ * is logged and the nodes merely linger.
+ */
+export async function removeStaleNodes(client: KubeClient, config: SimulatorConfig, log: (message: string) => void): Promise<void> {
+  const wanted = new Set(config.nodes.map((node) => node.name));
+  try {
+    const nodes = await client.get<{ items: NodeObject[] }>('/api/v1/nodes');
+    const stale = nodes.items.filter((node) => node.metadata.annotations?.[simulatedAnnotation] === 'true' && !wanted.has(node.metadata.name));
+    for (const node of stale) {
+      await client.delete(`/api/v1/nodes/${node.metadata.name}`);
+      log(`node ${node.metadata.name}: removed, no longer configured`);
+    }
+  } catch (err) {
+    log(`could not remove stale nodes: ${(err as Error).message}`);
   }
 }
