@@ -49,7 +49,9 @@ export async function installPackages(names: readonly string[]): Promise<void> {
   if (ownPolicy) writeFileSync(policyPath, '#!/bin/sh\n# temporary, from zcloud testenv\nexit 101\n', { mode: 0o755 });
   try {
     await run('apt-get', ['update', '-q'], { env });
-    await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...names], { env });
+    // Keep existing config files without asking: nothing may prompt in CI.
+    const dpkgOptions = ['-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
+    await run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...dpkgOptions, ...names], { env });
   } catch (err) {
     throw new Error(`install Debian packages ${names.join(', ')}: ${(err as Error).message}`, { cause: err });
   } finally {

@@ -39,6 +39,8 @@ describe('test world: clusters', function () {
     expect(otherNamespaces).to.not.include(namespace);
     const otherNodes = (await other.kc.makeApiClient(CoreV1Api).listNode()).items.map((n) => n.metadata?.name);
     expect(otherNodes).to.deep.equal(other.nodeNames);
+    // No later test needs it: free its memory and CPU for the suites that follow.
+    await other.destroy();
   });
 
   it('writes an admin kubeconfig with embedded credentials for https://127.0.0.1', async function () {
