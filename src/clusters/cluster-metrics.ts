@@ -55,13 +55,20 @@ function isTerminated(pod: PodLike): boolean {
  * non-terminated pods bound to those nodes, and their count.
  */
 export function capacityOf(nodes: readonly NodeLike[], pods: readonly PodLike[]): CapacityFigures {
-  const workers = new Set<string>();
+  return capacityOfNodes(nodes.filter(isWorker), pods);
+}
+
+/**
+ * The same figures for exactly `nodes`, whatever their roles (one node's own figures). Pods
+ * bound elsewhere are ignored, so callers may pass all pods or only those of `nodes`.
+ */
+export function capacityOfNodes(nodes: readonly NodeLike[], pods: readonly PodLike[]): CapacityFigures {
+  const counted = new Set<string>();
   let cpu = 0;
   let memory = 0;
   let pod = 0;
   for (const node of nodes) {
-    if (!isWorker(node)) continue;
-    workers.add(node.metadata.name);
+    counted.add(node.metadata.name);
     const allocatable = node.status?.allocatable ?? {};
     cpu += milliCores(allocatable.cpu);
     memory += bytes(allocatable.memory);
@@ -71,7 +78,7 @@ export function capacityOf(nodes: readonly NodeLike[], pods: readonly PodLike[])
   let memoryUsed = 0;
   let podUsed = 0;
   for (const p of pods) {
-    if (!p.spec?.nodeName || !workers.has(p.spec.nodeName) || isTerminated(p)) continue;
+    if (!p.spec?.nodeName || !counted.has(p.spec.nodeName) || isTerminated(p)) continue;
     podUsed++;
     for (const container of p.spec.containers ?? []) {
       cpuUsed += milliCores(container.resources?.requests?.cpu);

@@ -1,0 +1,28 @@
+import type { KubeObject } from '../../../src/kube/kube-object.js';
+import type { CachedKindName } from '../../../src/kube/resource-kind.js';
+import { clusterOf, readCache } from '../../cluster-access.js';
+import type { ApiObject, RequestContext } from '../../framework/resource.js';
+
+/**
+ * list/get/remove for a kind whose zcloud view is a translation of one Kubernetes object:
+ * reads come from the request cluster's cache (the request's namespace for namespaced kinds,
+ * the whole store for cluster-level ones), lists are in id order, and remove deletes in the
+ * cluster and waits for the cache. Spread what the resource declares: `...h` or `list: h.list`.
+ */
+export function cachedHandlers<T extends KubeObject>(kind: CachedKindName, toApi: (object: T) => ApiObject) {
+  return {
+    list: async (ctx: RequestContext): Promise<ApiObject[]> => {
+      const { store } = readCache<T>(ctx, kind);
+      const namespace = ctx.parents.namespace;
+      const objects = namespace === undefined ? store.list() : store.listNamespace(namespace);
+      return objects.map(toApi).sort((a, b) => a.id.localeCompare(b.id));
+    },
+    get: async (ctx: RequestContext, id: string): Promise<ApiObject | undefined> => {
+      const object = readCache<T>(ctx, kind).store.get(ctx.parents.namespace, id);
+      return object && toApi(object);
+    },
+    remove: async (ctx: RequestContext, id: string): Promise<void> => {
+      await clusterOf(ctx).client.delete(kind, ctx.parents.namespace, id);
+    },
+  };
+}
