@@ -11,6 +11,14 @@ export interface ClusterCacheOptions {
   minWatchTimeoutSeconds?: number;
 }
 
+/** How often an optional kind's discovery is retried while waiting for the apiserver to serve it. */
+const LATE_DISCOVERY_RETRY_MS = 200;
+/**
+ * How often a late informer's `hasSynced` is checked: the reflector reports no event for an empty
+ * first LIST, so there is nothing to wait on but the flag itself.
+ */
+const SYNC_CHECK_MS = 20;
+
 /** How fresh the cache of one kind is, for response headers. */
 export interface Freshness {
   resourceVersion: string | undefined;
@@ -30,6 +38,11 @@ export class ClusterCache {
   readonly #subscriptions = new Map<CachedKindName, Set<EventHandler<KubeObject>>>();
   #discovered = false;
   #wake = new AbortController();
+  /** The signal `run` was given, for informers started later (ensureInformer). */
+  #signal: AbortSignal | undefined;
+  /** Runs of informers started after `run` began; awaited before `run` returns. */
+  readonly #lateRuns: Promise<void>[] = [];
+  readonly #starting = new Map<CachedKindName, Promise<Informer | undefined>>();
 
   constructor(private readonly options: ClusterCacheOptions) {}
 
@@ -37,17 +50,17 @@ export class ClusterCache {
     return this.#discovered;
   }
 
-  /** Every informer has completed its first LIST. */
+  /** Every informer (of a non-optional kind) has completed its first LIST. */
   get synced(): boolean {
     if (!this.#discovered) return false;
-    for (const informer of this.#informers.values()) if (!informer.hasSynced) return false;
+    for (const informer of this.#informers.values()) if (!informer.kind.optional && !informer.hasSynced) return false;
     return true;
   }
 
   /** Synced, and no informer is currently failing to list/watch. */
   get healthy(): boolean {
     if (!this.synced) return false;
-    for (const informer of this.#informers.values()) if (informer.reflector.state === 'failing') return false;
+    for (const informer of this.#informers.values()) if (!informer.kind.optional && informer.reflector.state === 'failing') return false;
     return true;
   }
 
@@ -112,14 +125,64 @@ export class ClusterCache {
   async run(signal: AbortSignal): Promise<void> {
     await this.discover(signal);
     if (signal.aborted) return;
+    this.#signal = signal;
     for (const name of CACHED_KIND_NAMES) {
       const kind = this.#kinds.get(name);
       if (!kind) continue;
-      const informer = new Informer({ http: this.options.http, kind, logger: this.options.logger, minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds });
-      for (const handler of this.#subscriptions.get(name) ?? []) informer.on(handler);
-      this.#informers.set(name, informer);
+      this.#informers.set(name, this.newInformer(name, kind));
     }
     await Promise.all([...this.#informers.values()].map((informer) => informer.run(signal)));
+    // Informers ensureInformer started meanwhile stop on the same signal; none outlives the cache.
+    await Promise.all(this.#lateRuns);
+  }
+
+  private newInformer(name: CachedKindName, kind: ResourceKind): Informer {
+    const informer = new Informer({ http: this.options.http, kind, logger: this.options.logger, minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds });
+    for (const handler of this.#subscriptions.get(name) ?? []) informer.on(handler);
+    return informer;
+  }
+
+  /**
+   * The informer of optional kind `name` (a CRD zcloud installs), started now if the cluster has
+   * come to serve the kind since discovery. Re-discovers the kind every 200 ms until `waitMs`
+   * has passed (an apiserver publishes a new CRD's resource shortly after establishing it), then
+   * runs the informer under the cache's own signal and waits, within the same deadline, for its
+   * first LIST. Resolves undefined if the kind is still not served, the informer has not synced
+   * by then (it keeps running: a later call returns it), or the cache is not running.
+   * Concurrent callers share one attempt. Discovery failures reject (KubeApiError/KubeConnectionError).
+   */
+  async ensureInformer<T extends KubeObject = KubeObject>(name: CachedKindName, waitMs = 10_000): Promise<Informer<T> | undefined> {
+    const signal = this.#signal;
+    if (!signal || signal.aborted) return undefined;
+    const deadline = Date.now() + waitMs;
+    const existing = this.#informers.get(name);
+    if (existing) return (await this.untilSynced(existing, deadline, signal)) as Informer<T> | undefined;
+    let starting = this.#starting.get(name);
+    if (!starting) {
+      starting = this.startLate(name, deadline, signal).finally(() => this.#starting.delete(name));
+      this.#starting.set(name, starting);
+    }
+    return (await starting) as Informer<T> | undefined;
+  }
+
+  private async startLate(name: CachedKindName, deadline: number, signal: AbortSignal): Promise<Informer | undefined> {
+    let kind = await this.pickServedVersion(CACHED_KINDS[name], signal);
+    while (!kind && Date.now() < deadline && !signal.aborted) {
+      await sleep(LATE_DISCOVERY_RETRY_MS, signal);
+      kind = await this.pickServedVersion(CACHED_KINDS[name], signal);
+    }
+    if (!kind || signal.aborted) return undefined;
+    this.#kinds.set(name, kind);
+    const informer = this.newInformer(name, kind);
+    this.#informers.set(name, informer);
+    this.#lateRuns.push(informer.run(signal));
+    this.options.logger.info('started the informer of a kind the cluster now serves', { kind: name });
+    return this.untilSynced(informer, deadline, signal);
+  }
+
+  private async untilSynced(informer: Informer, deadline: number, signal: AbortSignal): Promise<Informer | undefined> {
+    while (!informer.hasSynced && Date.now() < deadline && !signal.aborted) await sleep(SYNC_CHECK_MS, signal);
+    return informer.hasSynced ? informer : undefined;
   }
 
   private async discover(signal: AbortSignal): Promise<void> {
@@ -129,7 +192,8 @@ export class ClusterCache {
         for (const name of CACHED_KIND_NAMES) {
           const kind = await this.pickServedVersion(CACHED_KINDS[name], signal);
           if (kind) this.#kinds.set(name, kind);
-          else this.options.logger.warn('cluster serves no known version of a cached kind', { kind: name });
+          // An optional kind is absent until zcloud installs its CRD: not worth a warning.
+          else if (!CACHED_KINDS[name].some((k: ResourceKind) => k.optional)) this.options.logger.warn('cluster serves no known version of a cached kind', { kind: name });
         }
         this.#discovered = true;
         return;

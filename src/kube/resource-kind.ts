@@ -7,6 +7,12 @@ export interface ResourceKind {
   version: string;
   kind: string;
   namespaced: boolean;
+  /**
+   * A kind zcloud itself may install (a CustomResourceDefinition): its absence at discovery is
+   * expected, its informer starts later through `ClusterCache.ensureInformer`, and its health
+   * never decides whether the cluster is available.
+   */
+  optional?: boolean;
 }
 
 export function apiVersionOf(kind: ResourceKind): string {
@@ -59,6 +65,8 @@ export const CACHED_KINDS = {
   resourcequotas: [core('resourcequotas', 'ResourceQuota')],
   limitranges: [core('limitranges', 'LimitRange')],
   events: [core('events', 'Event')],
+  // CRD installed by zcloud on the first storagecluster create (src/storage/storagecluster-crd.ts).
+  storageclusters: [{ ...of('storage.zcloud.cn', 'v1', 'storageclusters', 'StorageCluster', false), optional: true }],
 } as const satisfies Record<string, readonly ResourceKind[]>;
 
 export type CachedKindName = keyof typeof CACHED_KINDS;
