@@ -2,6 +2,7 @@ import type { ClusterRuntime } from '../src/clusters/cluster-manager.js';
 import type { KubeObject } from '../src/kube/kube-object.js';
 import type { ObjectStore } from '../src/kube/object-store.js';
 import type { CachedKindName } from '../src/kube/resource-kind.js';
+import type { StoreReader } from '../src/views/view-sources.js';
 import type { RequestContext } from './framework/resource.js';
 
 /** Response headers of the freshness contract, on every response under a cluster. */
@@ -33,4 +34,12 @@ export function readCache<T extends KubeObject = KubeObject>(ctx: RequestContext
 /** The request's cluster, for writing (its client waits for the cache after each write). */
 export function clusterOf(ctx: RequestContext): ClusterRuntime {
   return ctx.services.clusters.requireAvailable(ctx.parents.cluster);
+}
+
+/**
+ * The stores of the request's cluster, one kind at a time, for views derived from several
+ * kinds; each read checks availability and sets the freshness headers like readCache.
+ */
+export function storeReader(ctx: RequestContext): StoreReader {
+  return <T extends KubeObject = KubeObject>(kind: CachedKindName) => readCache<T>(ctx, kind).store;
 }
