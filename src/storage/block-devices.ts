@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { isWorker } from '../clusters/cluster-metrics.js';
+import type { KubeObject } from '../kube/kube-object.js';
+import type { StorageClusterObject, StorageConfig, StorageDevice } from './storagecluster-crd.js';
+
+/**
+ * The node annotation listing a node's free block devices, as JSON:
+ * `[{"name":"/dev/sdb","size":"100Gi"}]` (sizes as Kubernetes quantities). Written by whoever
+ * inspects the host (the provisioning issue does it over SSH); format in docs/storage.md.
+ */
+export const BLOCK_DEVICES_ANNOTATION = 'storage.zcloud.cn/blockdevices';
+
+const DeviceListSchema = z.array(z.object({ name: z.string().min(1), size: z.string() }));
+
+/**
+ * The devices `node` reports, sorted by name; [] without the annotation. A malformed annotation
+ * (edited by hand) also gives [], so one bad node never breaks the views of the whole cluster.
+ */
+export function blockDevicesOf(node: KubeObject): StorageDevice[] {
+  const raw = node.metadata.annotations?.[BLOCK_DEVICES_ANNOTATION];
+  if (raw === undefined) return [];
+  const parsed = DeviceListSchema.safeParse(parseJson(raw));
+  if (!parsed.success) return [];
+  return parsed.data.map(({ name, size }) => ({ name, size })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/** Name of the storage cluster whose hosts include `nodeName`, or ''. */
+export function storageClusterOf(nodeName: string, clusters: readonly StorageClusterObject[]): string {
+  const users = clusters.filter((c) => c.spec.hosts.includes(nodeName)).map((c) => c.metadata.name);
+  return users.sort()[0] ?? '';
+}
+
+export interface NodeBlockDevices {
+  nodeName: string;
+  blockDevices: Array<StorageDevice & { usedBy: string }>;
+}
+
+/**
+ * One entry per worker node (sorted by name): its devices and the storage cluster using them.
+ * A storage cluster takes every device of its hosts, so usage is decided per node.
+ */
+export function blockDeviceView(nodes: readonly KubeObject[], clusters: readonly StorageClusterObject[]): NodeBlockDevices[] {
+  return nodes
+    .filter(isWorker)
+    .map((node) => {
+      const usedBy = storageClusterOf(node.metadata.name, clusters);
+      return { nodeName: node.metadata.name, blockDevices: blockDevicesOf(node).map((d) => ({ ...d, usedBy })) };
+    })
+    .sort((a, b) => a.nodeName.localeCompare(b.nodeName));
+}
+
+/** Devices of worker nodes no storage cluster uses: what a storage cluster could still take. */
+export function freeDevices(nodes: readonly KubeObject[], clusters: readonly StorageClusterObject[]): StorageConfig[] {
+  return blockDeviceView(nodes, clusters)
+    .filter((n) => n.blockDevices.length > 0 && n.blockDevices[0].usedBy === '')
+    .map((n) => ({ nodeName: n.nodeName, blockDevices: n.blockDevices.map(({ name, size }) => ({ name, size })) }));
+}
+
+/** Devices of each of `hosts`, as the node annotations report them (in the order of `hosts`). */
+export function hostDevices(hosts: readonly string[], nodes: readonly KubeObject[]): StorageConfig[] {
+  const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
+  return hosts.map((nodeName) => {
+    const node = byName.get(nodeName);
+    return { nodeName, blockDevices: node ? blockDevicesOf(node) : [] };
+  });
+}
