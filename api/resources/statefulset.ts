@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { readCache } from '../cluster-access.js';
+import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
+import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template.js';
+import { cachedReads, claimLookupOf, createChecked, removeWorkload, replicasUpdate, revisionActions } from './shared/workload-handlers.js';
+import { controllerRevisions, type ControllerRevisionObject } from './shared/workload-history.js';
+import type { ConfigLookup } from './shared/workload-options.js';
+import { claimTemplatesOf, type PvcObject } from './shared/workload-storage.js';
+import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube, type WorkloadObject } from './shared/workload-translation.js';
+
+export type StatefulSetObject = WorkloadObject;
+
+const CreateStatefulSet = z
+  .object({ ...workloadShape(containersSchema({ protocols: ['tcp', 'udp'], protocolRequired: true, volumeTypes: ['configmap', 'secret', 'persistentVolume'] })), replicas: z.number().int().min(0) })
+  .superRefine(checkPersistentVolumeReferences);
+
+export type StatefulSetInput = z.infer<typeof CreateStatefulSet>;
+
+/** Kubernetes → zcloud; persistentVolumes come from the claim templates (and emptyDirs). */
+export function statefulSetToApi(set: StatefulSetObject, claimOf: (name: string) => PvcObject | undefined): ApiObject {
+  const status = set.status;
+  return {
+    ...workloadToApi(set, claimOf),
+    replicas: set.spec?.replicas ?? 1,
+    status: {
+      ...countersOf(status, ['replicas', 'readyReplicas', 'currentReplicas', 'updatedReplicas', 'observedGeneration']),
+      currentRevision: typeof status?.currentRevision === 'string' ? status.currentRevision : '',
+      updateRevision: typeof status?.updateRevision === 'string' ? status.updateRevision : '',
+      conditions: conditionsToApi(status?.conditions),
+    },
+  };
+}
+
+/**
+ * zcloud → Kubernetes. Non-temporary persistentVolumes become claim templates, so every pod gets
+ * its own claim (`<volume>-<name>-<ordinal>`). serviceName names the governing service the
+ * StatefulSet API requires; zcloud does not create it (a service resource does).
+ */
+export function statefulSetToKube(input: StatefulSetInput, namespace: string, lookup: ConfigLookup): StatefulSetObject {
+  const { metadata, selector, template } = workloadToKube(input, namespace, () => undefined, lookup);
+  const volumeClaimTemplates = claimTemplatesOf(input.persistentVolumes);
+  return {
+    metadata,
+    spec: { replicas: input.replicas, serviceName: input.name, selector, template, ...(volumeClaimTemplates.length ? { volumeClaimTemplates } : {}) },
+  };
+}
+
+/** Claims the statefulset controller made from the claim templates: `<template>-<set>-<ordinal>`. */
+export function statefulSetClaims(set: StatefulSetObject, claimsInNamespace: readonly PvcObject[]): string[] {
+  const prefixes = (set.spec?.volumeClaimTemplates ?? []).map((t) => `${t.metadata.name}-${set.metadata.name}-`);
+  return claimsInNamespace
+    .map((c) => c.metadata.name)
+    .filter((name) => prefixes.some((prefix) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))));
+}
+
+const toApi = (set: StatefulSetObject, ctx: RequestContext): ApiObject => statefulSetToApi(set, claimLookupOf(ctx));
+
+export const statefulsetResource = defineResource({
+  kind: 'statefulset',
+  parents: ['namespace'],
+  ...cachedReads<StatefulSetObject>('statefulsets', toApi),
+  create: {
+    input: CreateStatefulSet,
+    run: async (ctx, input) =>
+      toApi(await createChecked(ctx, 'statefulsets', input.containers, (lookup) => statefulSetToKube(input, ctx.parents.namespace, lookup)), ctx),
+  },
+  update: replicasUpdate<StatefulSetObject>('statefulsets', 'statefulset', toApi),
+  remove: (ctx, id) =>
+    removeWorkload<StatefulSetObject>(ctx, 'statefulsets', 'statefulset', id, (set) =>
+      statefulSetClaims(set, readCache<PvcObject>(ctx, 'persistentvolumeclaims').store.listNamespace(ctx.parents.namespace)),
+    ),
+  actions: revisionActions<StatefulSetObject>('statefulsets', 'statefulset', (ctx, set) => {
+    const owned = readCache<ControllerRevisionObject>(ctx, 'controllerrevisions').store.listOwnedBy(set.metadata.uid ?? '');
+    const update = owned.find((cr) => cr.metadata.name === set.status?.updateRevision);
+    return { revisions: controllerRevisions(owned), current: update?.revision };
+  }),
+});
