@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { createApp } from '../api/app.js';
 import type { ApiServices } from '../api/services.js';
 import { ClusterHealthReconciler } from '../controllers/cluster-health.js';
+import { ConfigReloadReconciler, watchConfigSources } from '../controllers/config-reload.js';
 import { UserQuotaReconciler } from '../controllers/user-quota.js';
 import { AuditTrail, auditCollection } from './audit.js';
 import { loadSigningKey } from './auth/signing-key.js';
@@ -73,6 +74,9 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     });
     clusters.on((event, name) => event === 'attached' && health.enqueue(name));
     tasks.push(health.run(stopping.signal));
+    const configReload = new Controller({ name: 'config-reload', reconciler: new ConfigReloadReconciler({ clusters, logger }), logger, workers: 2 });
+    watchConfigSources(clusters, configReload);
+    tasks.push(configReload.run(stopping.signal));
     await clusters.start();
 
     const audit = new AuditTrail(store, config.auditMaxEntries);
