@@ -15,6 +15,19 @@ import { secretResource } from './secret.js';
 import { serviceResource } from './service.js';
 import { ingressResource } from './ingress.js';
 import { udpingressResource } from './udpingress.js';
+import { innerserviceResource } from './innerservice.js';
+import { outerserviceResource } from './outerservice.js';
+import { nodenetworkResource } from './nodenetwork.js';
+import { podnetworkResource } from './podnetwork.js';
+import { servicenetworkResource } from './servicenetwork.js';
+import { blockdeviceResource } from './blockdevice.js';
+import { storageclusterResource } from './storagecluster.js';
+import { deploymentResource } from './deployment.js';
+import { statefulsetResource } from './statefulset.js';
+import { daemonsetResource } from './daemonset.js';
+import { jobResource } from './job.js';
+import { cronjobResource } from './cronjob.js';
+import { podResource } from './pod.js';
 
 /** Every zcloud.cn/v1 resource. The registry derives the URL tree from their parents. */
 export const allResources: readonly ResourceDefinition[] = [
@@ -34,4 +47,17 @@ export const allResources: readonly ResourceDefinition[] = [
   serviceResource,
   ingressResource,
   udpingressResource,
+  innerserviceResource,
+  outerserviceResource,
+  nodenetworkResource,
+  podnetworkResource,
+  servicenetworkResource,
+  blockdeviceResource,
+  storageclusterResource,
+  deploymentResource,
+  statefulsetResource,
+  daemonsetResource,
+  jobResource,
+  cronjobResource,
+  podResource,
 ];
