@@ -108,9 +108,11 @@ describe('userquota: requests, approval and the reconciler', function () {
     const user = await env.api('GET', `${API}/users/ann`);
     expect(user.body.projects).to.deep.equal([{ cluster: CLUSTER, namespace: 'team-ann' }]);
     // The grant works at once with the token ann already has; elsewhere still 403.
-    const own = await env.api('GET', `${env.nsPath('team-ann')}/configmaps`, { token: ann });
-    expect(own.status).to.equal(200);
-    expect((await env.api('GET', `${env.nsPath('default')}/configmaps`, { token: ann })).status).to.equal(403);
+    for (const kind of ['deployments', 'configmaps']) {
+      const own = await env.api('GET', `${env.nsPath('team-ann')}/${kind}`, { token: ann });
+      expect(own.status, kind).to.equal(200);
+      expect((await env.api('GET', `${env.nsPath('default')}/${kind}`, { token: ann })).status, kind).to.equal(403);
+    }
     const audit = await env.api('GET', `${API}/auditlogs`);
     const actions = audit.body.data.filter((e: { user: string }) => e.user === 'zcloud:userquota-controller').map((e: { verb: string }) => e.verb);
     expect(actions).to.include.members(['create', 'grant']);
