@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './command.js';
 import { fetchKubeSource } from './kube-source.js';
@@ -22,9 +22,22 @@ export interface KubeBinaries {
   paths: Record<KubeComponent, string>;
 }
 
+/**
+ * Changes made to Debian's tree before building, recorded in the stamp: a cache built without
+ * all of them is stale and gets rebuilt.
+ *
+ * reflect2: Kubernetes 1.20 vendors github.com/modern-go/reflect2 1.0.1, which predates Go
+ * 1.18's map iterator layout; built with bookworm's Go 1.19, kube-apiserver dies with SIGSEGV
+ * (reflect2 UnsafeIterate) as soon as a custom resource is created or read. Debian packages
+ * reflect2 1.0.2, which handles Go >= 1.18; it replaces the vendored copy.
+ */
+const SOURCE_PATCHES = ['vendor-reflect2-1.0.2'] as const;
+const DEBIAN_REFLECT2 = '/usr/share/gocode/src/github.com/modern-go/reflect2';
+
 /** Written last into a finished cache directory; its presence is what "cached" means. */
 interface BuildStamp {
   version: string;
+  patches?: string[];
   sourcePackageVersion: string;
   goVersion: string;
   builtAt: string;
@@ -43,6 +56,8 @@ function binariesIn(dir: string): KubeBinaries {
 /** The cached binaries, or undefined when the cache is absent or was never finished. Reads files only. */
 export function cachedKubeBinaries(): KubeBinaries | undefined {
   if (!existsSync(stampPath)) return undefined;
+  const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as BuildStamp;
+  if (!SOURCE_PATCHES.every((patch) => stamp.patches?.includes(patch))) return undefined;
   const binaries = binariesIn(kubeCacheDir);
   return Object.values(binaries.paths).every((path) => existsSync(path)) ? binaries : undefined;
 }
@@ -68,7 +83,9 @@ const heartbeatMs = 30_000;
 export async function buildKubeBinaries(): Promise<KubeBinaries> {
   const started = Date.now();
   mkdirSync(cacheRoot, { recursive: true });
-  const scratch = mkdtempSync(join(cacheRoot, '.build-'));
+  removeAbandonedBuilds();
+  const scratch = mkdtempSync(join(cacheRoot, scratchPrefix));
+  writeFileSync(join(scratch, ownerFile), `${process.pid}\n`);
   const heartbeat = setInterval(
     () => progress(`still building Kubernetes ${kubeVersion} (${formatDuration(Date.now() - started)})`),
     heartbeatMs,
@@ -78,6 +95,7 @@ export async function buildKubeBinaries(): Promise<KubeBinaries> {
     mkdirSync(srcDir);
     const tree = await fetchKubeSource(srcDir);
     const sourcePackageVersion = checkSourceVersion(tree);
+    replaceVendoredReflect2(tree);
 
     const gopath = join(tree, '.go');
     mkdirSync(join(gopath, 'src', 'k8s.io'), { recursive: true });
@@ -111,6 +129,7 @@ export async function buildKubeBinaries(): Promise<KubeBinaries> {
     for (const name of kubeComponents) copyFileSync(join(tree, '_output', 'bin', name), binaries.paths[name]);
     const stamp: BuildStamp = {
       version: kubeVersion,
+      patches: [...SOURCE_PATCHES],
       sourcePackageVersion,
       goVersion,
       builtAt: new Date().toISOString(),
@@ -118,8 +137,8 @@ export async function buildKubeBinaries(): Promise<KubeBinaries> {
     };
     writeFileSync(join(out, 'stamp.json'), `${JSON.stringify(stamp, null, 2)}\n`);
 
-    // A directory without a stamp is a leftover of an older, interrupted layout: replace it.
-    if (existsSync(kubeCacheDir) && !existsSync(stampPath)) rmSync(kubeCacheDir, { recursive: true, force: true });
+    // A directory without a current stamp is an interrupted or stale build: replace it.
+    if (existsSync(kubeCacheDir) && !cachedKubeBinaries()) rmSync(kubeCacheDir, { recursive: true, force: true });
     try {
       renameSync(out, kubeCacheDir);
     } catch (err) {
@@ -131,6 +150,52 @@ export async function buildKubeBinaries(): Promise<KubeBinaries> {
   } finally {
     clearInterval(heartbeat);
     rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Swaps the tree's vendored reflect2 for Debian's packaged 1.0.2 (see SOURCE_PATCHES). */
+function replaceVendoredReflect2(tree: string): void {
+  const vendored = join(tree, 'vendor', 'github.com', 'modern-go', 'reflect2');
+  if (!existsSync(join(DEBIAN_REFLECT2, 'go_above_118.go'))) {
+    throw new Error(`${DEBIAN_REFLECT2} lacks go_above_118.go: install golang-github-modern-go-reflect2-dev >= 1.0.2`);
+  }
+  rmSync(vendored, { recursive: true, force: true });
+  mkdirSync(vendored, { recursive: true });
+  // Package sources only: a go.mod or tests inside vendor/ have no business there.
+  for (const name of readdirSync(DEBIAN_REFLECT2)) {
+    if (name === 'go.mod' || name.endsWith('_test.go')) continue;
+    copyFileSync(join(DEBIAN_REFLECT2, name), join(vendored, name));
+  }
+  progress('replaced vendored reflect2 1.0.1 with Debian\'s 1.0.2 (Go >= 1.18 map iteration)');
+}
+
+const scratchPrefix = '.build-';
+/** The pid of the build using a scratch directory, so later builds can tell abandoned ones. */
+const ownerFile = 'owner.pid';
+
+/**
+ * Deletes the scratch directories of builds that were killed before they could clean up
+ * (their owner process is gone); several GiB each. A build still running keeps its own.
+ */
+function removeAbandonedBuilds(): void {
+  for (const entry of readdirSync(cacheRoot)) {
+    if (!entry.startsWith(scratchPrefix)) continue;
+    const dir = join(cacheRoot, entry);
+    const ownerPath = join(dir, ownerFile);
+    const owner = existsSync(ownerPath) ? Number(readFileSync(ownerPath, 'utf8').trim()) : 0;
+    if (owner > 0 && isAlive(owner)) continue;
+    progress(`removing ${dir}, left by an interrupted build`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive but not ours to signal. Only ESRCH means gone.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 

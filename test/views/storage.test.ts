@@ -9,15 +9,6 @@ const CRD = 'storageclusters.storage.zcloud.cn';
 const crObject = { group: 'storage.zcloud.cn', version: 'v1', plural: 'storageclusters' };
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-/**
- * Why the tests that write StorageCluster objects are pending: the test world's kube-apiserver
- * (Kubernetes 1.20 built with Go 1.19 and its vendored reflect2 1.0.1, which predates Go 1.18's
- * runtime map iterator change) dies with "fatal error: fault" in objectmeta.GetObjectMeta while
- * decoding ANY custom resource, so one create takes the whole test cluster down. Run them again
- * once the testenv build vendors reflect2 >= 1.0.2.
- */
-const CUSTOM_RESOURCES_CRASH_TEST_APISERVER = true;
-
 /** storagecluster CRUD over the StorageCluster custom resource zcloud installs, and the blockdevice view. */
 describe('storage (storagecluster, blockdevice)', function () {
   this.timeout(120_000);
@@ -110,10 +101,6 @@ describe('storage (storagecluster, blockdevice)', function () {
   });
 
   describe('with StorageCluster objects', function () {
-    before(function () {
-      if (CUSTOM_RESOURCES_CRASH_TEST_APISERVER) this.skip();
-    });
-
     it('creates a StorageCluster custom resource (installing its CRD), shown as waiting for an operator', async () => {
       const res = await env.api('POST', url, { body: { name: 'lvm', storagetype: 'lvm', hosts: [workers[0]] } });
       expect(res.status, res.text).to.equal(201);
