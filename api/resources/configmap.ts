@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { InputError, NotFoundError } from '../../src/errors.js';
 import type { KubeObject } from '../../src/kube/kube-object.js';
 import { clusterOf, readCache } from '../cluster-access.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
 import { ObjectNameSchema, uniqueBy } from './shared/validation.js';
 
@@ -45,15 +46,7 @@ export function configMapToKube(input: ConfigMapInput, namespace: string, curren
 export const configmapResource = defineResource({
   kind: 'configmap',
   parents: ['namespace'],
-  list: async (ctx) =>
-    readCache<ConfigMapObject>(ctx, 'configmaps')
-      .store.listNamespace(ctx.parents.namespace)
-      .map(configMapToApi)
-      .sort((a, b) => a.id.localeCompare(b.id)),
-  get: async (ctx, id) => {
-    const cm = readCache<ConfigMapObject>(ctx, 'configmaps').store.get(ctx.parents.namespace, id);
-    return cm && configMapToApi(cm);
-  },
+  ...cachedHandlers<ConfigMapObject>('configmaps', configMapToApi),
   create: {
     input: CreateConfigMap,
     run: async (ctx, input) => configMapToApi(await clusterOf(ctx).client.create('configmaps', configMapToKube(input, ctx.parents.namespace))),
@@ -69,9 +62,6 @@ export const configmapResource = defineResource({
       const next = configMapToKube({ name: id, configs: input.configs }, ctx.parents.namespace, current);
       return configMapToApi(await clusterOf(ctx).client.replace('configmaps', next));
     },
-  },
-  remove: async (ctx, id) => {
-    await clusterOf(ctx).client.delete('configmaps', ctx.parents.namespace, id);
   },
 });
 

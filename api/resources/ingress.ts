@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { KubeObject } from '../../src/kube/kube-object.js';
-import { clusterOf, readCache } from '../cluster-access.js';
+import { clusterOf } from '../cluster-access.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
 import { PortNumberSchema, requireServicePort, ServiceNameSchema } from './shared/service-reference.js';
 import { ObjectNameSchema, uniqueBy } from './shared/validation.js';
@@ -91,15 +92,7 @@ export function ingressToKube(input: IngressInput, namespace: string, version: I
 export const ingressResource = defineResource({
   kind: 'ingress',
   parents: ['namespace'],
-  list: async (ctx) =>
-    readCache<IngressObject>(ctx, 'ingresses')
-      .store.listNamespace(ctx.parents.namespace)
-      .map(ingressToApi)
-      .sort((a, b) => a.id.localeCompare(b.id)),
-  get: async (ctx, id) => {
-    const ingress = readCache<IngressObject>(ctx, 'ingresses').store.get(ctx.parents.namespace, id);
-    return ingress && ingressToApi(ingress);
-  },
+  ...cachedHandlers<IngressObject>('ingresses', ingressToApi),
   create: {
     input: CreateIngress,
     run: async (ctx, input) => {
@@ -109,8 +102,5 @@ export const ingressResource = defineResource({
       const version: IngressVersion = cluster.cache.kind('ingresses')?.version === 'v1' ? 'v1' : 'v1beta1';
       return ingressToApi(await cluster.client.create('ingresses', ingressToKube(input, namespace, version)));
     },
-  },
-  remove: async (ctx, id) => {
-    await clusterOf(ctx).client.delete('ingresses', ctx.parents.namespace, id);
   },
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { KubeObject } from '../../src/kube/kube-object.js';
-import { clusterOf, readCache } from '../cluster-access.js';
+import { clusterOf } from '../cluster-access.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
 import { PortNumberSchema, ServiceNameSchema } from './shared/service-reference.js';
 import { LabelNameSchema, uniqueBy } from './shared/validation.js';
@@ -95,20 +96,9 @@ export function serviceToKube(input: ServiceInput, namespace: string): ServiceOb
 export const serviceResource = defineResource({
   kind: 'service',
   parents: ['namespace'],
-  list: async (ctx) =>
-    readCache<ServiceObject>(ctx, 'services')
-      .store.listNamespace(ctx.parents.namespace)
-      .map(serviceToApi)
-      .sort((a, b) => a.id.localeCompare(b.id)),
-  get: async (ctx, id) => {
-    const service = readCache<ServiceObject>(ctx, 'services').store.get(ctx.parents.namespace, id);
-    return service && serviceToApi(service);
-  },
+  ...cachedHandlers<ServiceObject>('services', serviceToApi),
   create: {
     input: CreateService,
     run: async (ctx, input) => serviceToApi(await clusterOf(ctx).client.create('services', serviceToKube(input, ctx.parents.namespace))),
-  },
-  remove: async (ctx, id) => {
-    await clusterOf(ctx).client.delete('services', ctx.parents.namespace, id);
   },
 });
