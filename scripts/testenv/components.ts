@@ -1,4 +1,6 @@
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ClusterLayout, ClusterPorts, ComponentName } from './cluster-layout.js';
 import type { KubeBinaries } from './kube-build.js';
 import { repoRoot } from './paths.js';
@@ -101,7 +103,9 @@ export function componentCommand(component: ComponentName, ctx: ComponentContext
     case 'node-simulator':
       return {
         command: process.execPath,
-        args: ['--import', 'tsx', join(repoRoot, 'scripts', 'testenv', 'node-simulator.ts'), `--config=${layout.simulatorConfigPath}`],
+        // tsx by absolute URL: the process runs in the cluster directory, which need not be
+        // inside the repository (ZCLOUD_TESTENV_DIR), where a bare `tsx` would not resolve.
+        args: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, join(repoRoot, 'scripts', 'testenv', 'node-simulator.ts'), `--config=${layout.simulatorConfigPath}`],
       };
   }
 }
