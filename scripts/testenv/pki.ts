@@ -22,6 +22,14 @@ export interface ClusterPki {
   controllerManager: CertPair;
   scheduler: CertPair;
   serviceAccount: { privateKey: string; publicKey: string };
+  /**
+   * The aggregation layer's pair, as kubeadm sets it up: a CA of its own whose client
+   * `front-proxy-client` the apiserver uses towards aggregated API servers, and which they
+   * (and the controller-manager's and scheduler's delegated authentication) trust for
+   * request headers.
+   */
+  frontProxyCa: CertPair;
+  frontProxyClient: CertPair;
 }
 
 /** A client identity: the CN is the user name, each O a group (how the apiserver maps X.509 subjects). */
@@ -63,6 +71,7 @@ const clients = {
   // accounts, see components.ts), which needs more than its bootstrap role: hence masters.
   controllerManager: { kind: 'client', commonName: 'system:kube-controller-manager', organizations: ['system:masters'] },
   scheduler: { kind: 'client', commonName: 'system:kube-scheduler', organizations: [] },
+  frontProxyClient: { kind: 'client', commonName: 'front-proxy-client', organizations: [] },
 } satisfies Record<string, ClientSubject>;
 
 /** Long enough that a developer's test cluster never expires under them. */
@@ -79,6 +88,8 @@ export function pkiPaths(dir: string): ClusterPki {
     controllerManager: pair('controller-manager'),
     scheduler: pair('scheduler'),
     serviceAccount: { privateKey: join(dir, 'sa.key'), publicKey: join(dir, 'sa.pub') },
+    frontProxyCa: pair('front-proxy-ca'),
+    frontProxyClient: pair('front-proxy-client'),
   };
 }
 
@@ -93,18 +104,13 @@ export async function ensurePki(dir: string, clusterName: string): Promise<Clust
   if (!existsSync(pki.ca.cert) || !existsSync(pki.ca.key)) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    await generateKey(pki.ca.key);
-    const config = writeConfig(dir, 'ca', [
-      'basicConstraints = critical, CA:TRUE',
-      'keyUsage = critical, keyCertSign, cRLSign, digitalSignature',
-      'subjectKeyIdentifier = hash',
-    ]);
-    await run('openssl', [
-      'req', '-x509', '-new', '-key', pki.ca.key, '-subj', `/CN=zcloud-testenv-ca-${clusterName}`,
-      '-days', validityDays, '-sha256', '-config', config, '-extensions', 'v3', '-out', pki.ca.cert,
-    ]);
-    rmSync(config);
+    await generateCa(dir, pki.ca, `zcloud-testenv-ca-${clusterName}`);
   }
+  if (!existsSync(pki.frontProxyCa.cert) || !existsSync(pki.frontProxyCa.key)) {
+    await generateCa(dir, pki.frontProxyCa, `zcloud-testenv-front-proxy-ca-${clusterName}`);
+    rmSync(pki.frontProxyClient.cert, { force: true });
+  }
+  await ensureLeaf(dir, pki.frontProxyCa, pki.frontProxyClient, clients.frontProxyClient);
   await ensureLeaf(dir, pki.ca, pki.apiserver, apiserverSubject);
   await ensureLeaf(dir, pki.ca, pki.componentServing, componentServingSubject);
   for (const name of ['admin', 'nodeSimulator', 'controllerManager', 'scheduler'] as const) {
@@ -115,6 +121,20 @@ export async function ensurePki(dir: string, clusterName: string): Promise<Clust
     await run('openssl', ['pkey', '-in', pki.serviceAccount.privateKey, '-pubout', '-out', pki.serviceAccount.publicKey]);
   }
   return pki;
+}
+
+async function generateCa(dir: string, ca: CertPair, commonName: string): Promise<void> {
+  await generateKey(ca.key);
+  const config = writeConfig(dir, 'ca', [
+    'basicConstraints = critical, CA:TRUE',
+    'keyUsage = critical, keyCertSign, cRLSign, digitalSignature',
+    'subjectKeyIdentifier = hash',
+  ]);
+  await run('openssl', [
+    'req', '-x509', '-new', '-key', ca.key, '-subj', `/CN=${commonName}`,
+    '-days', validityDays, '-sha256', '-config', config, '-extensions', 'v3', '-out', ca.cert,
+  ]);
+  rmSync(config);
 }
 
 async function generateKey(path: string): Promise<void> {
