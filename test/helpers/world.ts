@@ -5,7 +5,8 @@
  * `npm run testenv -- ensure` first.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { readPids, clusterLayout, componentNames, type ComponentName } from '../../scripts/testenv/cluster-layout.js';
@@ -51,6 +52,8 @@ export interface TestCluster {
 
 /** Clusters this process brought up, by name: each starts once per test run. */
 const clusters = new Map<string, Promise<TestCluster>>();
+/** Every cluster this run tried to start and has not destroyed: what the root hook stops. */
+const used = new Set<string>();
 
 /**
  * Cluster `name`, started on first use in this test run and shared afterwards (later calls
@@ -70,8 +73,33 @@ export function testCluster(name: string, options: TestClusterOptions = {}): Pro
   return cluster;
 }
 
+/**
+ * Marks cluster `name` as used by this test run (a pid file beside its directory, which `fresh`
+ * deletes), so that a second run started meanwhile fails clearly instead of destroying it.
+ * A file left by a run that died does not count.
+ */
+function claim(name: string): void {
+  const path = ownerPath(name);
+  const owner = existsSync(path) ? Number(readFileSync(path, 'utf8')) : 0;
+  if (owner > 0 && owner !== process.pid && existsSync(`/proc/${owner}`)) {
+    throw new Error(`cluster ${name} is in use by another test run (pid ${owner}); wait for it to finish`);
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, String(process.pid));
+}
+
+function release(name: string): void {
+  rmSync(ownerPath(name), { force: true });
+}
+
+function ownerPath(name: string): string {
+  return `${clusterLayout(name).dir}.test-run.pid`;
+}
+
 async function startTestCluster(name: string, options: TestClusterOptions): Promise<TestCluster> {
   const { fresh = true, ...simulator } = options;
+  claim(name);
+  used.add(name);
   if (fresh) await destroy(name);
   const info = await up(name, simulator);
   const kubeconfig = readFileSync(info.kubeconfigPath, 'utf8');
@@ -92,7 +120,9 @@ async function startTestCluster(name: string, options: TestClusterOptions): Prom
     stopComponent: (component) => stopComponent(name, component),
     destroy: async () => {
       clusters.delete(name);
+      used.delete(name);
       await destroy(name);
+      release(name);
     },
   };
 }
@@ -102,9 +132,13 @@ async function startTestCluster(name: string, options: TestClusterOptions): Prom
  * failed are stopped too, since a half-started cluster may have left processes behind.
  */
 export async function stopAllTestClusters(): Promise<void> {
-  const names = [...clusters.keys()];
+  const names = [...used];
   clusters.clear();
-  await Promise.all(names.map((name) => down(name)));
+  used.clear();
+  await Promise.all(names.map(async (name) => {
+    await down(name);
+    release(name);
+  }));
 }
 
 /**
@@ -113,7 +147,7 @@ export async function stopAllTestClusters(): Promise<void> {
  * handlers must be; the processes shut down by themselves.
  */
 process.once('exit', () => {
-  for (const name of clusters.keys()) {
+  for (const name of used) {
     const layout = clusterLayout(name);
     const pids = readPids(layout);
     for (const component of componentNames) {
