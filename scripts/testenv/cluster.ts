@@ -114,43 +114,31 @@ export async function up(name: string, options: NodeSimulatorOptions = {}): Prom
     writeJson(layout.pidsPath, pids);
     started.push(component);
   };
-  const died = (component: ComponentName) => (): string | undefined => {
-    const pid = pids[component]?.pid;
-    return pid !== undefined && !isOurProcess(pid, marker(layout)) ? `${component} exited` : undefined;
-  };
-  const failing = (component: ComponentName, err: unknown): Error =>
-    new Error(`start cluster ${name}: ${(err as Error).message}\n--- last lines of ${layout.logPath(component)}:\n${logTail(layout.logPath(component))}`, { cause: err });
+  /** Waits for `check`, giving up early if the component's process dies; fails with its log tail. */
+  const ready = (component: ComponentName, what: string, withinMs: number, check: () => Promise<boolean>): Promise<void> =>
+    waitUntil(check, {
+      what: `${what} of cluster ${name}`,
+      withinMs,
+      abortReason: () => {
+        const pid = pids[component]?.pid;
+        return pid !== undefined && !isOurProcess(pid, marker(layout)) ? `${component} exited` : undefined;
+      },
+    }).catch((err: unknown) => {
+      const log = layout.logPath(component);
+      throw new Error(`start cluster ${name}: ${(err as Error).message}\n--- last lines of ${log}:\n${logTail(log)}`, { cause: err });
+    });
+  const healthy = (url: string) => async (): Promise<boolean> => (await get(url, url.startsWith('https:') ? tls : undefined)).status === 200;
 
   try {
     await start('etcd');
-    await waitUntil(async () => (await get(`http://127.0.0.1:${state.ports.etcdClient}/health`)).status === 200, {
-      what: `etcd of cluster ${name}`,
-      withinMs: etcdReadyMs,
-      abortReason: died('etcd'),
-    }).catch((err: unknown) => Promise.reject(failing('etcd', err)));
-
+    await ready('etcd', 'etcd', etcdReadyMs, healthy(`http://127.0.0.1:${state.ports.etcdClient}/health`));
     await start('kube-apiserver');
-    await waitUntil(async () => (await get(`${server}/readyz`, tls)).status === 200, {
-      what: `kube-apiserver of cluster ${name} to be ready (${server}/readyz)`,
-      withinMs: apiserverReadyMs,
-      abortReason: died('kube-apiserver'),
-    }).catch((err: unknown) => Promise.reject(failing('kube-apiserver', err)));
-
+    await ready('kube-apiserver', `kube-apiserver to be ready (${server}/readyz)`, apiserverReadyMs, healthy(`${server}/readyz`));
     for (const component of ['kube-controller-manager', 'kube-scheduler', 'node-simulator'] as const) await start(component);
     await Promise.all([
-      ...(['kube-controller-manager', 'kube-scheduler'] as const).map((component) => {
-        const port = component === 'kube-scheduler' ? state.ports.scheduler : state.ports.controllerManager;
-        return waitUntil(async () => (await get(`https://127.0.0.1:${port}/healthz`, tls)).status === 200, {
-          what: `${component} of cluster ${name} to be healthy`,
-          withinMs: componentsReadyMs,
-          abortReason: died(component),
-        }).catch((err: unknown) => Promise.reject(failing(component, err)));
-      }),
-      waitUntil(() => nodesReady(server, tls, simulator), {
-        what: `the ${simulator.nodes.length} simulated nodes of cluster ${name} to be Ready`,
-        withinMs: componentsReadyMs,
-        abortReason: died('node-simulator'),
-      }).catch((err: unknown) => Promise.reject(failing('node-simulator', err))),
+      ready('kube-controller-manager', 'kube-controller-manager to be healthy', componentsReadyMs, healthy(`https://127.0.0.1:${state.ports.controllerManager}/healthz`)),
+      ready('kube-scheduler', 'kube-scheduler to be healthy', componentsReadyMs, healthy(`https://127.0.0.1:${state.ports.scheduler}/healthz`)),
+      ready('node-simulator', `the ${simulator.nodes.length} simulated nodes to be Ready`, componentsReadyMs, () => nodesReady(server, tls, simulator)),
     ]);
   } catch (err) {
     await stopComponents(layout, pids, started);
