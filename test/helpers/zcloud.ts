@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -13,8 +13,18 @@ export function sha1(text: string): string {
   return createHash('sha1').update(text).digest('hex');
 }
 
+const tempDirs: string[] = [];
+
+/** A new directory under the OS temp dir, removed by the root hook when the run ends. */
 export function tempDir(prefix = 'zcloud-test-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Removes every directory tempDir made in this run (root hook afterAll). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 export interface HttpResult<T = any> {
