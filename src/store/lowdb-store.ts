@@ -115,11 +115,14 @@ class LowdbStore implements Store {
     return (this.#db.data.collections[name] ??= {});
   }
 
-  /** Runs `change` then persists, one at a time. */
-  write<R>(change: () => R): Promise<R> {
+  /**
+   * Runs `change` then persists, one at a time. `changed` says from the result whether anything
+   * was modified; when not, the file is not rewritten.
+   */
+  write<R>(change: () => R, changed: (result: R) => boolean = () => true): Promise<R> {
     const run = this.#queue.then(async () => {
       const result = change();
-      await this.#db.write();
+      if (changed(result)) await this.#db.write();
       return result;
     });
     this.#queue = run.catch(() => undefined);
@@ -186,21 +189,27 @@ class LowdbCollection<T> implements StoreCollection<T> {
   }
 
   delete(id: string): Promise<boolean> {
-    return this.store.write(() => {
-      const records = this.store.records(this.def.name);
-      if (!Object.hasOwn(records, id)) return false;
-      delete records[id];
-      return true;
-    });
+    return this.store.write(
+      () => {
+        const records = this.store.records(this.def.name);
+        if (!Object.hasOwn(records, id)) return false;
+        delete records[id];
+        return true;
+      },
+      (deleted) => deleted,
+    );
   }
 
   trimOldest(max: number): Promise<number> {
-    return this.store.write(() => {
-      const records = this.store.records(this.def.name);
-      const ids = Object.keys(records);
-      const excess = ids.length - max;
-      for (let i = 0; i < excess; i++) delete records[ids[i]];
-      return Math.max(0, excess);
-    });
+    return this.store.write(
+      () => {
+        const records = this.store.records(this.def.name);
+        const ids = Object.keys(records);
+        const excess = ids.length - max;
+        for (let i = 0; i < excess; i++) delete records[ids[i]];
+        return Math.max(0, excess);
+      },
+      (trimmed) => trimmed > 0,
+    );
   }
 }
