@@ -22,13 +22,11 @@ export interface CacheView<T extends KubeObject> {
  * guard does, and reports which resourceVersion the answer reflects and how old it is.
  */
 export function readCache<T extends KubeObject = KubeObject>(ctx: RequestContext, kind: CachedKindName): CacheView<T> {
-  const runtime = ctx.services.clusters.requireAvailable(ctx.parents.cluster);
-  const informer = runtime.cache.informer<T>(kind);
-  if (!informer) throw new Error(`cluster ${runtime.name} has no ${kind} cache`);
-  const freshness = runtime.cache.freshness(kind);
+  const view = ctx.services.clusters.availableStore<T>(ctx.parents.cluster, kind);
+  const freshness = view.runtime.cache.freshness(kind);
   if (freshness.resourceVersion) ctx.setHeader(FRESHNESS_HEADERS.resourceVersion, freshness.resourceVersion);
   ctx.setHeader(FRESHNESS_HEADERS.ageMs, String(freshness.ageMs));
-  return { runtime, store: informer.store };
+  return view;
 }
 
 /** The request's cluster, for writing (its client waits for the cache after each write). */

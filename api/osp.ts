@@ -94,10 +94,7 @@ export function podSummary(pod: PodObject) {
 
 /** The pods cache of a cluster the caller may read; unknown cluster 404, unavailable 503. */
 function podsOf(ctx: OspContext, cluster: string) {
-  const runtime = ctx.services.clusters.requireAvailable(cluster);
-  const store = runtime.cache.informer<PodObject>('pods')?.store;
-  if (!store) throw new Error(`cluster ${cluster} has no pods cache`);
-  return store;
+  return ctx.services.clusters.availableStore<PodObject>(cluster, 'pods').store;
 }
 
 const handlers = {

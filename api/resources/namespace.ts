@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { KubeObject } from '../../src/kube/kube-object.js';
-import { clusterOf, readCache } from '../cluster-access.js';
+import { clusterOf } from '../cluster-access.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
 import { LabelNameSchema } from './shared/validation.js';
 
 function toApi(ns: KubeObject): ApiObject {
@@ -16,15 +17,8 @@ function toApi(ns: KubeObject): ApiObject {
 export const namespaceResource = defineResource({
   kind: 'namespace',
   parents: ['cluster'],
-  list: async (ctx) =>
-    readCache(ctx, 'namespaces')
-      .store.list()
-      .map(toApi)
-      .sort((a, b) => a.id.localeCompare(b.id)),
-  get: async (ctx, id) => {
-    const ns = readCache(ctx, 'namespaces').store.get(undefined, id);
-    return ns && toApi(ns);
-  },
+  list: cachedHandlers('namespaces', toApi).list,
+  get: cachedHandlers('namespaces', toApi).get,
   create: {
     input: z.object({ name: LabelNameSchema }),
     run: async (ctx, input) => toApi(await clusterOf(ctx).client.create('namespaces', { metadata: { name: input.name } })),

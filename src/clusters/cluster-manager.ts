@@ -6,7 +6,7 @@ import { ClusterCache } from '../kube/cluster-cache.js';
 import { ClusterClient } from '../kube/cluster-client.js';
 import { KubeHttp } from '../kube/kube-http.js';
 import type { KubeObject } from '../kube/kube-object.js';
-import type { StoreEvent } from '../kube/object-store.js';
+import type { ObjectStore, StoreEvent } from '../kube/object-store.js';
 import type { CachedKindName } from '../kube/resource-kind.js';
 import type { Logger } from '../logger.js';
 import { defineCollection, type Store, type StoreCollection } from '../store/store.js';
@@ -174,6 +174,14 @@ export class ClusterManager {
     const runtime = this.require(name);
     if (!runtime.available) throw new ClusterUnavailableError(`cluster ${name} is ${runtime.state.toLowerCase()}`);
     return runtime;
+  }
+
+  /** The cache of `kind` in cluster `name`, if it may serve reads now (404/503 otherwise). */
+  availableStore<T extends KubeObject = KubeObject>(name: string, kind: CachedKindName): { runtime: ClusterRuntime; store: ObjectStore<T> } {
+    const runtime = this.requireAvailable(name);
+    const informer = runtime.cache.informer<T>(kind);
+    if (!informer) throw new Error(`cluster ${name} has no ${kind} cache`);
+    return { runtime, store: informer.store };
   }
 
   async register(name: string, kubeconfig: string): Promise<ClusterRuntime> {
