@@ -87,7 +87,12 @@ describe('daemonset resource', function () {
       },
     });
     expect(conflict.status, conflict.text).to.equal(409);
-    expect((await core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.map((c) => c.metadata?.name)).to.not.include('taken-logs');
+    // The claim made before the failed create is deleted; pvc-protection holds it as Terminating
+    // for a moment, so wait (bounded) until it is really gone.
+    await eventually(
+      async () => expect((await core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.map((c) => c.metadata?.name)).to.not.include('taken-logs'),
+      { within: 10_000, interval: 200 },
+    );
   });
 
   it('deletes its pods with it, and its claims with deletePVsWhenDeleteWorkload', async () => {

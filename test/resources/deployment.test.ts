@@ -166,8 +166,12 @@ describe('deployment resource', function () {
       },
     });
     expect(conflict.status, conflict.text).to.equal(409);
-    const claims = (await core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.map((c) => c.metadata?.name);
-    expect(claims).to.not.include('taken-data');
+    // The claim made before the failed create is deleted; pvc-protection holds it as Terminating
+    // for a moment, so wait (bounded) until it is really gone.
+    await eventually(
+      async () => expect((await core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.map((c) => c.metadata?.name)).to.not.include('taken-data'),
+      { within: 10_000, interval: 200 },
+    );
   });
 
   it('deletes, removing its claims only with deletePVsWhenDeleteWorkload', async () => {
