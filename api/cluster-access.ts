@@ -1,7 +1,8 @@
 import type { ClusterRuntime } from '../src/clusters/cluster-manager.js';
 import type { KubeObject } from '../src/kube/kube-object.js';
-import type { ObjectStore } from '../src/kube/object-store.js';
-import type { CachedKindName } from '../src/kube/resource-kind.js';
+import { holdsNamespace } from '../src/auth/authorizer.js';
+import { restrictToNamespaces, type ObjectReader } from '../src/kube/object-store.js';
+import { CACHED_KINDS, type CachedKindName } from '../src/kube/resource-kind.js';
 import type { StoreReader } from '../src/views/view-sources.js';
 import type { RequestContext } from './framework/resource.js';
 
@@ -14,18 +15,32 @@ export const FRESHNESS_HEADERS = {
 
 export interface CacheView<T extends KubeObject> {
   runtime: ClusterRuntime;
-  store: ObjectStore<T>;
+  store: ObjectReader<T>;
 }
+
+/**
+ * Whose view of a namespaced kind a cluster-level read gets: `caller` (the default) shows only
+ * the namespaces the caller's projects grant; `totals` shows every namespace and is only for
+ * figures summed over them (node usage), never for returning objects or their names.
+ */
+export type ReadScope = 'caller' | 'totals';
 
 /**
  * The cache of `kind` in the request's cluster, for reading. Throws 404/503 as the cluster
  * guard does, and reports which resourceVersion the answer reflects and how old it is.
  */
-export function readCache<T extends KubeObject = KubeObject>(ctx: RequestContext, kind: CachedKindName): CacheView<T> {
-  const view = ctx.services.clusters.availableStore<T>(ctx.parents.cluster, kind);
+export function readCache<T extends KubeObject = KubeObject>(ctx: RequestContext, kind: CachedKindName, scope: ReadScope = 'caller'): CacheView<T> {
+  const cluster = ctx.parents.cluster;
+  const view = ctx.services.clusters.availableStore<T>(cluster, kind);
   const freshness = view.runtime.cache.freshness(kind);
   if (freshness.resourceVersion) ctx.setHeader(FRESHNESS_HEADERS.resourceVersion, freshness.resourceVersion);
   ctx.setHeader(FRESHNESS_HEADERS.ageMs, String(freshness.ageMs));
+  // Below a namespace the authorizer has already checked the grant. Above one (cluster-level
+  // views), a caller granted only some namespaces must not see objects of the others.
+  const user = ctx.user;
+  if (scope === 'caller' && user && !user.isAdmin && ctx.parents.namespace === undefined && CACHED_KINDS[kind][0].namespaced) {
+    return { runtime: view.runtime, store: restrictToNamespaces(view.store, (namespace) => holdsNamespace(user, cluster, namespace)) };
+  }
   return view;
 }
 

@@ -92,7 +92,7 @@ export function podSummary(pod: PodObject) {
   };
 }
 
-/** The pods cache of a cluster the caller may read; unknown cluster 404, unavailable 503. */
+/** The pods cache of a cluster the caller may read (checked before): unknown cluster 404, unavailable 503. */
 function podsOf(ctx: OspContext, cluster: string) {
   return ctx.services.clusters.availableStore<PodObject>(cluster, 'pods').store;
 }
@@ -139,7 +139,10 @@ const handlers = {
     const name = typeof ctx.req.query.name === 'string' ? ctx.req.query.name : undefined;
     const user = ctx.user!;
     const clusterStep = { kind: 'cluster', id: cluster };
-    if (namespace !== undefined) check(user, { verb: 'list', kind: 'pod', ancestry: [clusterStep, { kind: 'namespace', id: namespace }] });
+    // Refused before the cluster is looked up, as on zcloud.cn: a caller with no project in it
+    // must not learn from a 404 or an empty list whether the cluster exists.
+    const namespaceStep = namespace !== undefined ? [{ kind: 'namespace', id: namespace }] : [];
+    check(user, { verb: 'list', kind: 'pod', ancestry: [clusterStep, ...namespaceStep] });
     const store = podsOf(ctx, cluster);
     const pods = namespace !== undefined ? store.listNamespace(namespace) : store.list();
     // Without a namespace, each pod is shown only where the one authorizer grants its namespace.

@@ -73,8 +73,9 @@ function podsByNode(pods: readonly BoundPod[]): Map<string, BoundPod[]> {
   return byNode;
 }
 
+/** Pods bound to the node, of every namespace: node usage is a cluster-wide total. */
 function podsOn(ctx: RequestContext, nodeName: string): BoundPod[] {
-  return readCache<BoundPod>(ctx, 'pods')
+  return readCache<BoundPod>(ctx, 'pods', 'totals')
     .store.list()
     .filter((pod) => pod.spec?.nodeName === nodeName);
 }
@@ -95,7 +96,7 @@ export const nodeResource = defineResource({
   kind: 'node',
   parents: ['cluster'],
   list: async (ctx) => {
-    const byNode = podsByNode(readCache<BoundPod>(ctx, 'pods').store.list());
+    const byNode = podsByNode(readCache<BoundPod>(ctx, 'pods', 'totals').store.list());
     return readCache<NodeObject>(ctx, 'nodes')
       .store.list()
       .map((node) => nodeToApi(node, byNode.get(node.metadata.name) ?? []))

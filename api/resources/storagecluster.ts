@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ClusterUnavailableError, ConflictError, InputError, NotFoundError } from '../../src/errors.js';
 import type { KubeObject } from '../../src/kube/kube-object.js';
-import type { ObjectStore } from '../../src/kube/object-store.js';
+import type { ObjectReader } from '../../src/kube/object-store.js';
 import { freeDevices, hostDevices } from '../../src/storage/block-devices.js';
 import { ensureStorageClusterCache, STORAGE_TYPES, type StorageClusterObject, type StorageType } from '../../src/storage/storagecluster-crd.js';
 import { clusterOf, readCache } from '../cluster-access.js';
@@ -54,7 +54,7 @@ export function storageClusterToKube(input: StorageClusterInput, current?: Stora
 }
 
 /** Every host must be a node of the cluster: 422 naming the first that is not. */
-export function requireNodes(nodes: ObjectStore, hosts: readonly string[], cluster: string): void {
+export function requireNodes(nodes: ObjectReader, hosts: readonly string[], cluster: string): void {
   hosts.forEach((host, index) => {
     if (!nodes.get(undefined, host)) throw new InputError(`${host} is not a node of cluster ${cluster}`, `hosts.${index}`);
   });
@@ -79,7 +79,7 @@ export function requireNoConflict(all: readonly StorageClusterObject[], name: st
  * The cached storage clusters, or none while zcloud has not installed (or seen) the CRD. An
  * informer still on its first LIST answers 503 rather than an empty list that may be wrong.
  */
-function cachedClusters(ctx: RequestContext): ObjectStore<StorageClusterObject> | undefined {
+function cachedClusters(ctx: RequestContext): ObjectReader<StorageClusterObject> | undefined {
   const runtime = clusterOf(ctx);
   const informer = runtime.cache.informer('storageclusters');
   if (!informer) return undefined;

@@ -6,13 +6,47 @@ export type StoreEvent<T extends KubeObject> =
   | { type: 'deleted'; object: T };
 
 /**
+ * The read side of a cache of one kind: what handlers and views may use. Objects are frozen;
+ * lists are fresh arrays the caller owns.
+ */
+export interface ObjectReader<T extends KubeObject = KubeObject> {
+  readonly size: number;
+  get(namespace: string | undefined, name: string): T | undefined;
+  getByKey(key: string): T | undefined;
+  list(): T[];
+  listNamespace(namespace: string): T[];
+  /** Objects with an ownerReference to `uid`. */
+  listOwnedBy(uid: string): T[];
+}
+
+/**
+ * A reader that shows only the objects of namespaces `visible` accepts, as if the others did not
+ * exist. Cluster-level views built from namespaced objects read through it for callers granted
+ * only some namespaces, so a view added later cannot leak the rest by forgetting a filter.
+ */
+export function restrictToNamespaces<T extends KubeObject>(reader: ObjectReader<T>, visible: (namespace: string) => boolean): ObjectReader<T> {
+  const shown = (object: T | undefined): T | undefined => (object && visible(object.metadata.namespace ?? '') ? object : undefined);
+  const keep = (objects: T[]): T[] => objects.filter((o) => visible(o.metadata.namespace ?? ''));
+  return {
+    get size() {
+      return keep(reader.list()).length;
+    },
+    get: (namespace, name) => shown(reader.get(namespace, name)),
+    getByKey: (key) => shown(reader.getByKey(key)),
+    list: () => keep(reader.list()),
+    listNamespace: (namespace) => (visible(namespace) ? reader.listNamespace(namespace) : []),
+    listOwnedBy: (uid) => keep(reader.listOwnedBy(uid)),
+  };
+}
+
+/**
  * An indexed, in-memory copy of one resource kind of one cluster. Keys are `namespace/name`;
  * the namespace and owner-uid indexes are updated in the same write as the object map, so a
  * reader never sees them disagree. Objects handed out are deep-frozen: treat them as read-only.
  * Lists are built by loops, never by spreading into push (that overflows the call stack at
  * ~200k objects).
  */
-export class ObjectStore<T extends KubeObject = KubeObject> {
+export class ObjectStore<T extends KubeObject = KubeObject> implements ObjectReader<T> {
   readonly #objects = new Map<string, T>();
   readonly #byNamespace = new Map<string, Set<string>>();
   readonly #byOwner = new Map<string, Set<string>>();

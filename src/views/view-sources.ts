@@ -1,5 +1,5 @@
 import type { KubeObject } from '../kube/kube-object.js';
-import type { ObjectStore } from '../kube/object-store.js';
+import type { ObjectReader } from '../kube/object-store.js';
 import type { CachedKindName } from '../kube/resource-kind.js';
 
 /**
@@ -7,7 +7,7 @@ import type { CachedKindName } from '../kube/resource-kind.js';
  * cluster (api/cluster-access.ts `storeReader`), or plain stores in unit tests. Views only
  * read; the objects are frozen.
  */
-export type StoreReader = <T extends KubeObject = KubeObject>(kind: CachedKindName) => ObjectStore<T>;
+export type StoreReader = <T extends KubeObject = KubeObject>(kind: CachedKindName) => ObjectReader<T>;
 
 /** Sorts by a string key (names, entry points): every view list is in a stable order. */
 export function byKey<T>(key: (item: T) => string): (a: T, b: T) => number {

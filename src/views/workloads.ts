@@ -1,5 +1,5 @@
 import type { KubeObject, OwnerReference } from '../kube/kube-object.js';
-import type { ObjectStore } from '../kube/object-store.js';
+import type { ObjectReader } from '../kube/object-store.js';
 
 /** What a pod belongs to, in zcloud's kind names (a bare pod is its own workload: kind 'pod'). */
 export interface WorkloadRef {
@@ -19,7 +19,7 @@ function controllerOf(object: KubeObject): OwnerReference | undefined {
  * Job → CronJob, StatefulSet and DaemonSet directly. When the middle object is not (yet) in the
  * cache, or has no owner, the chain stops there (kind 'replicaset' or 'job').
  */
-export function workloadOf(pod: KubeObject, replicasets: ObjectStore, jobs: ObjectStore): WorkloadRef {
+export function workloadOf(pod: KubeObject, replicasets: ObjectReader, jobs: ObjectReader): WorkloadRef {
   const owner = controllerOf(pod);
   if (!owner) return { kind: 'pod', name: pod.metadata.name };
   const namespace = pod.metadata.namespace;
@@ -35,7 +35,7 @@ export function workloadOf(pod: KubeObject, replicasets: ObjectStore, jobs: Obje
   return kind ? { kind, name: owner.name } : { kind: 'pod', name: pod.metadata.name };
 }
 
-function lookupController(store: ObjectStore, namespace: string | undefined, name: string): OwnerReference | undefined {
+function lookupController(store: ObjectReader, namespace: string | undefined, name: string): OwnerReference | undefined {
   const object = store.get(namespace, name);
   return object && controllerOf(object);
 }

@@ -122,6 +122,25 @@ describe('OSP API: pods from the cluster caches', function () {
     expect((await osp(`/pods/${NAME}/${namespace}/${pod}`, token)).status).to.equal(403);
   });
 
+  it('tells a user without a project in a cluster only 403, whether the cluster exists or not (as zcloud.cn does)', async () => {
+    await zcloud.request('POST', `${API}/users`, {
+      token: await zcloud.adminToken(),
+      body: { name: 'nobody', password: sha1('nobody-pw'), projects: [] },
+    });
+    const token = (await zcloud.request('POST', '/osp/api/login', { body: { name: 'nobody', password: 'nobody-pw' } })).body.data.token;
+    const zcloudToken = await zcloud.login('nobody', sha1('nobody-pw'));
+    for (const clusterName of [NAME, 'no-such-cluster']) {
+      const pods = await osp(`/pods/${clusterName}`, token);
+      expect(pods.status, clusterName).to.equal(403);
+      expect(pods.body.code, clusterName).to.equal('Forbidden');
+      expect((await osp(`/pods/${clusterName}?namespace=${namespace}`, token)).status, clusterName).to.equal(403);
+      expect((await osp(`/pods/${clusterName}/${namespace}/any-pod`, token)).status, clusterName).to.equal(403);
+      const native = await zcloud.request('GET', `${API}/clusters/${clusterName}/nodes`, { token: zcloudToken });
+      expect(native.status, clusterName).to.equal(403);
+      expect((await zcloud.request('GET', `${API}/clusters/${clusterName}`, { token: zcloudToken })).status, clusterName).to.equal(403);
+    }
+  });
+
   it('answers 404 for an unknown cluster and 503 for an unreachable one', async () => {
     const unknown = await osp('/pods/no-such-cluster');
     expect(unknown.status).to.equal(404);

@@ -1,5 +1,6 @@
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
+import { allResources } from '../../api/resources/index.js';
 import { importedCluster, type ImportedCluster } from '../helpers/imported.js';
 import { eventually, freshNamespace } from '../helpers/world.js';
 import { deployment, fieldsOf, runningPods, scale, service } from './fixtures.js';
@@ -102,5 +103,36 @@ describe('network views (nodenetwork, podnetwork, servicenetwork)', function () 
       expect((await env.api('GET', url, { token: outsider })).status, collection).to.equal(403);
       expect((await env.api('POST', url, { body: {} })).status, collection).to.equal(405);
     }
+  });
+
+  it("never shows a user granted some namespaces another namespace's objects in any cluster-level view", async () => {
+    // Every collection directly under a cluster, from the registry: a view added later is swept too.
+    const clusterViews = allResources.filter((r) => r.parents?.includes('cluster') && r.list).map((r) => `${r.kind}s`);
+    expect(clusterViews).to.include.members(['podnetworks', 'servicenetworks', 'nodes', 'nodenetworks']);
+    const hidden = await freshNamespace(env.cluster.kc, 'hiddenns');
+    await apps.createNamespacedDeployment({ namespace: hidden, body: deployment('secretapp', 2) });
+    await core.createNamespacedService({ namespace: hidden, body: service('secretapp') });
+    await runningPods(core, hidden, 'secretapp', 2);
+    await core.createNamespacedService({ namespace: ns, body: service('mine') });
+    const member = await env.userWith('view-scope-member', [{ namespace: ns }]);
+    const mentionsHidden = (text: string): boolean => text.includes(hidden);
+
+    // The admin sees the hidden namespace in the pod and service networks: the check below can fail.
+    await eventually(async () => {
+      for (const collection of ['podnetworks', 'servicenetworks']) {
+        expect(mentionsHidden((await env.api('GET', `${env.clusterPath}/${collection}`)).text), collection).to.equal(true);
+      }
+    }, { within: 2000 });
+    for (const collection of clusterViews) {
+      const res = await env.api('GET', `${env.clusterPath}/${collection}`, { token: member });
+      expect(res.status, `${collection}: ${res.text}`).to.equal(200);
+      expect(mentionsHidden(res.text), `${collection} shows ${hidden}: ${res.text}`).to.equal(false);
+    }
+    const services = await env.api('GET', `${env.clusterPath}/servicenetworks`, { token: member });
+    expect(services.body.data.map((s: { name: string }) => s.name)).to.include(`${ns}/mine`);
+    // Nodes stay visible with their cluster-wide figures: usage is a total, not namespace data.
+    const asAdmin = (await env.api('GET', `${env.clusterPath}/nodes`)).body.data.map(fieldsOf);
+    const asMember = (await env.api('GET', `${env.clusterPath}/nodes`, { token: member })).body.data.map(fieldsOf);
+    expect(asMember).to.deep.equal(asAdmin);
   });
 });
