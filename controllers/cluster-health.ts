@@ -1,5 +1,5 @@
 import type { ClusterManager } from '../src/clusters/cluster-manager.js';
-import type { Reconciler, Result } from '../src/controller.js';
+import type { ControllerDefinition, Reconciler, Result } from '../src/controller.js';
 import type { Logger } from '../src/logger.js';
 
 export interface ClusterHealthOptions {
@@ -54,4 +54,14 @@ export class ClusterHealthReconciler implements Reconciler {
     const confirming = health.consecutiveFailures > 0 && health.consecutiveFailures < FAILURES_TO_UNREACHABLE;
     return { requeueAfterMs: confirming ? Math.min(intervalMs, 2000) : intervalMs };
   }
+}
+
+/** Probes every attached cluster, two at a time. */
+export function clusterHealthController(options: ClusterHealthOptions): ControllerDefinition {
+  return {
+    name: 'cluster-health',
+    reconciler: new ClusterHealthReconciler(options),
+    workers: 2,
+    watch: (on) => on.clusters((event, cluster) => (event === 'attached' ? cluster : undefined)),
+  };
 }

@@ -2,7 +2,7 @@ import { advancedOptionsOf, configHash, CONFIG_HASH_ANNOTATION, type ConfigSourc
 import { referencedSources } from '../api/resources/shared/pod-template.js';
 import type { WorkloadObject } from '../api/resources/shared/workload-translation.js';
 import type { ClusterManager } from '../src/clusters/cluster-manager.js';
-import type { Controller, Reconciler, Result } from '../src/controller.js';
+import type { ControllerDefinition, Keys, Reconciler, Result } from '../src/controller.js';
 import type { KubeObject } from '../src/kube/kube-object.js';
 import type { Logger } from '../src/logger.js';
 
@@ -65,30 +65,41 @@ export class ConfigReloadReconciler implements Reconciler {
 }
 
 /**
- * Feeds `controller` from every cluster's informers: a reloading workload that changes, and
- * every reloading workload mounting a configmap or secret that changes (found by scanning its
- * namespace's workloads: handlers run on the watch path and this stays cheap).
+ * Rolls reloadWhenConfigChange workloads. Keys come from every cluster's informers: a reloading
+ * workload that changes, and every reloading workload mounting a configmap or secret that
+ * changes (found by scanning its namespace's workloads: handlers run on the watch path and this
+ * stays cheap).
  */
-export function watchConfigSources(clusters: ClusterManager, controller: Controller): void {
-  for (const kind of RELOADING_KINDS) {
-    clusters.onObjectEvent(kind, (cluster, { object }) => {
-      if (advancedOptionsOf(object).reloadWhenConfigChange) {
-        controller.enqueue(workloadKey({ cluster, kind, namespace: object.metadata.namespace ?? '', name: object.metadata.name }));
-      }
-    });
-  }
-  for (const source of ['configmaps', 'secrets'] as const) {
-    clusters.onObjectEvent(source, (cluster, { object }) => {
-      const namespace = object.metadata.namespace ?? '';
-      const cache = clusters.get(cluster)?.cache;
+export function configReloadController(options: ConfigReloadOptions): ControllerDefinition {
+  const { clusters } = options;
+  return {
+    name: 'config-reload',
+    reconciler: new ConfigReloadReconciler(options),
+    workers: 2,
+    watch: (on) => {
       for (const kind of RELOADING_KINDS) {
-        for (const workload of cache?.informer<WorkloadObject>(kind)?.store.listNamespace(namespace) ?? []) {
-          if (!advancedOptionsOf(workload).reloadWhenConfigChange) continue;
-          const mounted = referencedSources(workload.spec?.template);
-          if (!(source === 'configmaps' ? mounted.configmaps : mounted.secrets).includes(object.metadata.name)) continue;
-          controller.enqueue(workloadKey({ cluster, kind, namespace, name: workload.metadata.name }));
-        }
+        on.objects(kind, (cluster, object) =>
+          advancedOptionsOf(object).reloadWhenConfigChange
+            ? workloadKey({ cluster, kind, namespace: object.metadata.namespace ?? '', name: object.metadata.name })
+            : undefined,
+        );
       }
-    });
-  }
+      for (const source of ['configmaps', 'secrets'] as const) {
+        on.objects(source, (cluster, object): Keys => {
+          const namespace = object.metadata.namespace ?? '';
+          const cache = clusters.get(cluster)?.cache;
+          const keys: string[] = [];
+          for (const kind of RELOADING_KINDS) {
+            for (const workload of cache?.informer<WorkloadObject>(kind)?.store.listNamespace(namespace) ?? []) {
+              if (!advancedOptionsOf(workload).reloadWhenConfigChange) continue;
+              const mounted = referencedSources(workload.spec?.template);
+              if (!(source === 'configmaps' ? mounted.configmaps : mounted.secrets).includes(object.metadata.name)) continue;
+              keys.push(workloadKey({ cluster, kind, namespace, name: workload.metadata.name }));
+            }
+          }
+          return keys;
+        });
+      }
+    },
+  };
 }

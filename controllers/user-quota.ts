@@ -1,6 +1,6 @@
 import type { AuditTrail } from '../src/audit.js';
 import type { ClusterManager, ClusterRuntime } from '../src/clusters/cluster-manager.js';
-import type { Reconciler, Result } from '../src/controller.js';
+import type { ControllerDefinition, Reconciler, Result } from '../src/controller.js';
 import { ClusterUnavailableError, ignoreNotFound } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { CREATED_BY_ANNOTATION, OWNER_ANNOTATION, QUOTA_LABEL, QUOTA_OBJECT_NAME, userQuotasCollection, type UserQuotaRecord } from '../src/quotas/user-quota.js';
@@ -38,8 +38,10 @@ export class UserQuotaReconciler implements Reconciler {
     this.#records = options.store.collection(userQuotasCollection);
   }
 
-  async reconcile(id: string): Promise<Result> {
+  async reconcile(id: string, signal: AbortSignal): Promise<Result> {
     for (let i = 0; i < MAX_STEPS; i++) {
+      // Stopping: take no further step; the next start reconciles every request again.
+      if (signal.aborted) return {};
       const record = await this.#records.get(id);
       if (!record) return {};
       const step = nextQuotaStep(record, await this.observe(record));
@@ -146,4 +148,21 @@ export class UserQuotaReconciler implements Reconciler {
 function nullKeys(runtime: ClusterRuntime, record: UserQuotaRecord): Record<string, null> {
   const live = runtime.cache.informer<ResourceQuotaObject>('resourcequotas')?.store.get(record.namespace, QUOTA_OBJECT_NAME);
   return Object.fromEntries(Object.keys(live?.spec?.hard ?? {}).map((key) => [key, null]));
+}
+
+/**
+ * The userquota controller. Keys: request ids, from the store at start (so work cut short by a
+ * restart resumes), from the API (the service enqueues on every decision), and from drift of the
+ * namespaces and ResourceQuotas zcloud labelled in any cluster.
+ */
+export function userQuotaController(options: UserQuotaReconcilerOptions): ControllerDefinition {
+  const records = options.store.collection(userQuotasCollection);
+  return {
+    name: 'userquota',
+    reconciler: new UserQuotaReconciler(options),
+    watch: (on) => {
+      for (const kind of ['resourcequotas', 'namespaces'] as const) on.objects(kind, (_cluster, object) => object.metadata.labels?.[QUOTA_LABEL]);
+      on.initial(async () => (await records.list()).map((record) => record.id));
+    },
+  };
 }

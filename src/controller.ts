@@ -1,4 +1,8 @@
+import type { ClusterManager } from './clusters/cluster-manager.js';
+import type { KubeObject } from './kube/kube-object.js';
+import type { CachedKindName } from './kube/resource-kind.js';
 import type { Logger } from './logger.js';
+import type { Runnable } from './manager.js';
 import { WorkQueue, type WorkQueueOptions } from './work-queue.js';
 
 /** What a reconcile asks for next. */
@@ -22,21 +26,53 @@ export interface Reconciler {
   reconcile(key: string, signal: AbortSignal): Promise<Result>;
 }
 
-export interface ControllerOptions extends WorkQueueOptions {
-  name: string;
-  reconciler: Reconciler;
-  logger: Logger;
-  /** Keys processed in parallel (never the same key twice at once). Default 1. */
-  workers?: number;
+/** What a key-mapping function returns: the keys to reconcile, if any. */
+export type Keys = string | readonly string[] | undefined;
+
+/**
+ * What a controller declares it reacts to, in its own `watch`. Every source only enqueues keys;
+ * the reconciler then reads the state it needs itself (level-based).
+ */
+export interface Watches {
+  /** Every change of `kind` objects in any cluster, attached now or later. */
+  objects(kind: CachedKindName, map: (cluster: string, object: KubeObject) => Keys): void;
+  /** A cluster attached (at start-up, imported, provisioned) or detached. */
+  clusters(map: (event: 'attached' | 'detached', cluster: string) => Keys): void;
+  /** Keys to look at once when the controller starts, so work cut short by a restart resumes. */
+  initial(list: () => Promise<Keys>): void;
 }
 
-/** Runs a reconciler over a work queue. The one place the Result contract becomes queue calls. */
-export class Controller {
+/** One controller as its file declares it; registered with `Manager` in one line. */
+export interface ControllerDefinition extends WorkQueueOptions {
+  name: string;
+  reconciler: Reconciler;
+  /** Keys processed in parallel (never the same key twice at once). Default 1. */
+  workers?: number;
+  /** Declares the sources of keys. */
+  watch?(watches: Watches): void;
+}
+
+export interface ControllerOptions extends ControllerDefinition {
+  logger: Logger;
+  /** The source of object and cluster events for `watch`. */
+  clusters?: ClusterManager;
+}
+
+/**
+ * Runs a reconciler over a work queue. The one place the Result contract becomes queue calls.
+ * As a Runnable it subscribes to what the definition watches when constructed (so nothing that
+ * happens before start is missed: the queue holds the keys), enqueues the initial keys at start,
+ * and on stop shuts the queue, lets in-flight reconciles finish (they see the aborted signal)
+ * and unsubscribes.
+ */
+export class Controller implements Runnable {
   readonly queue: WorkQueue;
   readonly name: string;
   readonly #reconciler: Reconciler;
   readonly #logger: Logger;
   readonly #workers: number;
+  readonly #unsubscribe: Array<() => void> = [];
+  readonly #initial: Array<() => Promise<Keys>> = [];
 
   constructor(options: ControllerOptions) {
     this.name = options.name;
@@ -44,23 +80,53 @@ export class Controller {
     this.#reconciler = options.reconciler;
     this.#logger = options.logger;
     this.#workers = options.workers ?? 1;
+    options.watch?.(this.watches(options.clusters));
   }
 
-  enqueue(key: string): void {
-    this.queue.add(key);
+  enqueue(keys: Keys): void {
+    if (keys === undefined) return;
+    for (const key of typeof keys === 'string' ? [keys] : keys) this.queue.add(key);
   }
 
   /** Processes keys until `signal` aborts; then lets in-flight reconciles finish. */
-  async run(signal: AbortSignal): Promise<void> {
+  async start(signal: AbortSignal): Promise<void> {
     const stop = (): void => this.queue.shutDown();
     if (signal.aborted) stop();
     signal.addEventListener('abort', stop, { once: true });
-    const workers = Array.from({ length: this.#workers }, () => this.work(signal));
-    await Promise.all(workers);
+    try {
+      for (const list of this.#initial) this.enqueue(await list());
+      const workers = Array.from({ length: this.#workers }, () => this.work(signal));
+      await Promise.all(workers);
+    } finally {
+      for (const off of this.#unsubscribe) off();
+    }
+  }
+
+  private watches(clusters: ClusterManager | undefined): Watches {
+    const source = (): ClusterManager => {
+      if (!clusters) throw new Error(`controller ${this.name} watches clusters but was given no cluster manager`);
+      return clusters;
+    };
+    return {
+      objects: (kind, map) => {
+        this.#unsubscribe.push(source().onObjectEvent(kind, (cluster, event) => this.enqueue(map(cluster, event.object))));
+      },
+      clusters: (map) => {
+        this.#unsubscribe.push(source().on((event, cluster) => this.enqueue(map(event, cluster))));
+      },
+      initial: (list) => {
+        this.#initial.push(list);
+      },
+    };
   }
 
   private async work(signal: AbortSignal): Promise<void> {
     for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
+      // Stopping: keys still queued are dropped, not started; the next start looks at everything again.
+      if (signal.aborted) {
+        this.queue.done(key);
+        continue;
+      }
       try {
         const result = await this.#reconciler.reconcile(key, signal);
         this.queue.forget(key);

@@ -18,6 +18,11 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // A part that fails stops the rest (the manager); the process then exits non-zero.
+  await zcloud.done.catch((err: unknown) => {
+    process.stderr.write(`zcloud: stopped after a failure: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
 }
 
 main().catch((err: unknown) => {

@@ -1,20 +1,19 @@
-import { once, setMaxListeners } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import { createApp } from '../api/app.js';
+import { HttpServer } from '../api/http-server.js';
 import type { ApiServices } from '../api/services.js';
-import { ClusterHealthReconciler } from '../controllers/cluster-health.js';
-import { ConfigReloadReconciler, watchConfigSources } from '../controllers/config-reload.js';
-import { UserQuotaReconciler } from '../controllers/user-quota.js';
+import { clusterHealthController } from '../controllers/cluster-health.js';
+import { configReloadController } from '../controllers/config-reload.js';
+import { userQuotaController } from '../controllers/user-quota.js';
 import { AuditTrail, auditCollection } from './audit.js';
 import { loadSigningKey } from './auth/signing-key.js';
 import { TokenService } from './auth/tokens.js';
 import { ClusterManager, clustersCollection } from './clusters/cluster-manager.js';
 import type { Config } from './config.js';
-import { Controller } from './controller.js';
+import { Controller, type ControllerDefinition } from './controller.js';
 import { createLogger } from './logger.js';
-import { QUOTA_LABEL, userQuotasCollection } from './quotas/user-quota.js';
+import { Manager, untilAborted } from './manager.js';
+import { userQuotasCollection } from './quotas/user-quota.js';
 import { UserQuotaService } from './quotas/user-quota-service.js';
 import { openLowdbStore } from './store/lowdb-store.js';
 import type { CollectionDef } from './store/store.js';
@@ -28,7 +27,9 @@ export interface RunningZcloud {
   url: string;
   port: number;
   services: ApiServices;
-  /** Stops serving and every controller and cache, then closes the store (releasing its lock). */
+  /** Resolves when zcloud has stopped; rejects if a part of it failed (and stopped the rest). */
+  done: Promise<void>;
+  /** Stops serving, drains the controllers, stops the caches, then closes the store (releasing its lock). */
   close(): Promise<void>;
 }
 
@@ -38,74 +39,50 @@ export interface StartOptions {
 }
 
 /**
- * Composition root: opens the store, builds the services, attaches the registered clusters
- * (without waiting for them), starts the controllers and serves the API. Every long-running
- * task is owned here and awaited by `close`.
+ * Composition root: opens the store, builds the services and hands every long-running part to
+ * the Manager, which starts them in phase order (store, caches, controllers, server) and stops
+ * them in reverse. A new controller is one file in controllers/ and one `controller(...)` line.
  */
 export async function startZcloud(config: Config, options: StartOptions = {}): Promise<RunningZcloud> {
   const logger = createLogger({ level: config.logLevel, stream: options.logStream });
   const store = await openLowdbStore({ dataDir: config.dataDir, collections });
-  const stopping = new AbortController();
-  setMaxListeners(0, stopping.signal);
-  const tasks: Promise<void>[] = [];
-  let server: Server | undefined;
-  let clusters: ClusterManager | undefined;
-  const shutdown = async (): Promise<void> => {
-    stopping.abort();
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server!.close(() => resolve()));
-    }
-    await clusters?.stop();
-    await Promise.all(tasks);
-    await store.close();
-  };
+  const manager = new Manager({ logger });
+  manager.add('store', { name: 'store', start: async (signal) => (await untilAborted(signal), await store.close()) });
+  let started = false;
   try {
     const tokens = new TokenService(loadSigningKey(config.dataDir, config.jwtSecret));
     const users = new UserService(store, tokens);
     await users.ensureAdmin();
-    clusters = new ClusterManager({ store, users, logger, minWatchTimeoutSeconds: Math.max(1, Math.round(config.watchTimeoutMs / 1000)) });
-
-    const health = new Controller({
-      name: 'cluster-health',
-      reconciler: new ClusterHealthReconciler({ clusters, logger, intervalMs: config.healthIntervalMs }),
-      logger,
-      workers: 2,
-    });
-    clusters.on((event, name) => event === 'attached' && health.enqueue(name));
-    tasks.push(health.run(stopping.signal));
-    const configReload = new Controller({ name: 'config-reload', reconciler: new ConfigReloadReconciler({ clusters, logger }), logger, workers: 2 });
-    watchConfigSources(clusters, configReload);
-    tasks.push(configReload.run(stopping.signal));
-    await clusters.start();
-
     const audit = new AuditTrail(store, config.auditMaxEntries);
-    const quotaController = new Controller({
-      name: 'userquota',
-      reconciler: new UserQuotaReconciler({ store, clusters, users, audit, logger }),
-      logger,
-    });
+    const clusters = new ClusterManager({ store, users, logger, minWatchTimeoutSeconds: Math.max(1, Math.round(config.watchTimeoutMs / 1000)) });
+    manager.add('caches', clusters);
+
+    const controller = (definition: ControllerDefinition): Controller => {
+      const running = new Controller({ ...definition, logger, clusters });
+      manager.add('controllers', running);
+      return running;
+    };
+    controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs }));
+    controller(configReloadController({ clusters, logger }));
+    const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger }));
+
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
-    // Drift in a cluster (someone edits or deletes what zcloud manages) triggers a reconcile.
-    for (const kind of ['resourcequotas', 'namespaces'] as const) {
-      clusters.onObjectEvent(kind, (_cluster, event) => {
-        const id = event.object.metadata.labels?.[QUOTA_LABEL];
-        if (id) quotaController.enqueue(id);
-      });
-    }
-    // Level-based start: every request is looked at once, so work cut short by a restart resumes.
-    for (const record of await quotas.list()) quotaController.enqueue(record.id);
-    tasks.push(quotaController.run(stopping.signal));
     const services: ApiServices = { config, logger, users, audit, clusters, quotas };
-    const app = createApp({ services, isReady: () => !stopping.signal.aborted });
-    server = app.listen(config.port, config.listenHost);
-    await once(server, 'listening');
-    const port = (server.address() as AddressInfo).port;
+    const server = new HttpServer(createApp({ services, isReady: () => manager.ready }), config.port, config.listenHost);
+    manager.add('server', server);
+    manager.start();
+    started = true;
+    const port = (await server.listening).port;
     const host = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
     logger.info('zcloud listening', { port, dataDir: config.dataDir, clusters: clusters.list().length });
-    return { url: `http://${host}:${port}`, port, services, close: shutdown };
+    const done = manager.done();
+    // Observed here so a failure never goes unhandled; callers awaiting `done` still see it.
+    done.catch(() => undefined);
+    return { url: `http://${host}:${port}`, port, services, done, close: () => manager.stop() };
   } catch (err) {
-    await shutdown();
+    await manager.stop();
+    // The store runnable only closes what a started manager opened.
+    if (!started) await store.close();
     throw err;
   }
 }

@@ -16,6 +16,8 @@ function toApi(runtime: ClusterRuntime): ApiObject {
     version: runtime.health.version ?? '',
     nodeCount: nodes.length,
     ...capacityOf(nodes, pods),
+    // Per kind: a failing one answers 503 alone while the others are served.
+    informers: cache.informerStates(),
     creationTimestamp: runtime.record.creationTimestamp,
   };
 }

@@ -6,9 +6,11 @@ import { ClusterCache } from '../kube/cluster-cache.js';
 import { ClusterClient } from '../kube/cluster-client.js';
 import { KubeHttp } from '../kube/kube-http.js';
 import type { KubeObject } from '../kube/kube-object.js';
-import type { ObjectStore, StoreEvent } from '../kube/object-store.js';
+import { ObjectEvents, type ClusterObjectHandler } from '../kube/object-events.js';
+import type { ObjectReader } from '../kube/object-store.js';
 import type { CachedKindName } from '../kube/resource-kind.js';
 import type { Logger } from '../logger.js';
+import { untilAborted, type Runnable } from '../manager.js';
 import { defineCollection, type Store, type StoreCollection } from '../store/store.js';
 import type { UserService } from '../users.js';
 
@@ -41,6 +43,7 @@ export class ClusterRuntime {
   readonly health: ClusterHealth = { reachable: undefined, consecutiveFailures: 0 };
   readonly client: ClusterClient;
   deleting = false;
+  #stopped = false;
   readonly #abort = new AbortController();
   #done: Promise<void> = Promise.resolve();
 
@@ -61,13 +64,17 @@ export class ClusterRuntime {
   get state(): ClusterState {
     if (this.deleting) return 'Deleting';
     if (this.health.reachable === false) return 'Unreachable';
-    if (this.health.reachable && this.cache.healthy) return 'Running';
+    if (this.health.reachable && this.cache.settled) return 'Running';
     return 'Connecting';
   }
 
-  /** Whether reads may be served from the cache. */
+  /**
+   * Whether the cluster may be written to and its cache read (kind by kind: see
+   * `ClusterCache.kindAvailability`). False once stopped: a stopped runtime is not "missing",
+   * so nothing mistakes zcloud's own shutdown for the cluster being unregistered.
+   */
   get available(): boolean {
-    return this.state === 'Running';
+    return !this.#stopped && this.state === 'Running';
   }
 
   get signal(): AbortSignal {
@@ -81,6 +88,7 @@ export class ClusterRuntime {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#abort.abort();
     await this.#done;
     this.http.close();
@@ -96,7 +104,7 @@ export interface ClusterManagerOptions {
 }
 
 export type ClusterListener = (event: 'attached' | 'detached', name: string) => void;
-export type ClusterObjectHandler = (cluster: string, event: StoreEvent<KubeObject>) => void;
+export type { ClusterObjectHandler };
 
 /** Parses and checks an imported kubeconfig: YAML, a current context, a server URL. */
 export function parseKubeconfig(yaml: string): KubeConfig {
@@ -119,15 +127,19 @@ export function parseKubeconfig(yaml: string): KubeConfig {
 /**
  * Registered clusters: stored records plus a runtime (connection, informer cache, health) for
  * each. Attaching never waits for the cluster to answer, so start-up never blocks on one.
+ * As a Runnable it attaches every stored cluster, and stops their informers when its signal
+ * aborts (the manager does that after the controllers have drained).
  */
-export class ClusterManager {
+export class ClusterManager implements Runnable {
+  readonly name = 'clusters';
   readonly #records: StoreCollection<ClusterRecord>;
   readonly #runtimes = new Map<string, ClusterRuntime>();
   readonly #listeners = new Set<ClusterListener>();
-  readonly #objectHandlers: Array<{ kind: CachedKindName; handler: ClusterObjectHandler }> = [];
+  readonly #events: ObjectEvents;
 
   constructor(private readonly options: ClusterManagerOptions) {
     this.#records = options.store.collection(clustersCollection);
+    this.#events = new ObjectEvents(options.logger);
   }
 
   on(listener: ClusterListener): () => void {
@@ -137,22 +149,18 @@ export class ClusterManager {
 
   /**
    * Calls `handler` for every change of `kind` objects in every cluster, registered now or
-   * later. Handlers run on the watch path: enqueue keys, return at once.
+   * later; returns the unsubscribe. Handlers run on the watch path: enqueue keys, return at once.
    */
-  onObjectEvent(kind: CachedKindName, handler: ClusterObjectHandler): void {
-    this.#objectHandlers.push({ kind, handler });
-    for (const runtime of this.#runtimes.values()) runtime.cache.subscribe(kind, (event) => handler(runtime.name, event));
+  onObjectEvent(kind: CachedKindName, handler: ClusterObjectHandler): () => void {
+    return this.#events.subscribe(kind, handler);
   }
 
-  /** Attaches every stored cluster. */
-  async start(): Promise<void> {
-    for (const record of await this.#records.list()) this.attach(record);
-  }
-
-  async stop(): Promise<void> {
-    const runtimes = [...this.#runtimes.values()];
-    this.#runtimes.clear();
-    await Promise.all(runtimes.map((r) => r.stop()));
+  /** Attaches every stored cluster, then runs until `signal` aborts and stops every runtime. */
+  async start(signal: AbortSignal): Promise<void> {
+    if (!signal.aborted) for (const record of await this.#records.list()) this.attach(record);
+    await untilAborted(signal);
+    // Runtimes stay listed (unavailable): a late reader sees "cluster stopping", not "no such cluster".
+    await Promise.all([...this.#runtimes.values()].map((r) => r.stop()));
   }
 
   list(): ClusterRuntime[] {
@@ -176,12 +184,16 @@ export class ClusterManager {
     return runtime;
   }
 
-  /** The cache of `kind` in cluster `name`, if it may serve reads now (404/503 otherwise). */
-  availableStore<T extends KubeObject = KubeObject>(name: string, kind: CachedKindName): { runtime: ClusterRuntime; store: ObjectStore<T> } {
+  /**
+   * The cache of `kind` in cluster `name`, if it may serve reads now: 404 for an unknown
+   * cluster, 503 for an unavailable one or for a kind whose informer is failing or not listed
+   * yet (the message says which kind and why; other kinds are served meanwhile).
+   */
+  availableStore<T extends KubeObject = KubeObject>(name: string, kind: CachedKindName): { runtime: ClusterRuntime; store: ObjectReader<T> } {
     const runtime = this.requireAvailable(name);
-    const informer = runtime.cache.informer<T>(kind);
-    if (!informer) throw new Error(`cluster ${name} has no ${kind} cache`);
-    return { runtime, store: informer.store };
+    const availability = runtime.cache.kindAvailability(kind);
+    if (!availability.available) throw new ClusterUnavailableError(`cluster ${name}: ${availability.reason}`);
+    return { runtime, store: runtime.cache.informer<T>(kind)!.store };
   }
 
   async register(name: string, kubeconfig: string): Promise<ClusterRuntime> {
@@ -216,9 +228,8 @@ export class ClusterManager {
   private attach(record: ClusterRecord): ClusterRuntime {
     const http = new KubeHttp(parseKubeconfig(record.source.kubeconfig));
     const logger = this.options.logger.child({ cluster: record.name });
-    const cache = new ClusterCache({ http, logger, minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds });
+    const cache = new ClusterCache({ cluster: record.name, http, logger, events: this.#events, minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds });
     const runtime = new ClusterRuntime(record, http, cache);
-    for (const { kind, handler } of this.#objectHandlers) cache.subscribe(kind, (event) => handler(record.name, event));
     this.#runtimes.set(record.name, runtime);
     runtime.start(logger);
     this.emit('attached', record.name);

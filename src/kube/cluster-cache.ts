@@ -1,13 +1,18 @@
 import { Backoff, sleep } from '../backoff.js';
 import type { Logger } from '../logger.js';
-import { Informer, type EventHandler } from './informer.js';
+import { Informer } from './informer.js';
 import { KubeApiError, type KubeHttp } from './kube-http.js';
 import { resourceVersionAtLeast, type KubeObject } from './kube-object.js';
+import type { ObjectEvents } from './object-events.js';
 import { CACHED_KIND_NAMES, CACHED_KINDS, type CachedKindName, type ResourceKind } from './resource-kind.js';
 
 export interface ClusterCacheOptions {
+  /** The cluster's name, as events are published under it. */
+  cluster: string;
   http: KubeHttp;
   logger: Logger;
+  /** Where every informer's events go (shared by every cluster). */
+  events: ObjectEvents;
   minWatchTimeoutSeconds?: number;
 }
 
@@ -26,6 +31,15 @@ export interface Freshness {
   ageMs: number;
 }
 
+/** What the cluster resource shows of one informer. */
+export interface InformerState {
+  kind: CachedKindName;
+  /** Its first LIST completed (stays true while it later relists or retries). */
+  synced: boolean;
+  /** Why its last LIST/WATCH failed, while it is failing; '' otherwise. */
+  lastError: string;
+}
+
 /**
  * One informer per cached kind of one cluster. `run` discovers which API versions the cluster
  * serves (retrying with backoff while it is unreachable, never blocking its caller's start-up),
@@ -34,8 +48,6 @@ export interface Freshness {
 export class ClusterCache {
   readonly #informers = new Map<CachedKindName, Informer>();
   readonly #kinds = new Map<CachedKindName, ResourceKind>();
-  /** Handlers wanting every event of a kind, attached whenever that informer exists. */
-  readonly #subscriptions = new Map<CachedKindName, Set<EventHandler<KubeObject>>>();
   #discovered = false;
   #wake = new AbortController();
   /** The signal `run` was given, for informers started later (ensureInformer). */
@@ -57,11 +69,39 @@ export class ClusterCache {
     return true;
   }
 
-  /** Synced, and no informer is currently failing to list/watch. */
-  get healthy(): boolean {
-    if (!this.synced) return false;
-    for (const informer of this.#informers.values()) if (!informer.kind.optional && informer.reflector.state === 'failing') return false;
+  /**
+   * Discovered, and every informer (of a non-optional kind) has either completed its first LIST
+   * or is failing: the cache has done what it can, and what it holds may be served kind by kind
+   * (`kindAvailable`). One failing kind (say, forbidden by RBAC) no longer holds back the others.
+   */
+  get settled(): boolean {
+    if (!this.#discovered) return false;
+    for (const informer of this.#informers.values()) {
+      if (!informer.kind.optional && !informer.hasSynced && informer.reflector.state !== 'failing') return false;
+    }
     return true;
+  }
+
+  /**
+   * Whether reads of `name` may be served: its informer has listed and is not failing now.
+   * Otherwise the reason, for the 503 message.
+   */
+  kindAvailability(name: CachedKindName): { available: true } | { available: false; reason: string } {
+    const informer = this.#informers.get(name);
+    if (!informer) return { available: false, reason: this.#discovered ? `the cluster serves no ${name}` : 'API discovery has not completed' };
+    if (informer.reflector.state === 'failing') return { available: false, reason: `the ${name} cache is failing: ${informer.reflector.lastError ?? 'unknown error'}` };
+    if (!informer.hasSynced) return { available: false, reason: `the ${name} cache is still listing` };
+    return { available: true };
+  }
+
+  /** Every informer's state, in the order of CACHED_KINDS. */
+  informerStates(): InformerState[] {
+    return CACHED_KIND_NAMES.flatMap((kind) => {
+      const informer = this.#informers.get(kind);
+      if (!informer) return [];
+      const failing = informer.reflector.state === 'failing';
+      return [{ kind, synced: informer.hasSynced, lastError: failing ? (informer.reflector.lastError ?? 'unknown error') : '' }];
+    });
   }
 
   /** The informer of `name`; undefined before discovery. */
@@ -83,21 +123,6 @@ export class ClusterCache {
     return {
       resourceVersion: reflector?.lastSyncResourceVersion,
       ageMs: reflector?.lastContactAt ? Date.now() - reflector.lastContactAt : -1,
-    };
-  }
-
-  /**
-   * Calls `handler` for every change of `name` objects, from now on; works before discovery
-   * (attached once the informer exists). Returns the unsubscribe function.
-   */
-  subscribe(name: CachedKindName, handler: EventHandler<KubeObject>): () => void {
-    let handlers = this.#subscriptions.get(name);
-    if (!handlers) this.#subscriptions.set(name, (handlers = new Set()));
-    handlers.add(handler);
-    const off = this.#informers.get(name)?.on(handler);
-    return () => {
-      handlers.delete(handler);
-      off?.();
     };
   }
 
@@ -138,7 +163,8 @@ export class ClusterCache {
 
   private newInformer(name: CachedKindName, kind: ResourceKind): Informer {
     const informer = new Informer({ http: this.options.http, kind, logger: this.options.logger, minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds });
-    for (const handler of this.#subscriptions.get(name) ?? []) informer.on(handler);
+    const { cluster, events } = this.options;
+    informer.on((event) => events.publish(cluster, name, event));
     return informer;
   }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import yaml from 'js-yaml';
 import { expect } from 'chai';
 import { percentile } from '../helpers/stats.js';
 import { eventually, testCluster, type TestCluster } from '../helpers/world.js';
@@ -196,6 +197,37 @@ describe('clusters: import, informer caches, namespaces', function () {
     expect(ns.body.data.map((n: { id: string }) => n.id)).to.include('only-east');
   });
 
+  it('serves the kinds whose informers are healthy and answers 503 only for a failing one, naming it', async () => {
+    // The same apiserver as zc-west, imported with a service account that may read everything but secrets.
+    const kubeconfig = await limitedKubeconfig(clusters[1], 'zcloud-no-secrets');
+    const imported = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: { name: 'zc-limited', kubeconfig } });
+    expect(imported.status, imported.text).to.equal(201);
+    try {
+      const path = `${API}/clusters/zc-limited`;
+      const cluster = await eventually(
+        async () => {
+          const res = await zcloud.request('GET', path, { token: admin });
+          expect(res.body.status).to.equal('Running');
+          return res.body;
+        },
+        { within: 30_000, interval: 200 },
+      );
+      const secrets = cluster.informers.find((i: { kind: string }) => i.kind === 'secrets');
+      expect(secrets.synced).to.equal(false);
+      expect(secrets.lastError).to.match(/403|forbidden/i);
+      expect(cluster.informers.find((i: { kind: string }) => i.kind === 'configmaps')).to.deep.equal({ kind: 'configmaps', synced: true, lastError: '' });
+      const failing = await zcloud.request('GET', `${path}/namespaces/default/secrets`, { token: admin });
+      expect(failing.status).to.equal(503);
+      expect(failing.body.code).to.equal('ClusterUnavailable');
+      expect(failing.body.message).to.match(/secrets cache is failing/);
+      const served = await zcloud.request('GET', `${path}/namespaces/default/configmaps`, { token: admin });
+      expect(served.status, served.text).to.equal(200);
+      expect((await zcloud.request('GET', `${path}/namespaces`, { token: admin })).status).to.equal(200);
+    } finally {
+      await zcloud.request('DELETE', `${API}/clusters/zc-limited`, { token: admin });
+    }
+  });
+
   it('deleting a cluster stops its cache, drops it and revokes projects on it', async () => {
     const res = await zcloud.request('DELETE', `${API}/clusters/zc-east`, { token: admin });
     expect(res.status).to.equal(204);
@@ -210,6 +242,57 @@ describe('clusters: import, informer caches, namespaces', function () {
     expect((await core[0].readNamespace({ name: 'team' })).metadata?.name).to.equal('team');
   });
 });
+
+/**
+ * A kubeconfig for `cluster` as service account `name` in `default`, bound to a ClusterRole that
+ * reads (get/list/watch) every kind zcloud caches except secrets.
+ */
+async function limitedKubeconfig(cluster: TestCluster, name: string): Promise<string> {
+  const core = cluster.kc.makeApiClient(CoreV1Api);
+  const rbac = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+  const read = ['get', 'list', 'watch'];
+  await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name } } });
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name },
+      rules: [
+        {
+          apiGroups: [''],
+          resources: ['namespaces', 'nodes', 'pods', 'configmaps', 'services', 'endpoints', 'persistentvolumes', 'persistentvolumeclaims', 'resourcequotas', 'limitranges', 'events'],
+          verbs: read,
+        },
+        { apiGroups: ['apps', 'batch', 'networking.k8s.io', 'extensions', 'storage.k8s.io', 'storage.zcloud.cn'], resources: ['*'], verbs: read },
+      ],
+    },
+  });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: 'default' }],
+    },
+  });
+  // Kubernetes 1.20's token controller writes a token Secret for every service account.
+  const token = await eventually(
+    async () => {
+      const account = await core.readNamespacedServiceAccount({ name, namespace: 'default' });
+      const secretName = account.secrets?.[0]?.name;
+      expect(secretName, 'token secret').to.be.a('string');
+      const secret = await core.readNamespacedSecret({ name: secretName!, namespace: 'default' });
+      return Buffer.from(secret.data!.token!, 'base64').toString();
+    },
+    { within: 30_000, interval: 200 },
+  );
+  const server = cluster.kc.getCurrentCluster()!;
+  return yaml.dump({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'limited', cluster: { server: server.server, 'certificate-authority-data': server.caData } }],
+    users: [{ name, user: { token } }],
+    contexts: [{ name: 'limited', context: { cluster: 'limited', user: name } }],
+    'current-context': 'limited',
+  });
+}
 
 function parseQuantityMilli(text: string): number {
   return text.endsWith('m') ? Number(text.slice(0, -1)) : Number(text) * 1000;

@@ -238,4 +238,45 @@ describe('userquota: requests, approval and the reconciler', function () {
       await zcloud.close();
     }
   });
+
+  it('a zcloud stopped in the middle of deleting requests still deletes their namespaces after restart', async () => {
+    // The previous test leaves zcloud stopped: this one runs its own on the same data dir.
+    const dataDir = env.zcloud.dataDir;
+    let zcloud = await startTestZcloud({ dataDir, env: { ZCLOUD_HEALTH_INTERVAL: '1s' } });
+    const names = ['team-stop-1', 'team-stop-2', 'team-stop-3'];
+    try {
+      let admin = await zcloud.adminToken();
+      const bobToken = await zcloud.login('bob', sha1('bob-pw'));
+      await eventually(async () => expect((await zcloud.request('GET', `${API}/clusters/${CLUSTER}`, { token: admin })).body.status).to.equal('Running'), {
+        within: 30_000,
+        interval: 200,
+      });
+      for (const name of names) {
+        expect((await zcloud.request('POST', URL, { token: bobToken, body: request(name) })).status).to.equal(201);
+        expect((await zcloud.request('POST', `${URL}/${name}?action=approval`, { token: admin, body: { clusterName: CLUSTER } })).status).to.equal(200);
+      }
+      for (const name of names) {
+        await eventually(async () => expect((await zcloud.request('GET', `${URL}/${name}`, { token: admin })).body.applied).to.equal(true), { within: 60_000, interval: 200 });
+      }
+      // Delete all three and stop at once: the reconciler is cut off somewhere in revoke → delete namespace → forget.
+      for (const name of names) expect((await zcloud.request('DELETE', `${URL}/${name}`, { token: admin })).status).to.equal(202);
+      await zcloud.close();
+      zcloud = await startTestZcloud({ dataDir, env: { ZCLOUD_HEALTH_INTERVAL: '1s' } });
+      admin = await zcloud.adminToken();
+      for (const name of names) {
+        await eventually(
+          async () => {
+            expect((await zcloud.request('GET', `${URL}/${name}`, { token: admin })).status, name).to.equal(404);
+            const ns = await core.readNamespace({ name }).catch(() => undefined);
+            expect(ns === undefined || Boolean(ns.metadata?.deletionTimestamp), `namespace ${name} is being deleted`).to.equal(true);
+          },
+          { within: 30_000, interval: 200 },
+        );
+      }
+      const projects = (await zcloud.request('GET', `${API}/users/bob`, { token: admin })).body.projects as Array<{ namespace: string }>;
+      expect(projects.filter((p) => names.includes(p.namespace))).to.deep.equal([]);
+    } finally {
+      await zcloud.close();
+    }
+  });
 });

@@ -1,0 +1,49 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type express from 'express';
+import { untilAborted, type Runnable } from '../src/manager.js';
+
+/**
+ * The HTTP server as a Runnable: listens when started, and when stopped closes every
+ * connection (in-flight requests are cut; clients retry) so the controllers can drain next.
+ */
+export class HttpServer implements Runnable {
+  readonly name = 'http';
+  readonly #listening: Promise<AddressInfo>;
+  #resolveListening!: (address: AddressInfo) => void;
+  #rejectListening!: (err: unknown) => void;
+
+  constructor(
+    private readonly app: express.Express,
+    private readonly port: number,
+    private readonly host: string,
+  ) {
+    this.#listening = new Promise((resolve, reject) => {
+      this.#resolveListening = resolve;
+      this.#rejectListening = reject;
+    });
+    // A failed listen is reported to the manager by start; don't also crash on an unheard rejection.
+    this.#listening.catch(() => undefined);
+  }
+
+  /** The bound address once listening; rejects if listening failed. */
+  get listening(): Promise<AddressInfo> {
+    return this.#listening;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    let server: Server;
+    try {
+      server = this.app.listen(this.port, this.host);
+      await once(server, 'listening');
+    } catch (err) {
+      this.#rejectListening(err);
+      throw err;
+    }
+    this.#resolveListening(server.address() as AddressInfo);
+    await untilAborted(signal);
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
