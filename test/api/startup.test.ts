@@ -88,7 +88,8 @@ describe('start-up, configuration and the data file', () => {
         }
       });
     });
-    await keySeen;
+    // A start that fails before writing the key fails the test with its stderr instead of hanging.
+    await Promise.race([keySeen, child.then(() => keySeen)]);
     const pid = readFileSync(path.join(dataDir, 'zcloud.lock'), 'utf8');
     process.kill(JSON.parse(pid).pid, 'SIGKILL');
     await child.then(
