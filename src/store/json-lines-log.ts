@@ -148,7 +148,13 @@ export class JsonLinesLog<T extends LogEntry> implements AppendLog<T> {
     const text = Buffer.from(kept.map(toLine).join(''));
     await writeFileDurably(this.file, text);
     const previous = this.#handle;
-    this.#handle = await open(this.file, 'a');
+    try {
+      this.#handle = await open(this.file, 'a');
+    } catch (err) {
+      // The old descriptor now points at the replaced file: appending there would lose entries.
+      this.#failed = new Error(`log ${this.file} cannot be reopened after compaction`, { cause: err });
+      throw this.#failed;
+    }
     await previous.close();
     this.#fileBytes = text.length;
     this.#fileLines = kept.length;
