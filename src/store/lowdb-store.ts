@@ -54,7 +54,7 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
         // An older zcloud kept this log as a collection of the data file: move it into the log,
         // then drop it from the data file. A crash in between is repaired by the next open,
         // which finds the entries in the log by id and only drops the collection.
-        const legacy = Object.values(records) as LogEntry[];
+        const legacy = Object.values(records).map((record) => def.schema.parse(record));
         logs.set(def.name, await JsonLinesLog.open(path.join(lock.dir, `${def.name}.log`), def.schema, legacy));
         if (Object.hasOwn(db.data.collections, def.name)) {
           delete db.data.collections[def.name];
