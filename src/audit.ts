@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { defineCollection, type Store, type StoreCollection } from './store/store.js';
+import { defineLog, type AppendLog, type Store } from './store/store.js';
 
 export const AuditEntrySchema = z.object({
   id: z.string(),
@@ -16,7 +16,12 @@ export const AuditEntrySchema = z.object({
 });
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 
-export const auditCollection = defineCollection('auditlogs', AuditEntrySchema);
+/**
+ * An append-only log (`<data dir>/auditlogs.log`): recording an entry costs one durable append,
+ * not a rewrite of the data file. Older data files kept the trail in a collection of this name;
+ * the store moves it into the log once, when it opens.
+ */
+export const auditLog = defineLog('auditlogs', AuditEntrySchema);
 
 /** Keys whose values never enter the audit trail, wherever they appear in a body. */
 const SECRET_KEYS = new Set(
@@ -49,22 +54,20 @@ export function redact(value: unknown, extraKeys: readonly string[] = []): unkno
 
 /** Bounded audit trail of mutating requests and controller decisions. */
 export class AuditTrail {
-  readonly #entries: StoreCollection<AuditEntry>;
+  readonly #entries: AppendLog<AuditEntry>;
 
-  constructor(
-    store: Store,
-    private readonly maxEntries: number,
-  ) {
-    this.#entries = store.collection(auditCollection);
+  constructor(store: Store, maxEntries: number) {
+    this.#entries = store.log(auditLog, { maxEntries });
   }
 
-  /** Records one entry; the caller must already have redacted `body`. Drops the oldest beyond the bound. */
+  /**
+   * Records one entry and resolves once it is durable; the caller must already have redacted
+   * `body`. The oldest entries beyond the bound are dropped.
+   */
   async record(entry: Omit<AuditEntry, 'id' | 'time'>): Promise<void> {
     const time = new Date().toISOString();
-    // Non-numeric ids keep the store's insertion order, which trimOldest relies on.
     const id = `a-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
-    await this.#entries.create(id, { ...entry, id, time });
-    await this.#entries.trimOldest(this.maxEntries);
+    await this.#entries.append({ ...entry, id, time });
   }
 
   /** Records a change a controller made on its own (no request behind it). */
@@ -72,6 +75,7 @@ export class AuditTrail {
     return this.record({ user: `zcloud:${actor}`, verb, path, status: 200, sourceIP: '', ...(body !== undefined ? { body: redact(body) } : {}) });
   }
 
+  /** Oldest first. */
   list(): Promise<AuditEntry[]> {
     return this.#entries.list();
   }

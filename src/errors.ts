@@ -70,6 +70,11 @@ export class StoreCorruptError extends ZcloudError {
   override readonly name = 'StoreCorruptError';
 }
 
+/** Another process (or this one) already uses the data dir; start-up must stop. */
+export class DataDirInUseError extends ZcloudError {
+  override readonly name = 'DataDirInUseError';
+}
+
 /** Returns undefined for a NotFoundError, rethrows anything else. For deletes that may race. */
 export function ignoreNotFound(err: unknown): undefined {
   if (err instanceof NotFoundError) return undefined;

@@ -1,5 +1,5 @@
 import { loadConfig } from './config.js';
-import { ConfigError, StoreCorruptError } from './errors.js';
+import { ConfigError, DataDirInUseError, StoreCorruptError } from './errors.js';
 import { startZcloud } from './zcloud.js';
 
 /** Process entry: one clear line and exit 1 for bad config or an unusable data file. */
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  const known = err instanceof ConfigError || err instanceof StoreCorruptError;
+  const known = err instanceof ConfigError || err instanceof StoreCorruptError || err instanceof DataDirInUseError;
   process.stderr.write(`zcloud: ${known ? (err as Error).message : String((err as Error)?.stack ?? err)}\n`);
   process.exit(1);
 });

@@ -5,7 +5,7 @@ import type { ApiServices } from '../api/services.js';
 import { clusterHealthController } from '../controllers/cluster-health.js';
 import { configReloadController } from '../controllers/config-reload.js';
 import { userQuotaController } from '../controllers/user-quota.js';
-import { AuditTrail, auditCollection } from './audit.js';
+import { AuditTrail, auditLog } from './audit.js';
 import { loadSigningKey } from './auth/signing-key.js';
 import { TokenService } from './auth/tokens.js';
 import { ClusterManager, clustersCollection } from './clusters/cluster-manager.js';
@@ -16,11 +16,11 @@ import { Manager, untilAborted } from './manager.js';
 import { userQuotasCollection } from './quotas/user-quota.js';
 import { UserQuotaService } from './quotas/user-quota-service.js';
 import { openLowdbStore } from './store/lowdb-store.js';
-import type { CollectionDef } from './store/store.js';
+import type { StoreDef } from './store/store.js';
 import { UserService, usersCollection } from './users.js';
 
-/** Every collection zcloud stores; all are validated when the store opens. */
-const collections: readonly CollectionDef[] = [usersCollection, auditCollection, clustersCollection, userQuotasCollection];
+/** Every collection and log zcloud stores; all are validated when the store opens. */
+const collections: readonly StoreDef[] = [usersCollection, auditLog, clustersCollection, userQuotasCollection];
 
 export interface RunningZcloud {
   /** e.g. http://127.0.0.1:8080 */

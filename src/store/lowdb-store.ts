@@ -1,10 +1,12 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import { Low, type Adapter } from 'lowdb';
 import { z } from 'zod';
 import { ConflictError, NotFoundError, StoreCorruptError } from '../errors.js';
-import type { CollectionDef, Store, StoreCollection } from './store.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { ensureDirectory, removeLeftoverTempFiles, writeFileDurably } from './durable-file.js';
+import { JsonLinesLog } from './json-lines-log.js';
+import type { AppendLog, CollectionDef, LogDef, LogEntry, Store, StoreCollection, StoreDef } from './store.js';
 
 const FileSchema = z.object({
   version: z.literal(1),
@@ -12,28 +14,30 @@ const FileSchema = z.object({
 });
 type FileData = z.infer<typeof FileSchema>;
 
+export const DATA_FILE = 'zcloud.json';
+
 export interface LowdbStoreOptions {
-  /** Directory holding `zcloud.json` and the writer lock. */
+  /** Directory holding `zcloud.json`, one `<name>.log` per log and the writer lock `zcloud.lock`. */
   dataDir: string;
-  /** Every collection the process uses; each is validated when the store opens. */
-  collections: readonly CollectionDef[];
+  /** Every collection and log the process uses; each is validated when the store opens. */
+  collections: readonly StoreDef[];
 }
 
 /**
- * Opens (or creates) `<dataDir>/zcloud.json`. Throws StoreCorruptError when the file is not
- * JSON or a record does not validate: start-up must stop rather than replace the file.
- * Only one process may open a data dir at a time (`zcloud.lock` holds the writer's pid): two
- * writers on one lowdb file overwrite each other's changes.
+ * Opens (or creates) `<dataDir>/zcloud.json` and the logs beside it. Throws StoreCorruptError
+ * when the file is not JSON or a record does not validate: start-up must stop rather than
+ * replace the file. Only one process may open a data dir at a time (DataDirInUseError
+ * otherwise): two writers on one lowdb file overwrite each other's changes.
  */
 export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store> {
-  mkdirSync(options.dataDir, { recursive: true });
-  const lockPath = path.join(options.dataDir, 'zcloud.lock');
-  acquireLock(lockPath);
+  await ensureDirectory(options.dataDir);
+  const lock = lockDataDir(options.dataDir);
+  const logs = new Map<string, JsonLinesLog<LogEntry>>();
   try {
-    const file = path.join(options.dataDir, 'zcloud.json');
-    // JSONFile writes to a temp file and renames it over the original: a crash mid-write keeps
-    // the previous file. (JSONFilePreset is avoided: it keeps data in memory when NODE_ENV=test.)
-    const db = new Low<FileData>(new JSONFile<FileData>(file), { version: 1, collections: {} });
+    // Left by a writer killed between its temp file and the rename; the lock says none is live.
+    await removeLeftoverTempFiles(lock.dir);
+    const file = path.join(lock.dir, DATA_FILE);
+    const db = new Low<FileData>(new DurableJsonFile(file), { version: 1, collections: {} });
     try {
       await db.read();
     } catch (err) {
@@ -42,15 +46,32 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
     const top = FileSchema.safeParse(db.data);
     if (!top.success) throw new StoreCorruptError(`data file ${file} does not have zcloud's layout: ${top.error.issues[0]?.message}`);
     db.data = top.data;
-    for (const def of options.collections) validateCollection(file, def, db.data.collections[def.name] ?? {});
-    return new LowdbStore(db, lockPath);
+    let migrated = false;
+    for (const def of options.collections) {
+      const records = db.data.collections[def.name] ?? {};
+      validateCollection(file, def, records);
+      if (def.kind === 'log') {
+        // An older zcloud kept this log as a collection of the data file: move it into the log,
+        // then drop it from the data file. A crash in between is repaired by the next open,
+        // which finds the entries in the log by id and only drops the collection.
+        const legacy = Object.values(records).map((record) => def.schema.parse(record));
+        logs.set(def.name, await JsonLinesLog.open(path.join(lock.dir, `${def.name}.log`), def.schema, legacy));
+        if (Object.hasOwn(db.data.collections, def.name)) {
+          delete db.data.collections[def.name];
+          migrated = true;
+        }
+      }
+    }
+    if (migrated) await db.write();
+    return new LowdbStore(db, lock, logs);
   } catch (err) {
-    releaseLock(lockPath);
+    for (const log of logs.values()) await log.close();
+    lock.release();
     throw err;
   }
 }
 
-function validateCollection(file: string, def: CollectionDef, records: Record<string, unknown>): void {
+function validateCollection(file: string, def: StoreDef, records: Record<string, unknown>): void {
   for (const [id, record] of Object.entries(records)) {
     const result = def.schema.safeParse(record);
     if (!result.success) {
@@ -62,52 +83,57 @@ function validateCollection(file: string, def: CollectionDef, records: Record<st
   }
 }
 
-function acquireLock(lockPath: string): void {
-  try {
-    const fd = openSync(lockPath, 'wx');
-    writeSync(fd, String(process.pid));
-    closeSync(fd);
-    return;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  const holder = Number(readFileSync(lockPath, 'utf8').trim());
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-    throw new StoreCorruptError(`data dir ${path.dirname(lockPath)} is in use by process ${holder}`);
-  }
-  if (holder === process.pid) throw new StoreCorruptError(`data dir ${path.dirname(lockPath)} is already open in this process`);
-  // A stale lock from a process that died: take it over.
-  rmSync(lockPath, { force: true });
-  acquireLock(lockPath);
-}
+/**
+ * lowdb adapter that writes with writeFileDurably (temp, fsync, rename, fsync dir). lowdb's own
+ * JSONFile renames a temp file too but never fsyncs, so an OS crash or power cut could lose
+ * writes it had acknowledged, or leave an empty file behind the rename.
+ */
+class DurableJsonFile implements Adapter<FileData> {
+  constructor(private readonly file: string) {}
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  async read(): Promise<FileData | null> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    return JSON.parse(text) as FileData;
   }
-}
 
-function releaseLock(lockPath: string): void {
-  rmSync(lockPath, { force: true });
+  write(data: FileData): Promise<void> {
+    // Serialized before the first await: the write holds exactly the changes made so far.
+    return writeFileDurably(this.file, JSON.stringify(data, null, 2));
+  }
 }
 
 class LowdbStore implements Store {
   #db: Low<FileData>;
-  #lockPath: string;
+  #lock: DataDirLock;
+  #logs: Map<string, JsonLinesLog<LogEntry>>;
   #closed = false;
-  /** Serializes writes so read-modify-write sequences never interleave. */
-  #queue: Promise<unknown> = Promise.resolve();
+  /** The file write in progress, if any. */
+  #writing: Promise<void> | undefined;
+  /** The file write that will start when #writing ends; changes made until it starts join it. */
+  #nextWrite: Promise<void> | undefined;
 
-  constructor(db: Low<FileData>, lockPath: string) {
+  constructor(db: Low<FileData>, lock: DataDirLock, logs: Map<string, JsonLinesLog<LogEntry>>) {
     this.#db = db;
-    this.#lockPath = lockPath;
+    this.#lock = lock;
+    this.#logs = logs;
   }
 
   collection<S extends z.ZodType>(def: CollectionDef<S>): StoreCollection<z.output<S>> {
     return new LowdbCollection<z.output<S>>(this, def);
+  }
+
+  log<S extends z.ZodType<LogEntry>>(def: LogDef<S>, options: { maxEntries: number }): AppendLog<z.output<S>> {
+    if (this.#closed) throw new Error('store is closed');
+    const log = this.#logs.get(def.name);
+    if (!log) throw new Error(`log ${def.name} was not declared when the store opened`);
+    log.bound(options.maxEntries);
+    return log as unknown as AppendLog<z.output<S>>;
   }
 
   records(name: string): Record<string, unknown> {
@@ -116,24 +142,47 @@ class LowdbStore implements Store {
   }
 
   /**
-   * Runs `change` then persists, one at a time. `changed` says from the result whether anything
-   * was modified; when not, the file is not rewritten.
+   * Applies `change` to the in-memory data at once (so changes apply in call order and a
+   * read-modify-write never interleaves with another), then resolves once a file write that
+   * started after the change has completed. Changes that arrive while a write is in progress
+   * share the next write (group commit): with many concurrent writers each waits for about two
+   * writes, not for all the writes queued before it. `changed` says from the result whether
+   * anything was modified; when not, nothing is written.
    */
-  write<R>(change: () => R, changed: (result: R) => boolean = () => true): Promise<R> {
-    const run = this.#queue.then(async () => {
-      const result = change();
-      if (changed(result)) await this.#db.write();
-      return result;
-    });
-    this.#queue = run.catch(() => undefined);
-    return run;
+  async write<R>(change: () => R, changed: (result: R) => boolean = () => true): Promise<R> {
+    if (this.#closed) throw new Error('store is closed');
+    const result = change();
+    if (changed(result)) await this.#persist();
+    return result;
+  }
+
+  #persist(): Promise<void> {
+    if (this.#nextWrite) return this.#nextWrite;
+    const previous = this.#writing ?? Promise.resolve();
+    const next: Promise<void> = previous
+      .catch(() => undefined) // that write's own callers got its error; this one writes everything again
+      .then(async () => {
+        this.#nextWrite = undefined;
+        this.#writing = next;
+        try {
+          await this.#db.write();
+        } finally {
+          if (this.#writing === next) this.#writing = undefined;
+        }
+      });
+    this.#nextWrite = next;
+    return next;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.#queue;
     this.#closed = true;
-    releaseLock(this.#lockPath);
+    try {
+      while (this.#nextWrite ?? this.#writing) await (this.#nextWrite ?? this.#writing)!.catch(() => undefined);
+      for (const log of this.#logs.values()) await log.close();
+    } finally {
+      this.#lock.release();
+    }
   }
 }
 

@@ -5,21 +5,52 @@ import type { z } from 'zod';
  * from storage and every record written.
  */
 export interface CollectionDef<S extends z.ZodType = z.ZodType> {
+  readonly kind: 'collection';
   readonly name: string;
   readonly schema: S;
 }
 
 export function defineCollection<S extends z.ZodType>(name: string, schema: S): CollectionDef<S> {
-  return { name, schema };
+  return { kind: 'collection', name, schema };
+}
+
+/** What every log entry carries: an id unique within its log. */
+export interface LogEntry {
+  id: string;
 }
 
 /**
+ * A named, append-only, bounded log of entries (the audit trail). `schema` validates every entry
+ * read back and every entry appended. A log replaces an older collection of the same name: at
+ * open, records that an older data file holds under `name` move into the log, once.
+ */
+export interface LogDef<S extends z.ZodType<LogEntry> = z.ZodType<LogEntry>> {
+  readonly kind: 'log';
+  readonly name: string;
+  readonly schema: S;
+}
+
+export function defineLog<S extends z.ZodType<LogEntry>>(name: string, schema: S): LogDef<S> {
+  return { kind: 'log', name, schema };
+}
+
+/** Everything a store holds is declared up front, so all of it is validated when it opens. */
+export type StoreDef = CollectionDef | LogDef;
+
+/**
  * Storage of zcloud's own state (users, clusters, quotas, audit trail...). Implementations:
- * lowdb (one JSON file) today; a Kubernetes-backed one later. Returned records are copies:
- * mutating them changes nothing stored. Writes from one process are applied in call order.
+ * lowdb (one JSON file plus one JSON-lines file per log) today; a Kubernetes-backed one later.
+ * Returned records are copies: mutating them changes nothing stored. Writes from one process are
+ * applied in call order, and a write's promise resolves only once the write is durable (it
+ * survives a SIGKILL, an OS crash and a power cut).
  */
 export interface Store {
   collection<S extends z.ZodType>(def: CollectionDef<S>): StoreCollection<z.output<S>>;
+  /**
+   * The log `def`, which must have been declared when the store opened. Keeps the newest
+   * `maxEntries` entries; every call for one log returns the same log, and the last bound wins.
+   */
+  log<S extends z.ZodType<LogEntry>>(def: LogDef<S>, options: { maxEntries: number }): AppendLog<z.output<S>>;
   close(): Promise<void>;
 }
 
@@ -37,4 +68,16 @@ export interface StoreCollection<T> {
   delete(id: string): Promise<boolean>;
   /** Deletes the oldest records beyond `max` (insertion order). */
   trimOldest(max: number): Promise<number>;
+}
+
+/**
+ * An append-only log. Appending costs one durable append, never a rewrite of everything stored;
+ * appends that arrive together may share one fsync. Entries beyond the bound are dropped from
+ * the oldest end (the file is compacted now and then, not per append).
+ */
+export interface AppendLog<T> {
+  /** Resolves once `entry` is durable; until then `list` does not show it. */
+  append(entry: T): Promise<void>;
+  /** The newest entries within the bound, oldest first. */
+  list(): Promise<T[]>;
 }

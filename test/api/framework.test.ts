@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ResourceRegistry } from '../../api/framework/registry.js';
 import { defineAction, defineResource, type ApiObject } from '../../api/framework/resource.js';
 import { API_PREFIX, createApiRouter } from '../../api/framework/router.js';
-import { AuditTrail, auditCollection } from '../../src/audit.js';
+import { AuditTrail, auditLog } from '../../src/audit.js';
 import { TokenService } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
 import { ClusterManager } from '../../src/clusters/cluster-manager.js';
@@ -76,7 +76,7 @@ describe('schema-driven REST framework', () => {
 
   before(async () => {
     const dir = tempDir();
-    store = await openLowdbStore({ dataDir: dir, collections: [usersCollection, auditCollection, userQuotasCollection] });
+    store = await openLowdbStore({ dataDir: dir, collections: [usersCollection, auditLog, userQuotasCollection] });
     const users = new UserService(store, new TokenService(randomBytes(32)));
     await users.ensureAdmin();
     await users.create({ name: 'dev', sha1Password: sha1('dev'), projects: [{ cluster: 'c1', namespace: 'ns1' }] });

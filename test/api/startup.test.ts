@@ -1,37 +1,19 @@
-import { spawn } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError, StoreCorruptError } from '../../src/errors.js';
 import { API, sha1, startTestZcloud, tempDir } from '../helpers/zcloud.js';
-
-const repoRoot = path.resolve(import.meta.dirname, '../..');
+import { killStartedProcesses, runZcloudToExit, startZcloudProcess, type ExitedZcloud } from '../helpers/zcloud-process.js';
 
 /** Runs `src/main.ts` as a real process; resolves with its exit code and output. */
-function runMain(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: repoRoot,
-      env: { ...process.env, PORT: '0', ZCLOUD_LISTEN_HOST: '127.0.0.1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    let stdout = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`main did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr, stdout });
-    });
-  });
+function runMain(env: Record<string, string>): Promise<ExitedZcloud> {
+  return runZcloudToExit({ env });
 }
 
 describe('start-up, configuration and the data file', () => {
+  afterEach(() => killStartedProcesses());
+
   it('answers /healthz and /readyz without a token', async () => {
     const zcloud = await startTestZcloud();
     try {
@@ -74,6 +56,50 @@ describe('start-up, configuration and the data file', () => {
       await a.close();
       await b.close();
     }
+  });
+
+  it('starts despite an empty signing key file and a temp key file left by a killed first start', async () => {
+    const dataDir = tempDir();
+    // What an older zcloud killed mid-write left (in place, empty), and what a kill between
+    // writing and renaming the temp file leaves now.
+    writeFileSync(path.join(dataDir, 'jwt-signing.key'), '');
+    writeFileSync(path.join(dataDir, '.jwt-signing.key.tmp-7-0badc0de'), 'c2hvcnQ');
+    const zcloud = await startTestZcloud({ dataDir });
+    try {
+      const keyFile = path.join(dataDir, 'jwt-signing.key');
+      expect(Buffer.from(readFileSync(keyFile, 'utf8'), 'base64')).to.have.length(32);
+      expect(statSync(keyFile).mode & 0o777).to.equal(0o600);
+      expect(readdirSync(dataDir).filter((name) => name.includes('.tmp-'))).to.deep.equal([]);
+      await zcloud.adminToken();
+    } finally {
+      await zcloud.close();
+    }
+  });
+
+  it('starts after a kill -9 in the middle of the first start, while the key is being written', async () => {
+    const dataDir = tempDir();
+    const child = startZcloudProcess({ env: { ZCLOUD_DATA_DIR: dataDir } });
+    // The first sign of the key (its temp file, or the file itself) triggers the kill.
+    const keySeen = new Promise<void>((resolve) => {
+      const watcher = watch(dataDir, (_event, name) => {
+        if (name?.includes('jwt-signing.key')) {
+          watcher.close();
+          resolve();
+        }
+      });
+    });
+    // A start that fails before writing the key fails the test with its stderr instead of hanging.
+    await Promise.race([keySeen, child.then(() => keySeen)]);
+    const pid = readFileSync(path.join(dataDir, 'zcloud.lock'), 'utf8');
+    process.kill(JSON.parse(pid).pid, 'SIGKILL');
+    await child.then(
+      () => undefined,
+      (err: unknown) => expect((err as Error).message).to.match(/exited/),
+    );
+    const zcloud = await startZcloudProcess({ env: { ZCLOUD_DATA_DIR: dataDir } });
+    expect((await fetch(`${zcloud.url}/readyz`)).status).to.equal(200);
+    expect(Buffer.from(readFileSync(path.join(dataDir, 'jwt-signing.key'), 'utf8'), 'base64')).to.have.length(32);
+    await zcloud.stop();
   });
 
   it('refuses to start on a corrupt data file and leaves it untouched', async () => {

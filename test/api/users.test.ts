@@ -176,6 +176,10 @@ describe('users, login and tokens', () => {
     expect(dataFile).to.include('"grace"');
     expect(dataFile).to.not.include(secret);
     expect(dataFile).to.match(/"credential": "scrypt\$/);
+    const auditFile = readFileSync(path.join(zcloud.dataDir, 'auditlogs.log'), 'utf8');
+    expect(auditFile).to.include('"name":"grace"');
+    expect(auditFile).to.not.include(secret);
+    expect(auditFile).to.not.include(token);
   });
 
   it('logs every request with method, path, status, duration and user', async () => {

@@ -1,5 +1,6 @@
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
+import { pluralize } from '../../api/framework/plural.js';
 import { allResources } from '../../api/resources/index.js';
 import { importedCluster, type ImportedCluster } from '../helpers/imported.js';
 import { eventually, freshNamespace } from '../helpers/world.js';
@@ -107,7 +108,7 @@ describe('network views (nodenetwork, podnetwork, servicenetwork)', function () 
 
   it("never shows a user granted some namespaces another namespace's objects in any cluster-level view", async () => {
     // Every collection directly under a cluster, from the registry: a view added later is swept too.
-    const clusterViews = allResources.filter((r) => r.parents?.includes('cluster') && r.list).map((r) => `${r.kind}s`);
+    const clusterViews = allResources.filter((r) => r.parents?.includes('cluster') && r.list).map((r) => pluralize(r.kind));
     expect(clusterViews).to.include.members(['podnetworks', 'servicenetworks', 'nodes', 'nodenetworks']);
     const hidden = await freshNamespace(env.cluster.kc, 'hiddenns');
     await apps.createNamespacedDeployment({ namespace: hidden, body: deployment('secretapp', 2) });
