@@ -1,10 +1,10 @@
-import { advancedOptionsOf, configHash, CONFIG_HASH_ANNOTATION, type ConfigSource } from '../api/resources/shared/workload-options.js';
-import { referencedSources } from '../api/resources/shared/pod-template.js';
-import type { WorkloadObject } from '../api/resources/shared/workload-translation.js';
 import type { ClusterManager } from '../src/clusters/cluster-manager.js';
 import type { Controller, Reconciler, Result } from '../src/controller.js';
 import type { KubeObject } from '../src/kube/kube-object.js';
+import type { WorkloadObject } from '../src/kube/objects.js';
 import type { Logger } from '../src/logger.js';
+import { advancedOptionsOf, configHash, CONFIG_HASH_ANNOTATION, type ConfigSource } from '../src/workloads/options.js';
+import { referencedSources } from '../src/workloads/pod-template.js';
 
 /** The kinds whose pods reloadWhenConfigChange rolls. */
 export const RELOADING_KINDS = ['deployments', 'statefulsets', 'daemonsets'] as const;

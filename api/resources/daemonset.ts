@@ -1,12 +1,13 @@
 import { z } from 'zod';
+import type { ControllerRevisionObject, PersistentVolumeClaimObject, WorkloadObject } from '../../src/kube/objects.js';
+import { controllerRevisions } from '../../src/workloads/history.js';
+import type { ConfigLookup } from '../../src/workloads/options.js';
+import { claimsOf, claimVolumeFor, mountedClaims } from '../../src/workloads/storage.js';
 import { readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
-import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template.js';
+import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template-input.js';
 import { cachedReads, claimLookupOf, createChecked, removeWorkload, revisionActions } from './shared/workload-handlers.js';
-import { controllerRevisions, type ControllerRevisionObject } from './shared/workload-history.js';
-import type { ConfigLookup } from './shared/workload-options.js';
-import { claimsOf, claimVolumeFor, mountedClaims, type PvcObject } from './shared/workload-storage.js';
-import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube, type WorkloadObject } from './shared/workload-translation.js';
+import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube } from './shared/workload-translation.js';
 
 export type DaemonSetObject = WorkloadObject;
 
@@ -28,7 +29,7 @@ const STATUS_COUNTERS = [
   'updatedNumberScheduled',
 ] as const;
 
-export function daemonSetToApi(set: DaemonSetObject, claimOf: (name: string) => PvcObject | undefined): ApiObject {
+export function daemonSetToApi(set: DaemonSetObject, claimOf: (name: string) => PersistentVolumeClaimObject | undefined): ApiObject {
   return {
     ...workloadToApi(set, claimOf),
     status: { ...countersOf(set.status, STATUS_COUNTERS), conditions: conditionsToApi(set.status?.conditions) },

@@ -1,8 +1,8 @@
 import { capacityOfNodes, nodeRoles } from '../../src/clusters/cluster-metrics.js';
 import type { KubeObject } from '../../src/kube/kube-object.js';
+import { evictPods, type DrainResult } from '../../src/nodes/drain.js';
 import { clusterOf, readCache } from '../cluster-access.js';
 import { defineAction, defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
-import { evictPods, type DrainResult } from './shared/node-drain.js';
 
 export interface NodeObject extends KubeObject {
   spec?: { unschedulable?: boolean };

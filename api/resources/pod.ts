@@ -1,10 +1,11 @@
 import { NotFoundError } from '../../src/errors.js';
 import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { PodTemplate } from '../../src/kube/objects.js';
 import { podDisplayStatus, podRestarts, type PodObject } from '../../src/kube/pod-status.js';
 import type { CachedKindName } from '../../src/kube/resource-kind.js';
+import { containersToApi } from '../../src/workloads/pod-template.js';
 import { clusterOf, readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
-import { containersToApi, type PodTemplate } from './shared/pod-template.js';
 import { requireCached } from './shared/workload-handlers.js';
 import { conditionsToApi } from './shared/workload-translation.js';
 

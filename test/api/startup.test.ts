@@ -8,10 +8,10 @@ import { API, sha1, startTestZcloud, tempDir } from '../helpers/zcloud.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
-/** Runs `src/main.ts` as a real process; resolves with its exit code and output. */
+/** Runs `server/main.ts` as a real process; resolves with its exit code and output. */
 function runMain(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
       cwd: repoRoot,
       env: { ...process.env, PORT: '0', ZCLOUD_LISTEN_HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

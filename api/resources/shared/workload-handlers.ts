@@ -2,15 +2,15 @@ import { z } from 'zod';
 import { ConflictError, InputError, NotFoundError } from '../../../src/errors.js';
 import type { DeleteOptions } from '../../../src/kube/cluster-client.js';
 import type { KubeObject } from '../../../src/kube/kube-object.js';
+import type { PersistentVolumeClaimObject, PodTemplate, WorkloadObject } from '../../../src/kube/objects.js';
 import type { CachedKindName } from '../../../src/kube/resource-kind.js';
+import { historyOf, keepConfigHash, rollbackTemplate, setImages, withChangeCause, type Revision } from '../../../src/workloads/history.js';
+import { advancedOptionsOf, type ConfigLookup, type ConfigSource } from '../../../src/workloads/options.js';
+import type { ContainerInput } from '../../../src/workloads/pod-template.js';
+import { deleteClaims, withClaims } from '../../../src/workloads/storage.js';
 import { clusterOf, readCache } from '../../cluster-access.js';
 import { defineAction, type ActionDefinition, type ApiObject, type RequestContext } from '../../framework/resource.js';
-import type { ContainerInput, PodTemplate } from './pod-template.js';
 import { uniqueBy } from './validation.js';
-import { historyOf, keepConfigHash, rollbackTemplate, setImages, withChangeCause, type Revision } from './workload-history.js';
-import { advancedOptionsOf, type ConfigLookup, type ConfigSource } from './workload-options.js';
-import { deleteClaims, withClaims, type PvcObject } from './workload-storage.js';
-import type { WorkloadObject } from './workload-translation.js';
 
 /** Request-side plumbing the five workload kinds share: cache lookups, reference checks, delete, actions. */
 
@@ -25,8 +25,8 @@ export function configLookupOf(ctx: RequestContext): ConfigLookup {
 }
 
 /** The claims of the request's namespace, by name. */
-export function claimLookupOf(ctx: RequestContext): (name: string) => PvcObject | undefined {
-  const claims = readCache<PvcObject>(ctx, 'persistentvolumeclaims').store;
+export function claimLookupOf(ctx: RequestContext): (name: string) => PersistentVolumeClaimObject | undefined {
+  const claims = readCache<PersistentVolumeClaimObject>(ctx, 'persistentvolumeclaims').store;
   return (name) => claims.get(ctx.parents.namespace, name);
 }
 
@@ -50,7 +50,7 @@ export async function createChecked<T extends KubeObject>(
   kind: CachedKindName,
   containers: readonly ContainerInput[],
   build: (lookup: ConfigLookup) => T,
-  claims: readonly PvcObject[] = [],
+  claims: readonly PersistentVolumeClaimObject[] = [],
 ): Promise<T> {
   const lookup = configLookupOf(ctx);
   checkConfigReferences(containers, lookup);

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { KubeObject } from '../../../src/kube/kube-object.js';
-import { containersSchema, containersToApi, podTemplateToKube, type ContainerInput, type ContainerView, type PodTemplate } from './pod-template.js';
+import type { PodTemplate } from '../../../src/kube/objects.js';
+import { containersToApi, podTemplateToKube, type ContainerInput, type ContainerView } from '../../../src/workloads/pod-template.js';
+import { containersSchema } from './pod-template-input.js';
 import { conditionsToApi, countersOf } from './workload-translation.js';
 
 /**
