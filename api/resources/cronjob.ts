@@ -1,14 +1,10 @@
 import { z } from 'zod';
-import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { CronJobObject } from '../../src/kube/objects.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
 import { LabelNameSchema } from './shared/validation.js';
 import { cachedReads, createChecked, removeWorkload } from './shared/workload-handlers.js';
-import { JobContainersSchema, jobTemplateToApi, jobTemplateToKube, RestartPolicySchema, type JobSpec } from './shared/workload-job.js';
+import { JobContainersSchema, jobTemplateToApi, jobTemplateToKube, RestartPolicySchema } from './shared/workload-job.js';
 
-export interface CronJobObject extends KubeObject {
-  spec?: { schedule?: string; jobTemplate?: { spec?: JobSpec }; [field: string]: unknown };
-  status?: { lastScheduleTime?: string; active?: Array<Record<string, string>> };
-}
 
 /** Five cron fields (minute hour day month weekday) or a macro such as @hourly. */
 const ScheduleSchema = z

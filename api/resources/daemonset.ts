@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ControllerRevisionObject, PersistentVolumeClaimObject, WorkloadObject } from '../../src/kube/objects.js';
+import type { ControllerRevisionObject, DaemonSetObject, PersistentVolumeClaimObject } from '../../src/kube/objects.js';
 import { controllerRevisions } from '../../src/workloads/history.js';
 import type { ConfigLookup } from '../../src/workloads/options.js';
 import { claimsOf, claimVolumeFor, mountedClaims } from '../../src/workloads/storage.js';
@@ -8,8 +8,6 @@ import { defineResource, type ApiObject, type RequestContext } from '../framewor
 import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template-input.js';
 import { cachedReads, claimLookupOf, createChecked, removeWorkload, revisionActions } from './shared/workload-handlers.js';
 import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube } from './shared/workload-translation.js';
-
-export type DaemonSetObject = WorkloadObject;
 
 const CreateDaemonSet = z
   .object(workloadShape(containersSchema({ protocols: ['tcp', 'udp'], protocolRequired: false, volumeTypes: ['configmap', 'secret', 'persistentVolume'] })))

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PersistentVolumeClaimObject, ReplicaSetObject, WorkloadObject } from '../../src/kube/objects.js';
+import type { DeploymentObject, PersistentVolumeClaimObject, ReplicaSetObject } from '../../src/kube/objects.js';
 import { DEPLOYMENT_REVISION_ANNOTATION, replicaSetRevisions } from '../../src/workloads/history.js';
 import type { ConfigLookup } from '../../src/workloads/options.js';
 import { claimsOf, claimVolumeFor, mountedClaims } from '../../src/workloads/storage.js';
@@ -8,8 +8,6 @@ import { defineResource, type ApiObject, type RequestContext } from '../framewor
 import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template-input.js';
 import { cachedReads, claimLookupOf, createChecked, removeWorkload, replicasUpdate, revisionActions } from './shared/workload-handlers.js';
 import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube } from './shared/workload-translation.js';
-
-export type DeploymentObject = WorkloadObject;
 
 // The seed spells a deployment's port protocols TCP/UDP on input (tcp/udp on output) and requires them.
 const CreateDeployment = z

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { ClusterRuntime } from '../../src/clusters/cluster-manager.js';
 import { ConflictError, NotFoundError } from '../../src/errors.js';
 import { UDP_SERVICES, updateUdpServices } from '../../src/ingress/udp-services.js';
+import type { ConfigMapObject } from '../../src/kube/objects.js';
 import { clusterOf, readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
-import type { ConfigMapObject } from './configmap.js';
 import { PortNumberSchema, requireServicePort, ServiceNameSchema } from './shared/service-reference.js';
 
 const CreateUdpIngress = z.object({

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { nodeToApi, type NodeObject } from '../../api/resources/node.js';
+import { nodeToApi } from '../../api/resources/node.js';
 import { capacityOf } from '../../src/clusters/cluster-metrics.js';
 import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { NodeObject } from '../../src/kube/objects.js';
 import { drainPlan } from '../../src/nodes/drain.js';
 
 describe('node translation', () => {

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { ConflictError, InputError, NotFoundError } from '../../../src/errors.js';
 import type { DeleteOptions } from '../../../src/kube/cluster-client.js';
 import type { KubeObject } from '../../../src/kube/kube-object.js';
-import type { PersistentVolumeClaimObject, PodTemplate, WorkloadObject } from '../../../src/kube/objects.js';
+import type { ConfigMapObject, PersistentVolumeClaimObject, PodTemplate, SecretObject, WorkloadObject } from '../../../src/kube/objects.js';
 import type { CachedKindName } from '../../../src/kube/resource-kind.js';
 import { historyOf, keepConfigHash, rollbackTemplate, setImages, withChangeCause, type Revision } from '../../../src/workloads/history.js';
-import { advancedOptionsOf, type ConfigLookup, type ConfigSource } from '../../../src/workloads/options.js';
+import { advancedOptionsOf, type ConfigLookup } from '../../../src/workloads/options.js';
 import type { ContainerInput } from '../../../src/workloads/pod-template.js';
 import { deleteClaims, withClaims } from '../../../src/workloads/storage.js';
 import { clusterOf, readCache } from '../../cluster-access.js';
@@ -14,13 +14,11 @@ import { uniqueBy } from './validation.js';
 
 /** Request-side plumbing the five workload kinds share: cache lookups, reference checks, delete, actions. */
 
-interface ConfigObject extends KubeObject, ConfigSource {}
-
 /** The configmaps and secrets of the request's namespace, as the cache holds them. */
 export function configLookupOf(ctx: RequestContext): ConfigLookup {
   const namespace = ctx.parents.namespace;
-  const configmaps = readCache<ConfigObject>(ctx, 'configmaps').store;
-  const secrets = readCache<ConfigObject>(ctx, 'secrets').store;
+  const configmaps = readCache<ConfigMapObject>(ctx, 'configmaps').store;
+  const secrets = readCache<SecretObject>(ctx, 'secrets').store;
   return (type, name) => (type === 'configmap' ? configmaps : secrets).get(namespace, name);
 }
 
