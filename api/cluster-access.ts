@@ -18,15 +18,39 @@ export interface CacheView<T extends KubeObject> {
 }
 
 /**
- * The cache of `kind` in the request's cluster, for reading. Throws 404/503 as the cluster
- * guard does, and reports which resourceVersion the answer reflects and how old it is.
+ * The views a request has resolved, by kind: each kind's store is looked up (and its cluster's
+ * availability checked) once per request, however many items need it. Keyed by the request's
+ * context, so a view dies with its request.
+ */
+const viewsOfRequest = new WeakMap<RequestContext, Map<CachedKindName, CacheView<KubeObject>>>();
+
+function cacheView<T extends KubeObject>(ctx: RequestContext, kind: CachedKindName): CacheView<T> {
+  let views = viewsOfRequest.get(ctx);
+  if (!views) viewsOfRequest.set(ctx, (views = new Map()));
+  let view = views.get(kind);
+  if (!view) views.set(kind, (view = ctx.services.clusters.availableStore<KubeObject>(ctx.parents.cluster, kind)));
+  return view as unknown as CacheView<T>;
+}
+
+/**
+ * The cache of `kind` in the request's cluster, for reading what the answer is about. Throws
+ * 404/503 as the cluster guard does, and reports which resourceVersion the answer reflects
+ * and how old it is.
  */
 export function readCache<T extends KubeObject = KubeObject>(ctx: RequestContext, kind: CachedKindName): CacheView<T> {
-  const view = ctx.services.clusters.availableStore<T>(ctx.parents.cluster, kind);
+  const view = cacheView<T>(ctx, kind);
   const freshness = view.runtime.cache.freshness(kind);
   if (freshness.resourceVersion) ctx.setHeader(FRESHNESS_HEADERS.resourceVersion, freshness.resourceVersion);
   ctx.setHeader(FRESHNESS_HEADERS.ageMs, String(freshness.ageMs));
   return view;
+}
+
+/**
+ * The cache of `kind` for a lookup made while answering about another kind (the claims of a
+ * deployment's volumes): the freshness headers keep describing what the answer is about.
+ */
+export function lookupCache<T extends KubeObject = KubeObject>(ctx: RequestContext, kind: CachedKindName): ObjectStore<T> {
+  return cacheView<T>(ctx, kind).store;
 }
 
 /** The request's cluster, for writing (its client waits for the cache after each write). */

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { CronJobObject } from '../../src/kube/objects.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
 import { LabelNameSchema } from './shared/validation.js';
-import { cachedReads, createChecked, removeWorkload } from './shared/workload-handlers.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
+import { createChecked, removeWorkload } from './shared/workload-handlers.js';
 import { JobContainersSchema, jobTemplateToApi, jobTemplateToKube, RestartPolicySchema } from './shared/workload-job.js';
 
 
@@ -49,7 +50,7 @@ export function cronJobToKube(input: CronJobInput, namespace: string): CronJobOb
 export const cronjobResource = defineResource({
   kind: 'cronjob',
   parents: ['namespace'],
-  ...cachedReads<CronJobObject>('cronjobs', cronJobToApi),
+  ...cachedHandlers<CronJobObject>('cronjobs', cronJobToApi),
   create: {
     input: CreateCronJob,
     run: async (ctx, input) => cronJobToApi(await createChecked(ctx, 'cronjobs', input.containers, () => cronJobToKube(input, ctx.parents.namespace))),

@@ -6,7 +6,8 @@ import { claimsOf, claimVolumeFor, mountedClaims } from '../../src/workloads/sto
 import { readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
 import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template-input.js';
-import { cachedReads, claimLookupOf, createChecked, removeWorkload, revisionActions } from './shared/workload-handlers.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
+import { claimLookupOf, createChecked, removeWorkload, revisionActions } from './shared/workload-handlers.js';
 import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube } from './shared/workload-translation.js';
 
 const CreateDaemonSet = z
@@ -45,7 +46,7 @@ const toApi = (set: DaemonSetObject, ctx: RequestContext): ApiObject => daemonSe
 export const daemonsetResource = defineResource({
   kind: 'daemonset',
   parents: ['namespace'],
-  ...cachedReads<DaemonSetObject>('daemonsets', toApi),
+  ...cachedHandlers<DaemonSetObject>('daemonsets', toApi),
   create: {
     input: CreateDaemonSet,
     run: async (ctx, input) => {

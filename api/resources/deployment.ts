@@ -6,7 +6,8 @@ import { claimsOf, claimVolumeFor, mountedClaims } from '../../src/workloads/sto
 import { readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
 import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template-input.js';
-import { cachedReads, claimLookupOf, createChecked, removeWorkload, replicasUpdate, revisionActions } from './shared/workload-handlers.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
+import { claimLookupOf, createChecked, removeWorkload, replicasUpdate, revisionActions } from './shared/workload-handlers.js';
 import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube } from './shared/workload-translation.js';
 
 // The seed spells a deployment's port protocols TCP/UDP on input (tcp/udp on output) and requires them.
@@ -40,7 +41,7 @@ const toApi = (deployment: DeploymentObject, ctx: RequestContext): ApiObject => 
 export const deploymentResource = defineResource({
   kind: 'deployment',
   parents: ['namespace'],
-  ...cachedReads<DeploymentObject>('deployments', toApi),
+  ...cachedHandlers<DeploymentObject>('deployments', toApi),
   create: {
     input: CreateDeployment,
     run: async (ctx, input) => {

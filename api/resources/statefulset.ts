@@ -6,7 +6,8 @@ import { claimTemplatesOf } from '../../src/workloads/storage.js';
 import { readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
 import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template-input.js';
-import { cachedReads, claimLookupOf, createChecked, removeWorkload, replicasUpdate, revisionActions } from './shared/workload-handlers.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
+import { claimLookupOf, createChecked, removeWorkload, replicasUpdate, revisionActions } from './shared/workload-handlers.js';
 import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube } from './shared/workload-translation.js';
 
 const CreateStatefulSet = z
@@ -57,7 +58,7 @@ const toApi = (set: StatefulSetObject, ctx: RequestContext): ApiObject => statef
 export const statefulsetResource = defineResource({
   kind: 'statefulset',
   parents: ['namespace'],
-  ...cachedReads<StatefulSetObject>('statefulsets', toApi),
+  ...cachedHandlers<StatefulSetObject>('statefulsets', toApi),
   create: {
     input: CreateStatefulSet,
     run: async (ctx, input) =>

@@ -8,7 +8,7 @@ import { historyOf, keepConfigHash, rollbackTemplate, setImages, withChangeCause
 import { advancedOptionsOf, type ConfigLookup } from '../../../src/workloads/options.js';
 import type { ContainerInput } from '../../../src/workloads/pod-template.js';
 import { deleteClaims, withClaims } from '../../../src/workloads/storage.js';
-import { clusterOf, readCache } from '../../cluster-access.js';
+import { clusterOf, lookupCache, readCache } from '../../cluster-access.js';
 import { defineAction, type ActionDefinition, type ApiObject, type RequestContext } from '../../framework/resource.js';
 import { uniqueBy } from './validation.js';
 
@@ -22,9 +22,9 @@ export function configLookupOf(ctx: RequestContext): ConfigLookup {
   return (type, name) => (type === 'configmap' ? configmaps : secrets).get(namespace, name);
 }
 
-/** The claims of the request's namespace, by name. */
+/** The claims of the request's namespace, by name (a lookup: the answer is about the workload). */
 export function claimLookupOf(ctx: RequestContext): (name: string) => PersistentVolumeClaimObject | undefined {
-  const claims = readCache<PersistentVolumeClaimObject>(ctx, 'persistentvolumeclaims').store;
+  const claims = lookupCache<PersistentVolumeClaimObject>(ctx, 'persistentvolumeclaims');
   return (name) => claims.get(ctx.parents.namespace, name);
 }
 
@@ -62,21 +62,6 @@ export function requireCached<T extends KubeObject>(ctx: RequestContext, kind: C
   const object = readCache<T>(ctx, kind).store.get(ctx.parents.namespace, id);
   if (!object) throw new NotFoundError(`${label} ${id} not found`);
   return object;
-}
-
-/** list/get of a namespaced kind from the cache, sorted by name. */
-export function cachedReads<T extends KubeObject>(kind: CachedKindName, toApi: (object: T, ctx: RequestContext) => ApiObject) {
-  return {
-    list: async (ctx: RequestContext): Promise<ApiObject[]> =>
-      readCache<T>(ctx, kind)
-        .store.listNamespace(ctx.parents.namespace)
-        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
-        .map((object) => toApi(object, ctx)),
-    get: async (ctx: RequestContext, id: string): Promise<ApiObject | undefined> => {
-      const object = readCache<T>(ctx, kind).store.get(ctx.parents.namespace, id);
-      return object && toApi(object, ctx);
-    },
-  };
 }
 
 /**
