@@ -71,7 +71,7 @@ export function resolvePath(registry: ResourceRegistry, segments: readonly strin
  */
 export function allowedMethods(entry: RegisteredResource, onItem: boolean): string[] {
   const d = entry.def;
-  if (!onItem) return [d.list && 'GET', (d.create || hasActions(entry)) && 'POST'].filter(Boolean) as string[];
+  if (!onItem) return [d.list && 'GET', d.create && 'POST'].filter(Boolean) as string[];
   return [d.get && 'GET', d.update && 'PUT', d.remove && 'DELETE', hasActions(entry) && 'POST'].filter(Boolean) as string[];
 }
 

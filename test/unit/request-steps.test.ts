@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { errorResponse, ospSuccess } from '../../api/framework/answers.js';
 import { ResourceRegistry } from '../../api/framework/registry.js';
 import {
+  allowedMethods,
   authenticate,
   authorize,
   dispatch,
@@ -135,6 +136,17 @@ describe('router steps', () => {
       expect('refusal' in put && put.refusal).to.be.instanceOf(MethodNotAllowedError);
       const unknown = resolve(registry, line('POST', '/clusters/c1/nodes/n1', 'explode'));
       expect('refusal' in unknown && unknown.refusal).to.be.instanceOf(NotFoundError);
+    });
+
+    it('allows on each URL exactly the methods it accepts: POST on a collection only with create', () => {
+      const node = registry.byKind('node')!;
+      const widget = registry.byKind('widget')!;
+      expect(allowedMethods(node, false)).to.deep.equal(['GET']);
+      expect(allowedMethods(node, true)).to.deep.equal(['GET', 'POST']);
+      expect(allowedMethods(widget, false)).to.deep.equal(['GET', 'POST']);
+      expect(allowedMethods(widget, true)).to.deep.equal(['GET', 'PUT', 'DELETE', 'POST']);
+      const post = resolve(registry, line('POST', '/clusters/c1/nodes'));
+      expect('refusal' in post && (post.refusal as MethodNotAllowedError).allowed).to.deep.equal(['GET']);
     });
   });
 
