@@ -1,9 +1,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { toHttpError } from './framework/http-errors.js';
-import { ResourceRegistry } from './framework/registry.js';
+import { NotFoundError } from '../src/errors.js';
+import { writeError } from './framework/answers.js';
 import { fullPath } from './framework/audit-request.js';
+import { ResourceRegistry } from './framework/registry.js';
 import { API_PREFIX, createApiRouter } from './framework/router.js';
-import { OSP_PREFIX, createOspRouter } from './osp.js';
+import { createOspRouter, OSP_PREFIX } from './osp.js';
 import { allResources } from './resources/index.js';
 import type { ApiServices } from './services.js';
 
@@ -46,12 +47,10 @@ export function createApp({ services, isReady }: AppOptions): express.Express {
   app.use(OSP_PREFIX, createOspRouter(services));
 
   app.use((req: Request, res: Response) => {
-    res.status(404).json({ type: 'error', status: 404, code: 'NotFound', message: `no route for ${req.method} ${req.path}` });
+    writeError(res, new NotFoundError(`no route for ${req.method} ${req.path}`), 'zcloud', { logger: services.logger, what: 'unhandled error', path: req.path });
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const httpError = toHttpError(err);
-    if (httpError.status === 500) services.logger.error('unhandled error', { path: req.path, error: String((err as Error)?.stack ?? err) });
-    res.status(httpError.status).json({ type: 'error', ...httpError });
+    writeError(res, err, 'zcloud', { logger: services.logger, what: 'unhandled error', path: req.path });
   });
   return app;
 }

@@ -26,15 +26,23 @@ export interface CacheView<T extends KubeObject> {
 export type ReadScope = 'caller' | 'totals';
 
 /**
- * The cache of `kind` in the request's cluster, for reading. Throws 404/503 as the cluster
- * guard does, and reports which resourceVersion the answer reflects and how old it is.
+ * The views a request has resolved, by kind and scope: each kind's store is looked up (and its
+ * cluster's availability checked) once per request, however many items need it. Keyed by the
+ * request's context, so a view dies with its request.
  */
-export function readCache<T extends KubeObject = KubeObject>(ctx: RequestContext, kind: CachedKindName, scope: ReadScope = 'caller'): CacheView<T> {
+const viewsOfRequest = new WeakMap<RequestContext, Map<string, CacheView<KubeObject>>>();
+
+function cacheView<T extends KubeObject>(ctx: RequestContext, kind: CachedKindName, scope: ReadScope): CacheView<T> {
+  let views = viewsOfRequest.get(ctx);
+  if (!views) viewsOfRequest.set(ctx, (views = new Map()));
+  let view = views.get(`${kind}/${scope}`);
+  if (!view) views.set(`${kind}/${scope}`, (view = scopedView(ctx, kind, scope)));
+  return view as unknown as CacheView<T>;
+}
+
+function scopedView(ctx: RequestContext, kind: CachedKindName, scope: ReadScope): CacheView<KubeObject> {
   const cluster = ctx.parents.cluster;
-  const view = ctx.services.clusters.availableStore<T>(cluster, kind);
-  const freshness = view.runtime.cache.freshness(kind);
-  if (freshness.resourceVersion) ctx.setHeader(FRESHNESS_HEADERS.resourceVersion, freshness.resourceVersion);
-  ctx.setHeader(FRESHNESS_HEADERS.ageMs, String(freshness.ageMs));
+  const view = ctx.services.clusters.availableStore<KubeObject>(cluster, kind);
   // Below a namespace the authorizer has already checked the grant. Above one (cluster-level
   // views), a caller granted only some namespaces must not see objects of the others.
   const user = ctx.user;
@@ -42,6 +50,27 @@ export function readCache<T extends KubeObject = KubeObject>(ctx: RequestContext
     return { runtime: view.runtime, store: restrictToNamespaces(view.store, (namespace) => holdsNamespace(user, cluster, namespace)) };
   }
   return view;
+}
+
+/**
+ * The cache of `kind` in the request's cluster, for reading what the answer is about. Throws
+ * 404/503 as the cluster guard does, and reports which resourceVersion the answer reflects
+ * and how old it is.
+ */
+export function readCache<T extends KubeObject = KubeObject>(ctx: RequestContext, kind: CachedKindName, scope: ReadScope = 'caller'): CacheView<T> {
+  const view = cacheView<T>(ctx, kind, scope);
+  const freshness = view.runtime.cache.freshness(kind);
+  if (freshness.resourceVersion) ctx.setHeader(FRESHNESS_HEADERS.resourceVersion, freshness.resourceVersion);
+  ctx.setHeader(FRESHNESS_HEADERS.ageMs, String(freshness.ageMs));
+  return view;
+}
+
+/**
+ * The cache of `kind` for a lookup made while answering about another kind (the claims of a
+ * deployment's volumes): the freshness headers keep describing what the answer is about.
+ */
+export function lookupCache<T extends KubeObject = KubeObject>(ctx: RequestContext, kind: CachedKindName, scope: ReadScope = 'caller'): ObjectReader<T> {
+  return cacheView<T>(ctx, kind, scope).store;
 }
 
 /** The request's cluster, for writing (its client waits for the cache after each write). */

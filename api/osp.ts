@@ -4,22 +4,16 @@ import yaml from 'js-yaml';
 import { z } from 'zod';
 import { authorize, type AccessRequest } from '../src/auth/authorizer.js';
 import { ForbiddenError, InputError, MalformedError, NotFoundError } from '../src/errors.js';
-import { containerStateName, podControllerKind, podDisplayStatus, podRestarts, type ContainerStatus, type PodObject } from '../src/kube/pod-status.js';
+import type { ContainerStatus, PodObject } from '../src/kube/objects.js';
+import { containerStateName, podControllerKind, podDisplayStatus, podRestarts } from '../src/kube/pod-status.js';
 import { UserNameSchema, type Principal, type User } from '../src/users.js';
+import { errorResponse, logServerError, ospSuccess, writeAnswer, writeError, type Answer } from './framework/answers.js';
 import { auditRequest } from './framework/audit-request.js';
 import { authenticateRequest } from './framework/authn.js';
-import { parseInput, toHttpError } from './framework/http-errors.js';
+import { parseInput } from './framework/http-errors.js';
 import type { ApiServices } from './services.js';
 
 export const OSP_PREFIX = '/osp/api';
-
-/** OSP names for zcloud's error codes; the HTTP status stays the same. */
-const OSP_CODES: Record<string, string> = {
-  InvalidInput: 'InvalidParameter',
-  InvalidFormat: 'InvalidParameter',
-  PermissionDenied: 'Forbidden',
-  ServerError: 'InternalError',
-};
 
 /** OSP clients send the plain password; zcloud.cn clients its sha1 hex. Both meet here. */
 function sha1Hex(password: string): string {
@@ -183,24 +177,20 @@ export function createOspRouter(services: ApiServices): express.Router {
   const route = (handler: OspHandler, options: { public?: boolean } = {}) =>
     async (req: Request, res: Response): Promise<void> => {
       const ctx: OspContext = { req, services };
-      let status = 200;
-      let payload: { code: string; msg: string; data?: unknown };
+      let result: Answer;
       try {
         if (!options.public) {
           ctx.user = await authenticateRequest(req, services.users);
           res.locals.user = ctx.user.name;
         }
         if (req.method !== 'GET') ctx.body = parseJsonBody(req);
-        const data = await handler(ctx);
-        payload = { code: 'Success', msg: 'Success', data };
+        result = { status: 200, body: ospSuccess(await handler(ctx)) };
       } catch (err) {
-        const httpError = toHttpError(err);
-        if (httpError.status === 500) services.logger.error('OSP request failed', { path: req.path, error: String((err as Error)?.stack ?? err) });
-        status = httpError.status;
-        payload = { code: OSP_CODES[httpError.code] ?? httpError.code, msg: httpError.message };
+        result = errorResponse(err, 'osp');
+        logServerError(services.logger, 'OSP request failed', req.path, err, result);
       }
-      await auditRequest(services, req, { user: ctx.user?.name, status, body: ctx.body });
-      res.status(status).json(payload);
+      await auditRequest(services, req, { user: ctx.user?.name, status: result.status, body: ctx.body });
+      writeAnswer(res, result);
     };
 
   router.post('/login', route(handlers.login, { public: true }));
@@ -210,7 +200,7 @@ export function createOspRouter(services: ApiServices): express.Router {
   router.get('/pods/:cluster', route(handlers.listPods));
   router.get('/pods/:cluster/:namespace/:name', route(handlers.getPod));
   router.use((req: Request, res: Response) => {
-    res.status(404).json({ code: 'NotFound', msg: `no OSP route for ${req.method} ${req.path}` });
+    writeError(res, new NotFoundError(`no OSP route for ${req.method} ${req.path}`), 'osp', { logger: services.logger, what: 'OSP request failed', path: req.path });
   });
   return router;
 }

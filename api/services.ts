@@ -5,7 +5,7 @@ import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
 import type { UserService } from '../src/users.js';
 
-/** What the API layer may call. Composed once in src/zcloud.ts. */
+/** What the API layer may call. Composed once in server/zcloud.ts. */
 export interface ApiServices {
   config: Config;
   logger: Logger;

@@ -12,7 +12,7 @@ import { destroy, stopComponent, up } from '../scripts/testenv/cluster.js';
 import { ensure } from '../scripts/testenv/ensure.js';
 import { KubeHttp } from '../src/kube/kube-http.js';
 import { loadConfig } from '../src/config.js';
-import { startZcloud } from '../src/zcloud.js';
+import { startZcloud } from '../server/zcloud.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -1,10 +1,9 @@
-import { advancedOptionsOf, configHash, CONFIG_HASH_ANNOTATION, type ConfigSource } from '../api/resources/shared/workload-options.js';
-import { referencedSources } from '../api/resources/shared/pod-template.js';
-import type { WorkloadObject } from '../api/resources/shared/workload-translation.js';
 import type { ClusterManager } from '../src/clusters/cluster-manager.js';
 import type { ControllerDefinition, Keys, Reconciler, Result } from '../src/controller.js';
-import type { KubeObject } from '../src/kube/kube-object.js';
+import type { ConfigMapObject, SecretObject, WorkloadObject } from '../src/kube/objects.js';
 import type { Logger } from '../src/logger.js';
+import { advancedOptionsOf, configHash, CONFIG_HASH_ANNOTATION } from '../src/workloads/options.js';
+import { referencedSources } from '../src/workloads/pod-template.js';
 
 /** The kinds whose pods reloadWhenConfigChange rolls. */
 export const RELOADING_KINDS = ['deployments', 'statefulsets', 'daemonsets'] as const;
@@ -55,7 +54,7 @@ export class ConfigReloadReconciler implements Reconciler {
     if (!workload || workload.metadata.deletionTimestamp || !advancedOptionsOf(workload).reloadWhenConfigChange) return {};
     const template = workload.spec?.template;
     const hash = configHash(template, (type, name) =>
-      runtime.cache.informer<KubeObject & ConfigSource>(type === 'configmap' ? 'configmaps' : 'secrets')?.store.get(ref.namespace, name),
+      runtime.cache.informer<ConfigMapObject | SecretObject>(type === 'configmap' ? 'configmaps' : 'secrets')?.store.get(ref.namespace, name),
     );
     if (template?.metadata?.annotations?.[CONFIG_HASH_ANNOTATION] === hash) return {};
     await runtime.client.mergePatch(ref.kind, ref.namespace, ref.name, { spec: { template: { metadata: { annotations: { [CONFIG_HASH_ANNOTATION]: hash } } } } });

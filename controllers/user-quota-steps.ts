@@ -1,4 +1,5 @@
 import type { KubeObject } from '../src/kube/kube-object.js';
+import type { ResourceQuotaObject } from '../src/kube/objects.js';
 import { parseQuantity } from '../src/kube/quantity.js';
 import {
   CREATED_BY_ANNOTATION,
@@ -9,10 +10,6 @@ import {
   type UserQuotaRecord,
 } from '../src/quotas/user-quota.js';
 import type { Project } from '../src/users.js';
-
-export interface ResourceQuotaObject extends KubeObject {
-  spec?: { hard?: Record<string, string> };
-}
 
 /** What the reconciler sees of the world for one request. */
 export interface QuotaObservation {

@@ -2,11 +2,12 @@ import type { AuditTrail } from '../src/audit.js';
 import type { ClusterManager, ClusterRuntime } from '../src/clusters/cluster-manager.js';
 import type { ControllerDefinition, Reconciler, Result } from '../src/controller.js';
 import { ClusterUnavailableError, ignoreNotFound } from '../src/errors.js';
+import type { ResourceQuotaObject } from '../src/kube/objects.js';
 import type { Logger } from '../src/logger.js';
 import { CREATED_BY_ANNOTATION, OWNER_ANNOTATION, QUOTA_LABEL, QUOTA_OBJECT_NAME, userQuotasCollection, type UserQuotaRecord } from '../src/quotas/user-quota.js';
 import type { Store, StoreCollection } from '../src/store/store.js';
 import type { UserService } from '../src/users.js';
-import { nextQuotaStep, type QuotaObservation, type QuotaStep, type ResourceQuotaObject } from './user-quota-steps.js';
+import { nextQuotaStep, type QuotaObservation, type QuotaStep } from './user-quota-steps.js';
 
 export interface UserQuotaReconcilerOptions {
   store: Store;

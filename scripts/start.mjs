@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const entry = path.join(root, 'dist/src/main.js');
+const entry = path.join(root, 'dist/server/main.js');
 
 function newestSource(dir) {
   let newest = 0;
@@ -17,7 +17,7 @@ function newestSource(dir) {
   return newest;
 }
 
-const sources = ['src', 'api', 'controllers'].map((d) => path.join(root, d)).filter(existsSync);
+const sources = ['src', 'api', 'controllers', 'server'].map((d) => path.join(root, d)).filter(existsSync);
 const stale = !existsSync(entry) || Math.max(...sources.map(newestSource)) > statSync(entry).mtimeMs;
 if (stale) {
   process.stderr.write('zcloud: compiling TypeScript (tsc -p tsconfig.build.json)\n');

@@ -1,14 +1,11 @@
 import { z } from 'zod';
 import { InputError, NotFoundError } from '../../src/errors.js';
-import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { ConfigMapObject } from '../../src/kube/objects.js';
 import { clusterOf, readCache } from '../cluster-access.js';
-import { cachedHandlers } from './shared/cached-handlers.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
 import { ObjectNameSchema, uniqueBy } from './shared/validation.js';
 
-export interface ConfigMapObject extends KubeObject {
-  data?: Record<string, string>;
-}
 
 const ConfigSchema = z.object({
   name: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be letters, digits, "-", "_" or "."').max(253),

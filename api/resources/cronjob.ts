@@ -1,14 +1,11 @@
 import { z } from 'zod';
-import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { CronJobObject } from '../../src/kube/objects.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
 import { LabelNameSchema } from './shared/validation.js';
-import { cachedReads, createChecked, removeWorkload } from './shared/workload-handlers.js';
-import { JobContainersSchema, jobTemplateToApi, jobTemplateToKube, RestartPolicySchema, type JobSpec } from './shared/workload-job.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
+import { createChecked, removeWorkload } from './shared/workload-handlers.js';
+import { JobContainersSchema, jobTemplateToApi, jobTemplateToKube, RestartPolicySchema } from './shared/workload-job.js';
 
-export interface CronJobObject extends KubeObject {
-  spec?: { schedule?: string; jobTemplate?: { spec?: JobSpec }; [field: string]: unknown };
-  status?: { lastScheduleTime?: string; active?: Array<Record<string, string>> };
-}
 
 /** Five cron fields (minute hour day month weekday) or a macro such as @hourly. */
 const ScheduleSchema = z
@@ -53,7 +50,7 @@ export function cronJobToKube(input: CronJobInput, namespace: string): CronJobOb
 export const cronjobResource = defineResource({
   kind: 'cronjob',
   parents: ['namespace'],
-  ...cachedReads<CronJobObject>('cronjobs', cronJobToApi),
+  ...cachedHandlers<CronJobObject>('cronjobs', cronJobToApi),
   create: {
     input: CreateCronJob,
     run: async (ctx, input) => cronJobToApi(await createChecked(ctx, 'cronjobs', input.containers, () => cronJobToKube(input, ctx.parents.namespace))),

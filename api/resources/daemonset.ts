@@ -1,14 +1,14 @@
 import { z } from 'zod';
+import type { ControllerRevisionObject, DaemonSetObject, PersistentVolumeClaimObject } from '../../src/kube/objects.js';
+import { controllerRevisions } from '../../src/workloads/history.js';
+import type { ConfigLookup } from '../../src/workloads/options.js';
+import { claimsOf, claimVolumeFor, mountedClaims } from '../../src/workloads/storage.js';
 import { readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
-import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template.js';
-import { cachedReads, claimLookupOf, createChecked, removeWorkload, revisionActions } from './shared/workload-handlers.js';
-import { controllerRevisions, type ControllerRevisionObject } from './shared/workload-history.js';
-import type { ConfigLookup } from './shared/workload-options.js';
-import { claimsOf, claimVolumeFor, mountedClaims, type PvcObject } from './shared/workload-storage.js';
-import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube, type WorkloadObject } from './shared/workload-translation.js';
-
-export type DaemonSetObject = WorkloadObject;
+import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template-input.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
+import { claimLookupOf, createChecked, removeWorkload, revisionActions } from './shared/workload-handlers.js';
+import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube } from './shared/workload-translation.js';
 
 const CreateDaemonSet = z
   .object(workloadShape(containersSchema({ protocols: ['tcp', 'udp'], protocolRequired: false, volumeTypes: ['configmap', 'secret', 'persistentVolume'] })))
@@ -28,7 +28,7 @@ const STATUS_COUNTERS = [
   'updatedNumberScheduled',
 ] as const;
 
-export function daemonSetToApi(set: DaemonSetObject, claimOf: (name: string) => PvcObject | undefined): ApiObject {
+export function daemonSetToApi(set: DaemonSetObject, claimOf: (name: string) => PersistentVolumeClaimObject | undefined): ApiObject {
   return {
     ...workloadToApi(set, claimOf),
     status: { ...countersOf(set.status, STATUS_COUNTERS), conditions: conditionsToApi(set.status?.conditions) },
@@ -46,7 +46,7 @@ const toApi = (set: DaemonSetObject, ctx: RequestContext): ApiObject => daemonSe
 export const daemonsetResource = defineResource({
   kind: 'daemonset',
   parents: ['namespace'],
-  ...cachedReads<DaemonSetObject>('daemonsets', toApi),
+  ...cachedHandlers<DaemonSetObject>('daemonsets', toApi),
   create: {
     input: CreateDaemonSet,
     run: async (ctx, input) => {

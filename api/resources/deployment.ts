@@ -1,21 +1,14 @@
 import { z } from 'zod';
+import type { DeploymentObject, PersistentVolumeClaimObject, ReplicaSetObject } from '../../src/kube/objects.js';
+import { DEPLOYMENT_REVISION_ANNOTATION, replicaSetRevisions } from '../../src/workloads/history.js';
+import type { ConfigLookup } from '../../src/workloads/options.js';
+import { claimsOf, claimVolumeFor, mountedClaims } from '../../src/workloads/storage.js';
 import { readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
-import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template.js';
-import { cachedReads, claimLookupOf, createChecked, removeWorkload, replicasUpdate, revisionActions } from './shared/workload-handlers.js';
-import { DEPLOYMENT_REVISION_ANNOTATION, replicaSetRevisions, type ReplicaSetObject } from './shared/workload-history.js';
-import type { ConfigLookup } from './shared/workload-options.js';
-import { claimsOf, claimVolumeFor, mountedClaims, type PvcObject } from './shared/workload-storage.js';
-import {
-  conditionsToApi,
-  countersOf,
-  workloadShape,
-  workloadToApi,
-  workloadToKube,
-  type WorkloadObject,
-} from './shared/workload-translation.js';
-
-export type DeploymentObject = WorkloadObject;
+import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template-input.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
+import { claimLookupOf, createChecked, removeWorkload, replicasUpdate, revisionActions } from './shared/workload-handlers.js';
+import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube } from './shared/workload-translation.js';
 
 // The seed spells a deployment's port protocols TCP/UDP on input (tcp/udp on output) and requires them.
 const CreateDeployment = z
@@ -25,7 +18,7 @@ const CreateDeployment = z
 export type DeploymentInput = z.infer<typeof CreateDeployment>;
 
 /** Kubernetes → zcloud, with the claims' size and class read through `claimOf`. */
-export function deploymentToApi(deployment: DeploymentObject, claimOf: (name: string) => PvcObject | undefined): ApiObject {
+export function deploymentToApi(deployment: DeploymentObject, claimOf: (name: string) => PersistentVolumeClaimObject | undefined): ApiObject {
   const status = deployment.status;
   return {
     ...workloadToApi(deployment, claimOf),
@@ -48,7 +41,7 @@ const toApi = (deployment: DeploymentObject, ctx: RequestContext): ApiObject => 
 export const deploymentResource = defineResource({
   kind: 'deployment',
   parents: ['namespace'],
-  ...cachedReads<DeploymentObject>('deployments', toApi),
+  ...cachedHandlers<DeploymentObject>('deployments', toApi),
   create: {
     input: CreateDeployment,
     run: async (ctx, input) => {

@@ -1,26 +1,12 @@
 import { z } from 'zod';
-import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { IngressBackend, IngressObject } from '../../src/kube/objects.js';
 import { clusterOf } from '../cluster-access.js';
-import { cachedHandlers } from './shared/cached-handlers.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
 import { PortNumberSchema, requireServicePort, ServiceNameSchema } from './shared/service-reference.js';
 import { ObjectNameSchema, uniqueBy } from './shared/validation.js';
 
-/** A path's backend in either served shape: networking.k8s.io/v1 (`service`) or v1beta1 (`serviceName`/`servicePort`). */
-interface KubeIngressBackend {
-  service?: { name: string; port?: { number?: number; name?: string } };
-  serviceName?: string;
-  servicePort?: number | string;
-}
 
-export interface IngressObject extends KubeObject {
-  spec?: {
-    rules?: Array<{
-      host?: string;
-      http?: { paths: Array<{ path?: string; pathType?: string; backend: KubeIngressBackend }> };
-    }>;
-  };
-}
 
 /** The Ingress API version a cluster serves (its cache discovered it). */
 export type IngressVersion = 'v1' | 'v1beta1';
@@ -49,7 +35,7 @@ const CreateIngress = z.object({
 
 export type IngressInput = z.infer<typeof CreateIngress>;
 
-function backendOf(backend: KubeIngressBackend): { serviceName: string; servicePort?: number } {
+function backendOf(backend: IngressBackend): { serviceName: string; servicePort?: number } {
   const name = backend.service?.name ?? backend.serviceName ?? '';
   const port = backend.service ? backend.service.port?.number : backend.servicePort;
   // A port given by name (ingresses made outside zcloud) has no int form: it is left out.
@@ -73,9 +59,9 @@ export function ingressToApi(ingress: IngressObject): ApiObject {
  * ImplementationSpecific, which is what v1beta1 defaulted to, so both versions route alike.
  */
 export function ingressToKube(input: IngressInput, namespace: string, version: IngressVersion): IngressObject {
-  const byHost = new Map<string, Array<{ path: string; pathType: string; backend: KubeIngressBackend }>>();
+  const byHost = new Map<string, Array<{ path: string; pathType: string; backend: IngressBackend }>>();
   for (const rule of input.rules) {
-    const backend: KubeIngressBackend =
+    const backend: IngressBackend =
       version === 'v1'
         ? { service: { name: rule.serviceName, port: { number: rule.servicePort } } }
         : { serviceName: rule.serviceName, servicePort: rule.servicePort };

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import type { JobObject } from '../../src/kube/objects.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
 import { LabelNameSchema } from './shared/validation.js';
-import { cachedReads, createChecked, removeWorkload } from './shared/workload-handlers.js';
-import { JobContainersSchema, jobStatusToApi, jobTemplateToApi, jobTemplateToKube, RestartPolicySchema, type JobObject } from './shared/workload-job.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
+import { createChecked, removeWorkload } from './shared/workload-handlers.js';
+import { JobContainersSchema, jobStatusToApi, jobTemplateToApi, jobTemplateToKube, RestartPolicySchema } from './shared/workload-job.js';
 
 // A job's name becomes the job-name label of its pods: a DNS label.
 const CreateJob = z.object({ name: LabelNameSchema, containers: JobContainersSchema, restartPolicy: RestartPolicySchema });
@@ -26,7 +28,7 @@ export function jobToKube(input: JobInput, namespace: string): JobObject {
 export const jobResource = defineResource({
   kind: 'job',
   parents: ['namespace'],
-  ...cachedReads<JobObject>('jobs', jobToApi),
+  ...cachedHandlers<JobObject>('jobs', jobToApi),
   create: {
     input: CreateJob,
     run: async (ctx, input) => jobToApi(await createChecked(ctx, 'jobs', input.containers, () => jobToKube(input, ctx.parents.namespace))),

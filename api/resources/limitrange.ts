@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { LimitRangeObject } from '../../src/kube/objects.js';
 import { parseQuantity } from '../../src/kube/quantity.js';
 import { clusterOf } from '../cluster-access.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
@@ -7,11 +7,6 @@ import { cachedHandlers } from './shared/cached-handlers.js';
 import { quantityMap } from './shared/quantity.js';
 import { ObjectNameSchema } from './shared/validation.js';
 
-type ResourceList = Record<string, string>;
-
-export interface LimitRangeObject extends KubeObject {
-  spec?: { limits?: Array<{ type: string; max?: ResourceList; min?: ResourceList; [field: string]: unknown }> };
-}
 
 const LIMIT_RESOURCES = ['cpu', 'memory'] as const;
 const LimitsSchema = quantityMap(LIMIT_RESOURCES);

@@ -1,23 +1,10 @@
 import { capacityOfNodes, nodeRoles } from '../../src/clusters/cluster-metrics.js';
-import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { NodeObject, PodObject } from '../../src/kube/objects.js';
+import { evictPods, type DrainResult } from '../../src/nodes/drain.js';
 import { clusterOf, readCache } from '../cluster-access.js';
 import { defineAction, defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
-import { evictPods, type DrainResult } from './shared/node-drain.js';
 
-export interface NodeObject extends KubeObject {
-  spec?: { unschedulable?: boolean };
-  status?: {
-    allocatable?: Record<string, string>;
-    conditions?: Array<{ type: string; status: string }>;
-    addresses?: Array<{ type: string; address: string }>;
-    nodeInfo?: { containerRuntimeVersion?: string; operatingSystem?: string; osImage?: string };
-  };
-}
 
-/** What node figures need of a pod; the cache's pods are passed as they are. */
-export interface BoundPod extends KubeObject {
-  spec?: { nodeName?: string };
-}
 
 export type NodeStatus = 'Ready' | 'NotReady' | 'Cordoned';
 
@@ -43,7 +30,7 @@ export function nodeAddress(node: NodeObject): string {
  * (cluster-metrics), for this one node: `pods` may be all pods or only this node's.
  * `dockerVersion` is the container runtime as the kubelet reports it ("containerd://1.6.20").
  */
-export function nodeToApi(node: NodeObject, pods: readonly BoundPod[]): ApiObject {
+export function nodeToApi(node: NodeObject, pods: readonly PodObject[]): ApiObject {
   const info = node.status?.nodeInfo ?? {};
   return {
     id: node.metadata.name,
@@ -61,8 +48,8 @@ export function nodeToApi(node: NodeObject, pods: readonly BoundPod[]): ApiObjec
   };
 }
 
-function podsByNode(pods: readonly BoundPod[]): Map<string, BoundPod[]> {
-  const byNode = new Map<string, BoundPod[]>();
+function podsByNode(pods: readonly PodObject[]): Map<string, PodObject[]> {
+  const byNode = new Map<string, PodObject[]>();
   for (const pod of pods) {
     const nodeName = pod.spec?.nodeName;
     if (!nodeName) continue;
@@ -74,8 +61,8 @@ function podsByNode(pods: readonly BoundPod[]): Map<string, BoundPod[]> {
 }
 
 /** Pods bound to the node, of every namespace: node usage is a cluster-wide total. */
-function podsOn(ctx: RequestContext, nodeName: string): BoundPod[] {
-  return readCache<BoundPod>(ctx, 'pods', 'totals')
+function podsOn(ctx: RequestContext, nodeName: string): PodObject[] {
+  return readCache<PodObject>(ctx, 'pods', 'totals')
     .store.list()
     .filter((pod) => pod.spec?.nodeName === nodeName);
 }
@@ -96,7 +83,7 @@ export const nodeResource = defineResource({
   kind: 'node',
   parents: ['cluster'],
   list: async (ctx) => {
-    const byNode = podsByNode(readCache<BoundPod>(ctx, 'pods', 'totals').store.list());
+    const byNode = podsByNode(readCache<PodObject>(ctx, 'pods', 'totals').store.list());
     return readCache<NodeObject>(ctx, 'nodes')
       .store.list()
       .map((node) => nodeToApi(node, byNode.get(node.metadata.name) ?? []))

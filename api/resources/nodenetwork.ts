@@ -1,4 +1,5 @@
-import { nodeNetworks, type NodeObject } from '../../src/views/networks.js';
+import type { NodeObject } from '../../src/kube/objects.js';
+import { nodeNetworks } from '../../src/views/networks.js';
 import { readCache } from '../cluster-access.js';
 import { defineResource } from '../framework/resource.js';
 

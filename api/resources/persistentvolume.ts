@@ -1,15 +1,7 @@
-import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { PersistentVolumeObject } from '../../src/kube/objects.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
 import { cachedHandlers } from './shared/cached-handlers.js';
 
-export interface PersistentVolumeObject extends KubeObject {
-  spec?: {
-    capacity?: Record<string, string>;
-    storageClassName?: string;
-    claimRef?: { kind?: string; name?: string; namespace?: string };
-  };
-  status?: { phase?: string };
-}
 
 /** Kubernetes → zcloud. `claimRef` is null while no claim has been bound or reserved. */
 export function persistentVolumeToApi(pv: PersistentVolumeObject): ApiObject {

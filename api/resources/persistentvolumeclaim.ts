@@ -1,17 +1,9 @@
 import { InputError } from '../../src/errors.js';
-import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { PersistentVolumeClaimObject, PodObject } from '../../src/kube/objects.js';
 import { clusterOf, readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
 
-export interface PersistentVolumeClaimObject extends KubeObject {
-  spec?: { storageClassName?: string; volumeName?: string; resources?: { requests?: Record<string, string> } };
-  status?: { phase?: string; capacity?: Record<string, string> };
-}
 
-export interface ClaimUserPod extends KubeObject {
-  spec?: { nodeName?: string; volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }> };
-  status?: { phase?: string };
-}
 
 /** A pod that mounts a claim, and the node it runs on ("" while unscheduled). */
 export interface ClaimUser {
@@ -23,7 +15,7 @@ export interface ClaimUser {
  * Pods of `namespace` that mount `claim`. Finished pods (Succeeded/Failed) no longer hold it:
  * Kubernetes' own pvc-protection lets such a claim go, and so does zcloud.
  */
-export function podsMountingClaim(pods: readonly ClaimUserPod[], claim: string): ClaimUser[] {
+export function podsMountingClaim(pods: readonly PodObject[], claim: string): ClaimUser[] {
   return pods
     .filter((pod) => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed')
     .filter((pod) => pod.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claim))
@@ -55,7 +47,7 @@ export const persistentvolumeclaimResource = defineResource({
   parents: ['namespace'],
   list: async (ctx) => {
     const namespace = ctx.parents.namespace;
-    const pods = readCache<ClaimUserPod>(ctx, 'pods').store.listNamespace(namespace);
+    const pods = readCache<PodObject>(ctx, 'pods').store.listNamespace(namespace);
     return readCache<PersistentVolumeClaimObject>(ctx, 'persistentvolumeclaims')
       .store.listNamespace(namespace)
       .map((pvc) => persistentVolumeClaimToApi(pvc, podsMountingClaim(pods, pvc.metadata.name)))
@@ -64,13 +56,13 @@ export const persistentvolumeclaimResource = defineResource({
   get: async (ctx, id) => {
     const pvc = readCache<PersistentVolumeClaimObject>(ctx, 'persistentvolumeclaims').store.get(ctx.parents.namespace, id);
     if (!pvc) return undefined;
-    const pods = readCache<ClaimUserPod>(ctx, 'pods').store.listNamespace(ctx.parents.namespace);
+    const pods = readCache<PodObject>(ctx, 'pods').store.listNamespace(ctx.parents.namespace);
     return persistentVolumeClaimToApi(pvc, podsMountingClaim(pods, id));
   },
   remove: async (ctx, id) => {
     // Kubernetes would accept the delete and leave the claim Terminating until the pods go;
     // refusing up front tells the user why and keeps the claim usable.
-    const pods = readCache<ClaimUserPod>(ctx, 'pods').store.listNamespace(ctx.parents.namespace);
+    const pods = readCache<PodObject>(ctx, 'pods').store.listNamespace(ctx.parents.namespace);
     const users = podsMountingClaim(pods, id);
     if (users.length > 0) {
       throw new InputError(`persistentvolumeclaim ${id} is mounted by pod ${users.map((p) => p.name).join(', ')}; delete those pods first`);

@@ -1,47 +1,16 @@
 import { NotFoundError } from '../../src/errors.js';
-import type { KubeObject } from '../../src/kube/kube-object.js';
-import { podDisplayStatus, podRestarts, type PodObject } from '../../src/kube/pod-status.js';
+import type { ContainerStatus, PodObject } from '../../src/kube/objects.js';
+import { podDisplayStatus, podRestarts } from '../../src/kube/pod-status.js';
 import type { CachedKindName } from '../../src/kube/resource-kind.js';
+import { containersToApi } from '../../src/workloads/pod-template.js';
 import { clusterOf, readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
-import { containersToApi, type PodTemplate } from './shared/pod-template.js';
 import { requireCached } from './shared/workload-handlers.js';
 import { conditionsToApi } from './shared/workload-translation.js';
 
-interface KubeContainerState {
-  containerID?: string;
-  exitCode?: number;
-  message?: string;
-  reason?: string;
-  startedAt?: string;
-  finishedAt?: string;
-}
-interface KubeContainerStatus {
-  name: string;
-  containerID?: string;
-  image?: string;
-  imageID?: string;
-  ready?: boolean;
-  restartCount?: number;
-  state?: Record<string, KubeContainerState | undefined>;
-  lastState?: Record<string, KubeContainerState | undefined>;
-}
-/** The pod fields zcloud reports, beyond what kubectl's status column needs. */
-export interface PodView extends KubeObject {
-  spec?: PodTemplate['spec'] & { nodeName?: string };
-  status?: {
-    phase?: string;
-    hostIP?: string;
-    podIP?: string;
-    startTime?: string;
-    conditions?: unknown[];
-    containerStatuses?: KubeContainerStatus[];
-    [field: string]: unknown;
-  };
-}
 
 /** `{ type: running|waiting|terminated, ...details }`, or undefined for no state. */
-function stateToApi(state: KubeContainerStatus['state']): Record<string, unknown> | undefined {
+function stateToApi(state: ContainerStatus['state']): Record<string, unknown> | undefined {
   for (const type of ['running', 'waiting', 'terminated'] as const) {
     const details = state?.[type];
     if (details) return { type, ...details };
@@ -49,7 +18,7 @@ function stateToApi(state: KubeContainerStatus['state']): Record<string, unknown
   return undefined;
 }
 
-function containerStatusToApi(s: KubeContainerStatus): Record<string, unknown> {
+function containerStatusToApi(s: ContainerStatus): Record<string, unknown> {
   const state = stateToApi(s.state);
   const lastState = stateToApi(s.lastState);
   return {
@@ -68,7 +37,7 @@ function containerStatusToApi(s: KubeContainerStatus): Record<string, unknown> {
  * Kubernetes → zcloud. `state` is kubectl's STATUS column (Running, Pending, Completed,
  * CrashLoopBackOff, Terminating...), `restarts` the sum over containers.
  */
-export function podToApi(pod: PodView): ApiObject {
+export function podToApi(pod: PodObject): ApiObject {
   const status = pod.status ?? {};
   return {
     id: pod.metadata.name,
@@ -99,17 +68,17 @@ const OWNERS: Record<string, { cached: CachedKindName; via?: CachedKindName }> =
 };
 
 /** The pods of the workload on the request path, through the owner-uid index; 404 for an unknown workload. */
-function podsOfParent(ctx: RequestContext): PodView[] {
+function podsOfParent(ctx: RequestContext): PodObject[] {
   const parent = Object.keys(OWNERS).find((kind) => ctx.parents[kind] !== undefined);
   if (!parent) throw new Error('pod requested below no workload');
   const { cached, via } = OWNERS[parent];
   const owner = requireCached(ctx, cached, parent, ctx.parents[parent]);
-  const pods = readCache<PodView>(ctx, 'pods').store;
+  const pods = readCache<PodObject>(ctx, 'pods').store;
   const owners = via ? readCache(ctx, via).store.listOwnedBy(owner.metadata.uid ?? '') : [owner];
   return owners.flatMap((o) => pods.listOwnedBy(o.metadata.uid ?? ''));
 }
 
-function podOfParent(ctx: RequestContext, id: string): PodView | undefined {
+function podOfParent(ctx: RequestContext, id: string): PodObject | undefined {
   return podsOfParent(ctx).find((p) => p.metadata.name === id);
 }
 

@@ -1,5 +1,5 @@
-import type { PodObject } from '../../src/kube/pod-status.js';
-import { podNetworks, type NodeObject } from '../../src/views/networks.js';
+import type { NodeObject, PodObject } from '../../src/kube/objects.js';
+import { podNetworks } from '../../src/views/networks.js';
 import { readCache } from '../cluster-access.js';
 import { defineResource } from '../framework/resource.js';
 

@@ -1,17 +1,11 @@
 import { z } from 'zod';
-import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { ResourceQuotaObject } from '../../src/kube/objects.js';
 import { clusterOf } from '../cluster-access.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
 import { cachedHandlers } from './shared/cached-handlers.js';
 import { quantityMap } from './shared/quantity.js';
 import { ObjectNameSchema } from './shared/validation.js';
 
-type ResourceList = Record<string, string>;
-
-export interface ResourceQuotaObject extends KubeObject {
-  spec?: { hard?: ResourceList; [field: string]: unknown };
-  status?: { hard?: ResourceList; used?: ResourceList };
-}
 
 const QUOTA_RESOURCES = ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory', 'requests.storage'] as const;
 

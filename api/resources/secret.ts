@@ -1,15 +1,10 @@
 import { z } from 'zod';
 import { InputError, NotFoundError } from '../../src/errors.js';
-import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { SecretObject } from '../../src/kube/objects.js';
 import { clusterOf, readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
 import { DataKeySchema, ObjectNameSchema, uniqueBy } from './shared/validation.js';
 
-export interface SecretObject extends KubeObject {
-  type?: string;
-  /** Values base64-encoded, as the apiserver stores them. */
-  data?: Record<string, string>;
-}
 
 /** The only Secret type the API models; service-account tokens and the like are not zcloud's to show or edit. */
 export const OPAQUE = 'Opaque';

@@ -1,28 +1,12 @@
 import { z } from 'zod';
-import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { ServiceObject } from '../../src/kube/objects.js';
 import { clusterOf } from '../cluster-access.js';
-import { cachedHandlers } from './shared/cached-handlers.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
 import { PortNumberSchema, ServiceNameSchema } from './shared/service-reference.js';
 import { LabelNameSchema, uniqueBy } from './shared/validation.js';
 
-export interface KubeServicePort {
-  name?: string;
-  port: number;
-  protocol?: string;
-  /** A number, or the name of a container port (services made outside zcloud). */
-  targetPort?: number | string;
-  nodePort?: number;
-}
 
-export interface ServiceObject extends KubeObject {
-  spec?: {
-    type?: string;
-    clusterIP?: string;
-    selector?: Record<string, string>;
-    ports?: KubeServicePort[];
-  };
-}
 
 /** Kubernetes' value of spec.clusterIP for a headless service. */
 const HEADLESS = 'None';

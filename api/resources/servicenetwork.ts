@@ -1,5 +1,5 @@
+import type { ServiceObject } from '../../src/kube/objects.js';
 import { serviceNetworks } from '../../src/views/networks.js';
-import type { ServiceObject } from '../../src/views/service-topology.js';
 import { readCache } from '../cluster-access.js';
 import { defineResource } from '../framework/resource.js';
 

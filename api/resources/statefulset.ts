@@ -1,14 +1,14 @@
 import { z } from 'zod';
+import type { ControllerRevisionObject, PersistentVolumeClaimObject, StatefulSetObject } from '../../src/kube/objects.js';
+import { controllerRevisions } from '../../src/workloads/history.js';
+import type { ConfigLookup } from '../../src/workloads/options.js';
+import { claimTemplatesOf } from '../../src/workloads/storage.js';
 import { readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
-import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template.js';
-import { cachedReads, claimLookupOf, createChecked, removeWorkload, replicasUpdate, revisionActions } from './shared/workload-handlers.js';
-import { controllerRevisions, type ControllerRevisionObject } from './shared/workload-history.js';
-import type { ConfigLookup } from './shared/workload-options.js';
-import { claimTemplatesOf, type PvcObject } from './shared/workload-storage.js';
-import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube, type WorkloadObject } from './shared/workload-translation.js';
-
-export type StatefulSetObject = WorkloadObject;
+import { checkPersistentVolumeReferences, containersSchema } from './shared/pod-template-input.js';
+import { cachedHandlers } from './shared/cached-handlers.js';
+import { claimLookupOf, createChecked, removeWorkload, replicasUpdate, revisionActions } from './shared/workload-handlers.js';
+import { conditionsToApi, countersOf, workloadShape, workloadToApi, workloadToKube } from './shared/workload-translation.js';
 
 const CreateStatefulSet = z
   .object({ ...workloadShape(containersSchema({ protocols: ['tcp', 'udp'], protocolRequired: true, volumeTypes: ['configmap', 'secret', 'persistentVolume'] })), replicas: z.number().int().min(0) })
@@ -17,7 +17,7 @@ const CreateStatefulSet = z
 export type StatefulSetInput = z.infer<typeof CreateStatefulSet>;
 
 /** Kubernetes → zcloud; persistentVolumes come from the claim templates (and emptyDirs). */
-export function statefulSetToApi(set: StatefulSetObject, claimOf: (name: string) => PvcObject | undefined): ApiObject {
+export function statefulSetToApi(set: StatefulSetObject, claimOf: (name: string) => PersistentVolumeClaimObject | undefined): ApiObject {
   const status = set.status;
   return {
     ...workloadToApi(set, claimOf),
@@ -46,7 +46,7 @@ export function statefulSetToKube(input: StatefulSetInput, namespace: string, lo
 }
 
 /** Claims the statefulset controller made from the claim templates: `<template>-<set>-<ordinal>`. */
-export function statefulSetClaims(set: StatefulSetObject, claimsInNamespace: readonly PvcObject[]): string[] {
+export function statefulSetClaims(set: StatefulSetObject, claimsInNamespace: readonly PersistentVolumeClaimObject[]): string[] {
   const prefixes = (set.spec?.volumeClaimTemplates ?? []).map((t) => `${t.metadata.name}-${set.metadata.name}-`);
   return claimsInNamespace
     .map((c) => c.metadata.name)
@@ -58,7 +58,7 @@ const toApi = (set: StatefulSetObject, ctx: RequestContext): ApiObject => statef
 export const statefulsetResource = defineResource({
   kind: 'statefulset',
   parents: ['namespace'],
-  ...cachedReads<StatefulSetObject>('statefulsets', toApi),
+  ...cachedHandlers<StatefulSetObject>('statefulsets', toApi),
   create: {
     input: CreateStatefulSet,
     run: async (ctx, input) =>
@@ -67,7 +67,7 @@ export const statefulsetResource = defineResource({
   update: replicasUpdate<StatefulSetObject>('statefulsets', 'statefulset', toApi),
   remove: (ctx, id) =>
     removeWorkload<StatefulSetObject>(ctx, 'statefulsets', 'statefulset', id, (set) =>
-      statefulSetClaims(set, readCache<PvcObject>(ctx, 'persistentvolumeclaims').store.listNamespace(ctx.parents.namespace)),
+      statefulSetClaims(set, readCache<PersistentVolumeClaimObject>(ctx, 'persistentvolumeclaims').store.listNamespace(ctx.parents.namespace)),
     ),
   actions: revisionActions<StatefulSetObject>('statefulsets', 'statefulset', (ctx, set) => {
     const owned = readCache<ControllerRevisionObject>(ctx, 'controllerrevisions').store.listOwnedBy(set.metadata.uid ?? '');

@@ -1,10 +1,7 @@
-import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { StorageClassObject } from '../../src/kube/objects.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
 import { cachedHandlers } from './shared/cached-handlers.js';
 
-export interface StorageClassObject extends KubeObject {
-  provisioner?: string;
-}
 
 const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
 

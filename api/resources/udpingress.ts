@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { ConflictError, NotFoundError } from '../../src/errors.js';
 import type { ClusterRuntime } from '../../src/clusters/cluster-manager.js';
+import { ConflictError, NotFoundError } from '../../src/errors.js';
+import { UDP_SERVICES, updateUdpServices } from '../../src/ingress/udp-services.js';
+import type { ConfigMapObject } from '../../src/kube/objects.js';
 import { clusterOf, readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
-import type { ConfigMapObject } from './configmap.js';
 import { PortNumberSchema, requireServicePort, ServiceNameSchema } from './shared/service-reference.js';
-import { UDP_SERVICES, updateUdpServices } from './shared/udp-services.js';
 
 const CreateUdpIngress = z.object({
   port: PortNumberSchema,

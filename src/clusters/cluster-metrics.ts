@@ -1,4 +1,5 @@
 import type { KubeObject } from '../kube/kube-object.js';
+import type { NodeObject, PodObject } from '../kube/objects.js';
 import { bytes, milliCores, parseQuantity } from '../kube/quantity.js';
 
 export interface CapacityFigures {
@@ -15,13 +16,6 @@ export interface CapacityFigures {
   podUsedRatio: string;
 }
 
-interface NodeLike extends KubeObject {
-  status?: { allocatable?: Record<string, string> };
-}
-interface PodLike extends KubeObject {
-  spec?: { nodeName?: string; containers?: Array<{ resources?: { requests?: Record<string, string> } }> };
-  status?: { phase?: string };
-}
 
 const ROLE_PREFIX = 'node-role.kubernetes.io/';
 
@@ -46,7 +40,7 @@ export function ratio(used: number, total: number): string {
   return total > 0 ? (used / total).toFixed(2) : '0.00';
 }
 
-function isTerminated(pod: PodLike): boolean {
+function isTerminated(pod: PodObject): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 }
 
@@ -54,7 +48,7 @@ function isTerminated(pod: PodLike): boolean {
  * Capacity is the allocatable of worker nodes; used is the sum of container requests of
  * non-terminated pods bound to those nodes, and their count.
  */
-export function capacityOf(nodes: readonly NodeLike[], pods: readonly PodLike[]): CapacityFigures {
+export function capacityOf(nodes: readonly NodeObject[], pods: readonly PodObject[]): CapacityFigures {
   return capacityOfNodes(nodes.filter(isWorker), pods);
 }
 
@@ -62,7 +56,7 @@ export function capacityOf(nodes: readonly NodeLike[], pods: readonly PodLike[])
  * The same figures for exactly `nodes`, whatever their roles (one node's own figures). Pods
  * bound elsewhere are ignored, so callers may pass all pods or only those of `nodes`.
  */
-export function capacityOfNodes(nodes: readonly NodeLike[], pods: readonly PodLike[]): CapacityFigures {
+export function capacityOfNodes(nodes: readonly NodeObject[], pods: readonly PodObject[]): CapacityFigures {
   const counted = new Set<string>();
   let cpu = 0;
   let memory = 0;

@@ -1,35 +1,6 @@
 import type { KubeObject } from './kube-object.js';
+import type { ContainerState, ContainerStatus, PodObject } from './objects.js';
 
-interface ContainerState {
-  waiting?: { reason?: string };
-  running?: { startedAt?: string };
-  terminated?: { reason?: string; exitCode?: number; signal?: number };
-}
-export interface ContainerStatus {
-  name: string;
-  ready?: boolean;
-  restartCount?: number;
-  image?: string;
-  state?: ContainerState;
-}
-export interface PodObject extends KubeObject {
-  spec?: {
-    nodeName?: string;
-    hostNetwork?: boolean;
-    initContainers?: Array<{ name: string; image?: string }>;
-    containers?: Array<{ name: string; image?: string }>;
-  };
-  status?: {
-    phase?: string;
-    reason?: string;
-    podIP?: string;
-    startTime?: string;
-    qosClass?: string;
-    conditions?: Array<{ type: string; status: string }>;
-    initContainerStatuses?: ContainerStatus[];
-    containerStatuses?: ContainerStatus[];
-  };
-}
 
 /** running / waiting / terminated, as the container's state says; unknown before any status. */
 export function containerStateName(status: ContainerStatus | undefined): string {

@@ -1,12 +1,7 @@
 import type { KubeObject } from '../kube/kube-object.js';
-import type { PodObject } from '../kube/pod-status.js';
-import type { ServiceObject } from './service-topology.js';
+import type { NodeObject, PodObject, ServiceObject } from '../kube/objects.js';
 import { byKey } from './view-sources.js';
 
-export interface NodeObject extends KubeObject {
-  spec?: { podCIDR?: string };
-  status?: { addresses?: Array<{ type: string; address: string }> };
-}
 
 export interface NodeNetwork {
   name: string;

@@ -1,26 +1,11 @@
 import type { KubeObject } from '../kube/kube-object.js';
-import { podDisplayStatus, type PodObject } from '../kube/pod-status.js';
+import type { IngressBackend, IngressObject, PodObject, ServiceObject } from '../kube/objects.js';
+import { podDisplayStatus } from '../kube/pod-status.js';
 import { byKey, type StoreReader } from './view-sources.js';
 import { workloadOf, type WorkloadRef } from './workloads.js';
 
-export interface ServiceObject extends KubeObject {
-  spec?: { selector?: Record<string, string>; clusterIP?: string; type?: string };
-}
 
-interface IngressBackend {
-  /** networking.k8s.io/v1 */
-  service?: { name?: string };
-  /** v1beta1 (extensions and networking.k8s.io) */
-  serviceName?: string;
-}
 
-export interface IngressObject extends KubeObject {
-  spec?: {
-    defaultBackend?: IngressBackend;
-    backend?: IngressBackend;
-    rules?: Array<{ host?: string; http?: { paths?: Array<{ path?: string; backend?: IngressBackend }> } }>;
-  };
-}
 
 export interface PodView {
   name: string;

@@ -5,7 +5,8 @@ import { API, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
 /**
  * Every method a resource does not declare answers 405 with an Allow header, for every resource
- * of the zcloud.cn API (the seed's and the beyond-seed ones), collection and item alike.
+ * of the zcloud.cn API (the seed's and the beyond-seed ones), collection and item alike; and
+ * every Allow header names exactly the methods that URL accepts (issue 22).
  */
 describe('405 for every undeclared method of every resource', () => {
   let zcloud: TestZcloud;
@@ -47,4 +48,46 @@ describe('405 for every undeclared method of every resource', () => {
       }
     });
   }
+
+  const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+
+  /**
+   * What each method answers on `url`: accepted (anything but 405; with cluster "x" unknown that
+   * is mostly 404) or refused with 405 and its Allow header. An item takes POST with ?action=.
+   */
+  async function sweep(url: string, action: string | undefined): Promise<{ accepted: string[]; allowHeaders: string[] }> {
+    const accepted: string[] = [];
+    const allowHeaders: string[] = [];
+    for (const method of METHODS) {
+      const target = method === 'POST' && action ? `${url}?action=${action}` : url;
+      const res = await zcloud.request(method, target, { token: admin, ...(method === 'GET' ? {} : { body: {} }) });
+      if (res.status === 405) allowHeaders.push(res.headers.get('allow') ?? '');
+      else accepted.push(method);
+    }
+    return { accepted, allowHeaders };
+  }
+
+  for (const template of registry.collectionTemplates()) {
+    it(`${template}: Allow names exactly what the collection and its items accept`, async () => {
+      const kind = template.split('/').at(-1)!;
+      const entry = [...allResources].find((d) => registry.byKind(d.kind)?.collectionName === kind)!;
+      const collection = `${API}${concrete(template)}`;
+      for (const [url, action] of [
+        [collection, undefined],
+        [`${collection}/x`, Object.keys(entry.actions ?? {})[0]],
+      ] as const) {
+        const { accepted, allowHeaders } = await sweep(url, action);
+        expect(allowHeaders.length, `some method is refused on ${url}`).to.be.greaterThan(0);
+        for (const allow of allowHeaders) expect(allow.split(', ').filter(Boolean), `Allow on ${url}`).to.have.members(accepted);
+      }
+    });
+  }
+
+  it('refuses POST on the node collection (node items have actions) and leaves POST out of its Allow', async () => {
+    const res = await zcloud.request('POST', `${API}/clusters/x/nodes`, { token: admin, body: {} });
+    expect(res.status).to.equal(405);
+    expect(res.headers.get('allow')).to.equal('GET');
+    const item = await zcloud.request('PUT', `${API}/clusters/x/nodes/n1`, { token: admin, body: {} });
+    expect(item.headers.get('allow')).to.equal('GET, POST');
+  });
 });

@@ -6,7 +6,7 @@ import { ConfigError, StoreCorruptError } from '../../src/errors.js';
 import { API, sha1, startTestZcloud, tempDir } from '../helpers/zcloud.js';
 import { killStartedProcesses, runZcloudToExit, startZcloudProcess, type ExitedZcloud } from '../helpers/zcloud-process.js';
 
-/** Runs `src/main.ts` as a real process; resolves with its exit code and output. */
+/** Runs `server/main.ts` as a real process; resolves with its exit code and output. */
 function runMain(env: Record<string, string>): Promise<ExitedZcloud> {
   return runZcloudToExit({ env });
 }

@@ -35,7 +35,7 @@ async function killAndWait(child: ChildProcess): Promise<void> {
 }
 
 function spawnMain(options: ProcessOptions): ChildProcess {
-  const node = [process.execPath, '--import', 'tsx', 'src/main.ts'];
+  const node = [process.execPath, '--import', 'tsx', 'server/main.ts'];
   const [command, ...args] = options.freshPidNamespace ? ['unshare', '--pid', '--fork', '--kill-child', ...node] : node;
   const child = spawn(command, args, {
     cwd: repoRoot,
@@ -53,7 +53,7 @@ export interface ExitedZcloud {
   stderr: string;
 }
 
-/** Runs `src/main.ts` until it exits (it is killed, and the promise rejects, after `timeoutMs`). */
+/** Runs `server/main.ts` until it exits (it is killed, and the promise rejects, after `timeoutMs`). */
 export function runZcloudToExit(options: ProcessOptions, timeoutMs = 30_000): Promise<ExitedZcloud> {
   const child = spawnMain(options);
   let stdout = '';
@@ -83,7 +83,7 @@ export interface ZcloudProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `src/main.ts` and resolves once it listens; rejects with its stderr when it exits first. */
+/** Starts `server/main.ts` and resolves once it listens; rejects with its stderr when it exits first. */
 export async function startZcloudProcess(options: ProcessOptions, timeoutMs = 30_000): Promise<ZcloudProcess> {
   const child = spawnMain(options);
   let stdout = '';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { loadConfig, type ConfigKey } from '../../src/config.js';
 import { ADMIN_DEFAULT_SHA1 } from '../../src/users.js';
-import { startZcloud, type RunningZcloud } from '../../src/zcloud.js';
+import { startZcloud, type RunningZcloud } from '../../server/zcloud.js';
 
 export const API = '/apis/zcloud.cn/v1';
 

@@ -209,4 +209,28 @@ describe('deployment resource', function () {
     expect((await env.api('POST', other, { token, body: plain('intruder') })).status).to.equal(403);
     expect((await env.api('PUT', url, { body: { replicas: 1 } })).status).to.equal(405);
   });
+
+  it('reports the deployments cache version in X-Zcloud-Cache-Resource-Version of a list, not the claims cache one', async () => {
+    expect((await env.api('POST', url, { body: plain('fresh') })).status).to.equal(201);
+    // A claim written after the deployment puts the claims cache at another (later) version.
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      body: { metadata: { name: 'after-fresh' }, spec: { storageClassName: 'lvm', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+    });
+    await eventually(async () => expect((await env.api('GET', `${env.nsPath(ns)}/persistentvolumeclaims/after-fresh`)).status).to.equal(200));
+    const cache = env.zcloud.running.services.clusters.get(env.clusterPath.split('/').at(-1)!)!.cache;
+    await eventually(async () => {
+      const before = cache.freshness('deployments').resourceVersion;
+      const list = await env.api('GET', url);
+      // A deployment event during the request would make either version right: try again.
+      expect(cache.freshness('deployments').resourceVersion).to.equal(before);
+      expect(list.status).to.equal(200);
+      expect(list.body.data.map((d: { id: string }) => d.id)).to.include('fresh');
+      const header = list.headers.get('x-zcloud-cache-resource-version');
+      expect(header).to.equal(before);
+      expect(header, 'the claims cache is at another version, or this test could not fail').to.not.equal(cache.freshness('persistentvolumeclaims').resourceVersion);
+    });
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'after-fresh' });
+    expect((await env.api('DELETE', `${url}/fresh`)).status).to.equal(204);
+  });
 });

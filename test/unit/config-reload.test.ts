@@ -1,13 +1,7 @@
 import { expect } from 'chai';
 import { parseWorkloadKey, workloadKey } from '../../controllers/config-reload.js';
-import { podTemplateToKube } from '../../api/resources/shared/pod-template.js';
-import {
-  advancedOptionsOf,
-  configHash,
-  metricAnnotations,
-  normalizeAdvancedOptions,
-  type ConfigSource,
-} from '../../api/resources/shared/workload-options.js';
+import { advancedOptionsOf, configHash, metricAnnotations, normalizeAdvancedOptions, type ConfigSource } from '../../src/workloads/options.js';
+import { podTemplateToKube } from '../../src/workloads/pod-template.js';
 
 const template = podTemplateToKube(
   [

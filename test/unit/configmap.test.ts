@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { configMapToApi, configMapToKube, type ConfigMapObject } from '../../api/resources/configmap.js';
+import { configMapToApi, configMapToKube } from '../../api/resources/configmap.js';
+import type { ConfigMapObject } from '../../src/kube/objects.js';
 
 describe('configmap translation', () => {
   it('round-trips zcloud fields through a Kubernetes object', () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ingressResource, ingressToApi, ingressToKube, type IngressObject } from '../../api/resources/ingress.js';
+import { ingressResource, ingressToApi, ingressToKube } from '../../api/resources/ingress.js';
+import type { IngressObject } from '../../src/kube/objects.js';
 import { rejectionOf } from '../helpers/input.js';
 
 const rejection = (body: unknown) => rejectionOf(ingressResource.create!.input, body);

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { nodeToApi, type NodeObject } from '../../api/resources/node.js';
-import { drainPlan } from '../../api/resources/shared/node-drain.js';
+import { nodeToApi } from '../../api/resources/node.js';
 import { capacityOf } from '../../src/clusters/cluster-metrics.js';
 import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { NodeObject } from '../../src/kube/objects.js';
+import { drainPlan } from '../../src/nodes/drain.js';
 
 describe('node translation', () => {
   const node = (name: string, roles: string[], extra: Partial<NodeObject> = {}): NodeObject => ({

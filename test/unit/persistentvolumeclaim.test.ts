@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { persistentVolumeClaimToApi, podsMountingClaim, type ClaimUserPod } from '../../api/resources/persistentvolumeclaim.js';
+import { persistentVolumeClaimToApi, podsMountingClaim } from '../../api/resources/persistentvolumeclaim.js';
+import type { PodObject } from '../../src/kube/objects.js';
 
 describe('persistentvolumeclaim translation', () => {
-  const pod = (name: string, claim: string, phase: string, nodeName?: string): ClaimUserPod => ({
+  const pod = (name: string, claim: string, phase: string, nodeName?: string): PodObject => ({
     metadata: { name, namespace: 'ns' },
     spec: { nodeName, volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }, { name: 'tmp' }] },
     status: { phase },

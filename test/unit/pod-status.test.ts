@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { podControllerKind, podDisplayStatus, podRestarts, type PodObject } from '../../src/kube/pod-status.js';
+import type { PodObject } from '../../src/kube/objects.js';
+import { podControllerKind, podDisplayStatus, podRestarts } from '../../src/kube/pod-status.js';
 
 const pod = (status: PodObject['status'], extra: Partial<PodObject['metadata']> = {}, spec: PodObject['spec'] = {}): PodObject => ({
   metadata: { name: 'p', namespace: 'n', ...extra },

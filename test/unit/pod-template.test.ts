@@ -1,15 +1,8 @@
 import { expect } from 'chai';
 import { z } from 'zod';
-import {
-  checkPersistentVolumeReferences,
-  containersSchema,
-  containersToApi,
-  PersistentVolumeSchema,
-  podTemplateToKube,
-  sourceVolumeName,
-  type ContainerInput,
-} from '../../api/resources/shared/pod-template.js';
-import { claimsOf, claimTemplatesOf, claimVolumeFor, persistentVolumesToApi } from '../../api/resources/shared/workload-storage.js';
+import { checkPersistentVolumeReferences, containersSchema, PersistentVolumeSchema } from '../../api/resources/shared/pod-template-input.js';
+import { containersToApi, podTemplateToKube, sourceVolumeName, type ContainerInput } from '../../src/workloads/pod-template.js';
+import { claimsOf, claimTemplatesOf, claimVolumeFor, persistentVolumesToApi } from '../../src/workloads/storage.js';
 
 const lower = containersSchema({ protocols: ['tcp', 'udp'], protocolRequired: false, volumeTypes: ['configmap', 'secret', 'persistentVolume'] });
 const upperRequired = containersSchema({ protocols: ['TCP', 'UDP'], protocolRequired: true, volumeTypes: ['configmap', 'secret'] });

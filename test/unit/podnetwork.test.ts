@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { PodObject } from '../../src/kube/pod-status.js';
+import type { PodObject } from '../../src/kube/objects.js';
 import { podNetworks } from '../../src/views/networks.js';
 
 const pod = (namespace: string, name: string, nodeName: string | undefined, podIP: string | undefined, extra: { phase?: string; hostNetwork?: boolean } = {}): PodObject => ({

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { secretResource, secretToApi, secretToKube, type SecretObject } from '../../api/resources/secret.js';
+import { secretResource, secretToApi, secretToKube } from '../../api/resources/secret.js';
+import type { SecretObject } from '../../src/kube/objects.js';
 import { rejectionOf } from '../helpers/input.js';
 
 describe('secret translation', () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { serviceResource, serviceToApi, serviceToKube, type ServiceObject } from '../../api/resources/service.js';
+import { serviceResource, serviceToApi, serviceToKube } from '../../api/resources/service.js';
+import type { ServiceObject } from '../../src/kube/objects.js';
 import { rejectionOf } from '../helpers/input.js';
 
 const rejection = (body: unknown) => rejectionOf(serviceResource.create!.input, body);

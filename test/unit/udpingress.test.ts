@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { ConfigMapObject } from '../../api/resources/configmap.js';
 import { parseUdpEntry, udpEntriesOf, udpEntryToApi, udpingressResource, udpTarget } from '../../api/resources/udpingress.js';
+import type { ConfigMapObject } from '../../src/kube/objects.js';
 import { rejectionOf } from '../helpers/input.js';
 
 describe('udpingress translation', () => {

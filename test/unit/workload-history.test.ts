@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { PodTemplate } from '../../api/resources/shared/pod-template.js';
+import type { PodTemplate } from '../../src/kube/objects.js';
 import {
   controllerRevisions,
   historyOf,
@@ -8,7 +8,7 @@ import {
   rollbackTemplate,
   setImages,
   withChangeCause,
-} from '../../api/resources/shared/workload-history.js';
+} from '../../src/workloads/history.js';
 
 const template = (image: string, annotations?: Record<string, string>): PodTemplate => ({
   metadata: { labels: { app: 'web' }, ...(annotations ? { annotations } : {}) },

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { InputError } from '../../../src/errors.js';
+import type { ServiceObject } from '../../../src/kube/objects.js';
 import { readCache } from '../../cluster-access.js';
 import type { RequestContext } from '../../framework/resource.js';
-import type { ServiceObject } from '../service.js';
 
 /** A Service name: Kubernetes requires a DNS-1035 label (it becomes a DNS name, so it starts with a letter). */
 export const ServiceNameSchema = z

@@ -2,31 +2,29 @@ import { z } from 'zod';
 import { ConflictError, InputError, NotFoundError } from '../../../src/errors.js';
 import type { DeleteOptions } from '../../../src/kube/cluster-client.js';
 import type { KubeObject } from '../../../src/kube/kube-object.js';
+import type { ConfigMapObject, PersistentVolumeClaimObject, PodTemplate, SecretObject, WorkloadObject } from '../../../src/kube/objects.js';
 import type { CachedKindName } from '../../../src/kube/resource-kind.js';
-import { clusterOf, readCache } from '../../cluster-access.js';
+import { historyOf, keepConfigHash, rollbackTemplate, setImages, withChangeCause, type Revision } from '../../../src/workloads/history.js';
+import { advancedOptionsOf, type ConfigLookup } from '../../../src/workloads/options.js';
+import type { ContainerInput } from '../../../src/workloads/pod-template.js';
+import { deleteClaims, withClaims } from '../../../src/workloads/storage.js';
+import { clusterOf, lookupCache, readCache } from '../../cluster-access.js';
 import { defineAction, type ActionDefinition, type ApiObject, type RequestContext } from '../../framework/resource.js';
-import type { ContainerInput, PodTemplate } from './pod-template.js';
 import { uniqueBy } from './validation.js';
-import { historyOf, keepConfigHash, rollbackTemplate, setImages, withChangeCause, type Revision } from './workload-history.js';
-import { advancedOptionsOf, type ConfigLookup, type ConfigSource } from './workload-options.js';
-import { deleteClaims, withClaims, type PvcObject } from './workload-storage.js';
-import type { WorkloadObject } from './workload-translation.js';
 
 /** Request-side plumbing the five workload kinds share: cache lookups, reference checks, delete, actions. */
-
-interface ConfigObject extends KubeObject, ConfigSource {}
 
 /** The configmaps and secrets of the request's namespace, as the cache holds them. */
 export function configLookupOf(ctx: RequestContext): ConfigLookup {
   const namespace = ctx.parents.namespace;
-  const configmaps = readCache<ConfigObject>(ctx, 'configmaps').store;
-  const secrets = readCache<ConfigObject>(ctx, 'secrets').store;
+  const configmaps = readCache<ConfigMapObject>(ctx, 'configmaps').store;
+  const secrets = readCache<SecretObject>(ctx, 'secrets').store;
   return (type, name) => (type === 'configmap' ? configmaps : secrets).get(namespace, name);
 }
 
-/** The claims of the request's namespace, by name. */
-export function claimLookupOf(ctx: RequestContext): (name: string) => PvcObject | undefined {
-  const claims = readCache<PvcObject>(ctx, 'persistentvolumeclaims').store;
+/** The claims of the request's namespace, by name (a lookup: the answer is about the workload). */
+export function claimLookupOf(ctx: RequestContext): (name: string) => PersistentVolumeClaimObject | undefined {
+  const claims = lookupCache<PersistentVolumeClaimObject>(ctx, 'persistentvolumeclaims');
   return (name) => claims.get(ctx.parents.namespace, name);
 }
 
@@ -50,7 +48,7 @@ export async function createChecked<T extends KubeObject>(
   kind: CachedKindName,
   containers: readonly ContainerInput[],
   build: (lookup: ConfigLookup) => T,
-  claims: readonly PvcObject[] = [],
+  claims: readonly PersistentVolumeClaimObject[] = [],
 ): Promise<T> {
   const lookup = configLookupOf(ctx);
   checkConfigReferences(containers, lookup);
@@ -64,21 +62,6 @@ export function requireCached<T extends KubeObject>(ctx: RequestContext, kind: C
   const object = readCache<T>(ctx, kind).store.get(ctx.parents.namespace, id);
   if (!object) throw new NotFoundError(`${label} ${id} not found`);
   return object;
-}
-
-/** list/get of a namespaced kind from the cache, sorted by name. */
-export function cachedReads<T extends KubeObject>(kind: CachedKindName, toApi: (object: T, ctx: RequestContext) => ApiObject) {
-  return {
-    list: async (ctx: RequestContext): Promise<ApiObject[]> =>
-      readCache<T>(ctx, kind)
-        .store.listNamespace(ctx.parents.namespace)
-        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
-        .map((object) => toApi(object, ctx)),
-    get: async (ctx: RequestContext, id: string): Promise<ApiObject | undefined> => {
-      const object = readCache<T>(ctx, kind).store.get(ctx.parents.namespace, id);
-      return object && toApi(object, ctx);
-    },
-  };
 }
 
 /**

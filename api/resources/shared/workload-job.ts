@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { KubeObject } from '../../../src/kube/kube-object.js';
-import { containersSchema, containersToApi, podTemplateToKube, type ContainerInput, type ContainerView, type PodTemplate } from './pod-template.js';
+import type { PodTemplate } from '../../../src/kube/objects.js';
+import { containersToApi, podTemplateToKube, type ContainerInput, type ContainerView } from '../../../src/workloads/pod-template.js';
+import { containersSchema } from './pod-template-input.js';
 import { conditionsToApi, countersOf } from './workload-translation.js';
 
 /**
@@ -17,14 +18,6 @@ export interface JobTemplateInput {
   restartPolicy: (typeof RESTART_POLICIES)[number];
 }
 
-export interface JobSpec {
-  template?: PodTemplate;
-  [field: string]: unknown;
-}
-export interface JobObject extends KubeObject {
-  spec?: JobSpec;
-  status?: Record<string, unknown>;
-}
 
 /** The pod template of a job (also a cronjob's job template), labelled `app=<name>`. */
 export function jobTemplateToKube(input: JobTemplateInput): PodTemplate {

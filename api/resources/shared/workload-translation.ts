@@ -1,26 +1,19 @@
-import type { KubeObject, ObjectMeta } from '../../../src/kube/kube-object.js';
-import type { ApiObject } from '../../framework/resource.js';
+import type { ObjectMeta } from '../../../src/kube/kube-object.js';
+import type { PersistentVolumeClaimObject, PodTemplate, WorkloadObject } from '../../../src/kube/objects.js';
 import {
-  containersSchema,
-  containersToApi,
-  PersistentVolumesSchema,
-  podTemplateToKube,
-  type ClaimVolume,
-  type ContainerInput,
-  type PersistentVolumeInput,
-  type PodTemplate,
-} from './pod-template.js';
-import { LabelNameSchema } from './validation.js';
-import {
-  AdvancedOptionsSchema,
   advancedOptionsAnnotations,
   advancedOptionsOf,
+  AdvancedOptionsSchema,
   normalizeAdvancedOptions,
   templateAnnotations,
   type AdvancedOptionsInput,
   type ConfigLookup,
-} from './workload-options.js';
-import { persistentVolumesToApi, type ClaimTemplate, type PvcObject } from './workload-storage.js';
+} from '../../../src/workloads/options.js';
+import { containersToApi, podTemplateToKube, type ClaimVolume, type ContainerInput, type PersistentVolumeInput } from '../../../src/workloads/pod-template.js';
+import { persistentVolumesToApi } from '../../../src/workloads/storage.js';
+import type { ApiObject } from '../../framework/resource.js';
+import { containersSchema, PersistentVolumesSchema } from './pod-template-input.js';
+import { LabelNameSchema } from './validation.js';
 
 /**
  * The translation pair parts deployment, statefulset and daemonset share: the workload's
@@ -34,18 +27,6 @@ export interface WorkloadInput {
   containers: ContainerInput[];
   persistentVolumes?: PersistentVolumeInput[];
   advancedOptions?: AdvancedOptionsInput;
-}
-
-export interface WorkloadSpec {
-  replicas?: number;
-  selector?: { matchLabels?: Record<string, string> };
-  template?: PodTemplate;
-  volumeClaimTemplates?: ClaimTemplate[];
-  [field: string]: unknown;
-}
-export interface WorkloadObject extends KubeObject {
-  spec?: WorkloadSpec;
-  status?: Record<string, unknown>;
 }
 
 /** Metadata, selector and pod template of a new workload. */
@@ -68,7 +49,7 @@ export function workloadToKube(
 }
 
 /** id, name, containers, persistentVolumes, advancedOptions and creationTimestamp of a workload. */
-export function workloadToApi(object: WorkloadObject, claimOf: (name: string) => PvcObject | undefined): ApiObject {
+export function workloadToApi(object: WorkloadObject, claimOf: (name: string) => PersistentVolumeClaimObject | undefined): ApiObject {
   const template = object.spec?.template;
   const claimTemplates = object.spec?.volumeClaimTemplates ?? [];
   return {

@@ -1,5 +1,5 @@
-import { loadConfig } from './config.js';
-import { ConfigError, DataDirInUseError, StoreCorruptError } from './errors.js';
+import { loadConfig } from '../src/config.js';
+import { ConfigError, DataDirInUseError, StoreCorruptError } from '../src/errors.js';
 import { startZcloud } from './zcloud.js';
 
 /** Process entry: one clear line and exit 1 for bad config or an unusable data file. */

@@ -1,7 +1,7 @@
-import { InputError } from '../../../src/errors.js';
-import type { KubeObject } from '../../../src/kube/kube-object.js';
-import { containersToApi, type ContainerView, type PodTemplate } from './pod-template.js';
-import { CHANGE_CAUSE_ANNOTATION, CONFIG_HASH_ANNOTATION } from './workload-options.js';
+import { InputError } from '../errors.js';
+import type { ControllerRevisionObject, PodTemplate, ReplicaSetObject } from '../kube/objects.js';
+import { CHANGE_CAUSE_ANNOTATION, CONFIG_HASH_ANNOTATION } from './options.js';
+import { containersToApi, type ContainerView } from './pod-template.js';
 
 /**
  * Revisions of a workload's pod template, as the Kubernetes controllers record them:
@@ -25,13 +25,6 @@ export interface VersionInfo {
 
 export const DEPLOYMENT_REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
-export interface ReplicaSetObject extends KubeObject {
-  spec?: { replicas?: number; template?: PodTemplate };
-}
-export interface ControllerRevisionObject extends KubeObject {
-  revision?: number;
-  data?: { spec?: { template?: PodTemplate & { $patch?: string } } };
-}
 
 /** A ReplicaSet's template without the label its controller adds (pod-template-hash). */
 function withoutHashLabel(template: PodTemplate | undefined): PodTemplate {

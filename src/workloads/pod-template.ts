@@ -1,106 +1,24 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { isQuantity } from '../../../src/kube/quantity.js';
-import { LabelNameSchema, ObjectNameSchema, uniqueBy } from './validation.js';
+import type { KubeContainer, KubeVolume, PodTemplate } from '../kube/objects.js';
 
 /**
  * The pod template all five workload kinds share: containers (image, command, args, env,
  * exposedPorts, volumes) and the pod volumes those need. One translation pair, used by
- * deployment, statefulset, daemonset, job and cronjob alike.
+ * deployment, statefulset, daemonset, job and cronjob alike. The input schemas live with the
+ * API (api/resources/shared/pod-template-input.ts).
  */
 
-// ---- Kubernetes shapes: only what zcloud writes or reads.
-export interface KubeContainerPort {
-  name?: string;
-  containerPort: number;
-  protocol?: string;
-}
-export interface KubeContainer {
-  name: string;
-  image?: string;
-  command?: string[];
-  args?: string[];
-  env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
-  ports?: KubeContainerPort[];
-  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
-  [field: string]: unknown;
-}
-export interface KubeVolume {
-  name: string;
-  configMap?: { name: string };
-  secret?: { secretName: string };
-  persistentVolumeClaim?: { claimName: string };
-  emptyDir?: { sizeLimit?: string };
-  [field: string]: unknown;
-}
-export interface PodTemplate {
-  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; [field: string]: unknown };
-  spec?: { containers?: KubeContainer[]; volumes?: KubeVolume[]; restartPolicy?: string; [field: string]: unknown };
-}
-
-// ---- zcloud input.
+// ---- zcloud's model of a workload's containers (validated by the API's input schemas).
 export const STORAGE_CLASSES = ['lvm', 'nfs', 'temporary', 'cephfs'] as const;
+export type StorageClass = (typeof STORAGE_CLASSES)[number];
 export type VolumeType = 'configmap' | 'secret' | 'persistentVolume';
 
-/** IANA service name, what Kubernetes accepts as a port name. */
-const PortNameSchema = z
-  .string()
-  .max(15, 'must be at most 15 characters')
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and "-"')
-  .regex(/[a-z]/, 'must contain a letter');
-
-const EnvVarSchema = z.object({
-  name: z.string().regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, 'must be letters, digits, "_", "-" or ".", not starting with a digit'),
-  value: z.string().optional(),
-});
-
-export interface ContainerSchemaOptions {
-  /** The seed spells protocols `TCP`/`UDP` in deployment input and `tcp`/`udp` everywhere else. */
-  protocols: readonly ['TCP', 'UDP'] | readonly ['tcp', 'udp'];
-  /** Deployment and statefulset input require a port's protocol; the others default to tcp. */
-  protocolRequired: boolean;
-  /** Jobs and cronjobs mount configmaps and secrets only. */
-  volumeTypes: readonly [VolumeType, ...VolumeType[]];
+/** A volume of a workload: an emptyDir (`temporary`) or a claim of that storage class. */
+export interface PersistentVolumeInput {
+  name: string;
+  size?: string;
+  storageClassName: StorageClass;
 }
-
-/** The `containers` array of a workload's input, as the seed describes it for that kind. */
-export function containersSchema(options: ContainerSchemaOptions) {
-  const protocol = z.enum(options.protocols);
-  const Port = z.object({
-    name: PortNameSchema.optional(),
-    port: z.number().int().min(1).max(65535),
-    protocol: options.protocolRequired ? protocol : protocol.optional(),
-  });
-  const Volume = z.object({
-    name: ObjectNameSchema,
-    type: z.enum(options.volumeTypes),
-    mountPath: z.string().startsWith('/', 'must be an absolute path'),
-  });
-  const Container = z.object({
-    name: LabelNameSchema,
-    image: z.string().trim().min(1, 'is required'),
-    command: z.array(z.string()).optional(),
-    args: z.array(z.string()).optional(),
-    env: uniqueBy(EnvVarSchema, (e) => e.name, 'env name').optional(),
-    exposedPorts: uniqueBy(Port, (p) => `${p.port}/${(p.protocol ?? 'tcp').toLowerCase()}`, 'port').optional(),
-    volumes: uniqueBy(Volume, (v) => v.mountPath, 'mountPath').optional(),
-  });
-  return uniqueBy(Container, (c) => c.name, 'container name').min(1, 'must hold at least one container');
-}
-
-export const PersistentVolumeSchema = z
-  .object({
-    name: LabelNameSchema,
-    size: z.string().refine(isQuantity, 'must be a quantity such as 10Gi').optional(),
-    storageClassName: z.enum(STORAGE_CLASSES),
-  })
-  .superRefine((pv, ctx) => {
-    // A claim needs a size to request; a temporary (emptyDir) volume may be unbounded.
-    if (pv.storageClassName !== 'temporary' && pv.size === undefined) ctx.addIssue({ code: 'custom', path: ['size'], message: 'is required' });
-  });
-export const PersistentVolumesSchema = uniqueBy(PersistentVolumeSchema, (pv) => pv.name, 'persistentVolume name');
-
-export type PersistentVolumeInput = z.infer<typeof PersistentVolumeSchema>;
 export interface ContainerInput {
   name: string;
   image: string;
@@ -109,21 +27,6 @@ export interface ContainerInput {
   env?: Array<{ name: string; value?: string }>;
   exposedPorts?: Array<{ name?: string; port: number; protocol?: string }>;
   volumes?: Array<{ name: string; type: VolumeType; mountPath: string }>;
-}
-
-/** Issues for volumes of type persistentVolume that name no entry of `persistentVolumes`. */
-export function checkPersistentVolumeReferences(
-  input: { containers: readonly ContainerInput[]; persistentVolumes?: readonly PersistentVolumeInput[] },
-  ctx: z.RefinementCtx,
-): void {
-  const declared = new Set((input.persistentVolumes ?? []).map((pv) => pv.name));
-  input.containers.forEach((container, i) =>
-    (container.volumes ?? []).forEach((volume, j) => {
-      if (volume.type === 'persistentVolume' && !declared.has(volume.name)) {
-        ctx.addIssue({ code: 'custom', path: ['containers', i, 'volumes', j, 'name'], message: `names no entry of persistentVolumes ("${volume.name}")` });
-      }
-    }),
-  );
 }
 
 // ---- Translation.
@@ -183,7 +86,7 @@ export function podTemplateToKube(containers: readonly ContainerInput[], options
       volumes.set(name, { name, secret: { secretName: volume.name } });
     } else {
       const pv = persistent.get(volume.name);
-      if (!pv) continue; // rejected by checkPersistentVolumeReferences before we get here
+      if (!pv) continue; // the API's checkPersistentVolumeReferences rejects this before we get here
       const podVolume = pv.storageClassName === 'temporary' ? { name: pv.name, emptyDir: pv.size ? { sizeLimit: pv.size } : {} } : options.claimVolume(pv);
       if (podVolume) volumes.set(pv.name, podVolume);
     }

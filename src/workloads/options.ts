@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { KubeObject } from '../../../src/kube/kube-object.js';
-import { referencedSources, type PodTemplate } from './pod-template.js';
+import type { KubeObject } from '../kube/kube-object.js';
+import type { PodTemplate } from '../kube/objects.js';
+import { referencedSources } from './pod-template.js';
 
 /**
  * A workload's advancedOptions: kept whole in an annotation of the workload (the source of

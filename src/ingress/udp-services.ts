@@ -1,6 +1,6 @@
-import type { ClusterRuntime } from '../../../src/clusters/cluster-manager.js';
-import { ConflictError, ignoreNotFound, NotFoundError } from '../../../src/errors.js';
-import type { ConfigMapObject } from '../configmap.js';
+import type { ClusterRuntime } from '../clusters/cluster-manager.js';
+import { ConflictError, ignoreNotFound, NotFoundError } from '../errors.js';
+import type { ConfigMapObject } from '../kube/objects.js';
 
 /** Where ingress-nginx reads its UDP forwards: data `"<port>": "<namespace>/<service>:<port>"`. */
 export const UDP_SERVICES = { namespace: 'ingress-nginx', name: 'udp-services' } as const;

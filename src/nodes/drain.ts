@@ -1,8 +1,8 @@
-import type { ClusterRuntime } from '../../../src/clusters/cluster-manager.js';
-import { KubeApiError } from '../../../src/kube/kube-http.js';
-import type { KubeObject } from '../../../src/kube/kube-object.js';
-import { podControllerKind } from '../../../src/kube/pod-status.js';
-import { objectPath } from '../../../src/kube/resource-kind.js';
+import type { ClusterRuntime } from '../clusters/cluster-manager.js';
+import { KubeApiError } from '../kube/kube-http.js';
+import type { KubeObject } from '../kube/kube-object.js';
+import { podControllerKind } from '../kube/pod-status.js';
+import { objectPath } from '../kube/resource-kind.js';
 
 /** What drain did to one pod of the node. */
 export interface DrainedPod {

@@ -1,7 +1,7 @@
-import { ignoreNotFound } from '../../../src/errors.js';
-import type { ClusterClient } from '../../../src/kube/cluster-client.js';
-import type { KubeObject } from '../../../src/kube/kube-object.js';
-import type { KubeVolume, PersistentVolumeInput, PodTemplate } from './pod-template.js';
+import { ignoreNotFound } from '../errors.js';
+import type { ClusterClient } from '../kube/cluster-client.js';
+import type { ClaimTemplate, KubeVolume, PersistentVolumeClaimObject, PersistentVolumeClaimSpec, PodTemplate } from '../kube/objects.js';
+import type { PersistentVolumeInput } from './pod-template.js';
 
 /**
  * persistentVolumes of a workload: `temporary` ones are emptyDirs in the pod template (see
@@ -9,19 +9,6 @@ import type { KubeVolume, PersistentVolumeInput, PodTemplate } from './pod-templ
  * by zcloud next to a deployment or daemonset (`<workload>-<volume>`), or claim templates of a
  * statefulset (its controller creates `<volume>-<workload>-<ordinal>`).
  */
-
-export interface PvcSpec {
-  storageClassName?: string;
-  accessModes?: string[];
-  resources?: { requests?: Record<string, string> };
-}
-export interface PvcObject extends KubeObject {
-  spec?: PvcSpec;
-}
-export interface ClaimTemplate {
-  metadata: { name: string };
-  spec: PvcSpec;
-}
 
 export interface PersistentVolumeView {
   name: string;
@@ -34,7 +21,7 @@ function accessModesOf(storageClassName: string): string[] {
   return storageClassName === 'nfs' || storageClassName === 'cephfs' ? ['ReadWriteMany'] : ['ReadWriteOnce'];
 }
 
-function claimSpec(pv: PersistentVolumeInput): PvcSpec {
+function claimSpec(pv: PersistentVolumeInput): PersistentVolumeClaimSpec {
   return {
     storageClassName: pv.storageClassName,
     accessModes: accessModesOf(pv.storageClassName),
@@ -47,7 +34,7 @@ export function claimName(workload: string, volume: string): string {
 }
 
 /** The claims to create for a deployment or daemonset (temporary volumes need none). */
-export function claimsOf(workload: string, namespace: string, volumes: readonly PersistentVolumeInput[] | undefined): PvcObject[] {
+export function claimsOf(workload: string, namespace: string, volumes: readonly PersistentVolumeInput[] | undefined): PersistentVolumeClaimObject[] {
   return (volumes ?? [])
     .filter((pv) => pv.storageClassName !== 'temporary')
     .map((pv) => ({ metadata: { name: claimName(workload, pv.name), namespace, labels: { app: workload } }, spec: claimSpec(pv) }));
@@ -62,7 +49,7 @@ export function claimTemplatesOf(volumes: readonly PersistentVolumeInput[] | und
   return (volumes ?? []).filter((pv) => pv.storageClassName !== 'temporary').map((pv) => ({ metadata: { name: pv.name }, spec: claimSpec(pv) }));
 }
 
-function viewOf(name: string, spec: PvcSpec | undefined): PersistentVolumeView {
+function viewOf(name: string, spec: PersistentVolumeClaimSpec | undefined): PersistentVolumeView {
   const size = spec?.resources?.requests?.storage;
   return { name, ...(size ? { size } : {}), storageClassName: spec?.storageClassName ?? '' };
 }
@@ -73,7 +60,7 @@ function viewOf(name: string, spec: PvcSpec | undefined): PersistentVolumeView {
  */
 export function persistentVolumesToApi(
   template: PodTemplate | undefined,
-  claimOf: (name: string) => PvcObject | undefined,
+  claimOf: (name: string) => PersistentVolumeClaimObject | undefined,
   claimTemplates: readonly ClaimTemplate[] = [],
 ): PersistentVolumeView[] {
   const out: PersistentVolumeView[] = [];
@@ -94,8 +81,8 @@ export function mountedClaims(template: PodTemplate | undefined): string[] {
  * Creates `claims`, then runs `create`. If anything fails, the claims created here are deleted
  * again before the error propagates, so a failed create leaves nothing behind.
  */
-export async function withClaims<T>(client: ClusterClient, claims: readonly PvcObject[], create: () => Promise<T>): Promise<T> {
-  const created: PvcObject[] = [];
+export async function withClaims<T>(client: ClusterClient, claims: readonly PersistentVolumeClaimObject[], create: () => Promise<T>): Promise<T> {
+  const created: PersistentVolumeClaimObject[] = [];
   try {
     for (const claim of claims) created.push(await client.create('persistentvolumeclaims', claim));
     return await create();

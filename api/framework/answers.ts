@@ -1,0 +1,80 @@
+import type { Response } from 'express';
+import { MethodNotAllowedError } from '../../src/errors.js';
+import type { Logger } from '../../src/logger.js';
+import { toHttpError } from './http-errors.js';
+
+/**
+ * How answers are written, and the one place an error becomes one, for both APIs and the
+ * app's fallback handlers. zcloud.cn answers `{type: "error", status, code, message}`; OSP answers
+ * `{code, msg}` with its own names for some codes. The status is the same in both.
+ */
+export type ErrorEnvelope = 'zcloud' | 'osp';
+
+export interface ZcloudErrorBody {
+  type: 'error';
+  status: number;
+  code: string;
+  message: string;
+}
+
+export interface OspBody {
+  code: string;
+  msg: string;
+  data?: unknown;
+}
+
+/** What a request is answered: status, extra headers, and a JSON body (none: an empty answer, as 204). */
+export interface Answer {
+  status: number;
+  headers?: Readonly<Record<string, string>>;
+  body?: unknown;
+}
+
+export interface ErrorResponse extends Answer {
+  headers: Readonly<Record<string, string>>;
+  body: ZcloudErrorBody | OspBody;
+}
+
+/** OSP names for zcloud's error codes; the HTTP status stays the same. */
+const OSP_CODES: Readonly<Record<string, string>> = {
+  InvalidInput: 'InvalidParameter',
+  InvalidFormat: 'InvalidParameter',
+  PermissionDenied: 'Forbidden',
+  ServerError: 'InternalError',
+};
+
+/** Status, headers (Allow on a 405) and body of the answer to `err`, in `envelope`. */
+export function errorResponse(err: unknown, envelope: ErrorEnvelope): ErrorResponse {
+  const { status, code, message } = toHttpError(err);
+  const headers: Record<string, string> = err instanceof MethodNotAllowedError ? { Allow: err.allowed.join(', ') } : {};
+  const body: ZcloudErrorBody | OspBody =
+    envelope === 'osp' ? { code: OSP_CODES[code] ?? code, msg: message } : { type: 'error', status, code, message };
+  return { status, headers, body };
+}
+
+/** An OSP success: `{code: "Success", msg: "Success", data}`. */
+export function ospSuccess(data: unknown): OspBody {
+  return { code: 'Success', msg: 'Success', data };
+}
+
+/**
+ * Logs what a 500 hides: the client sees only "internal server error", so the stack must go
+ * to the log, once, with the path it happened on.
+ */
+export function logServerError(logger: Logger, what: string, path: string, err: unknown, response: Answer): void {
+  if (response.status === 500) logger.error(what, { path, error: String((err as Error)?.stack ?? err) });
+}
+
+/** Writes `answer`: its headers, its status, and its body as JSON (or nothing). */
+export function writeAnswer(res: Response, answer: Answer): void {
+  for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
+  if (answer.body === undefined) res.status(answer.status).end();
+  else res.status(answer.status).json(answer.body);
+}
+
+/** errorResponse, logServerError and writeAnswer in one, for answers that need no audit first. */
+export function writeError(res: Response, err: unknown, envelope: ErrorEnvelope, log: { logger: Logger; what: string; path: string }): void {
+  const response = errorResponse(err, envelope);
+  logServerError(log.logger, log.what, log.path, err, response);
+  writeAnswer(res, response);
+}
