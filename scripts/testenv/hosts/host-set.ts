@@ -84,7 +84,7 @@ function hostMounts(host: HostLayout): BindMount[] {
   const dirs = perHostDirectories.map((target) => {
     const source = target === '/run' ? host.runDir : target === '/home' ? host.homeDir : join(host.dir, 'fs', target.slice(1).replaceAll('/', '-'));
     mkdirSync(source, { recursive: true });
-    return { source, target };
+    return target === '/var/lib/kubelet' ? { source, target, propagation: 'shared' as const } : { source, target };
   });
   const accounts = ['passwd', 'group', 'shadow'].map((file) => ({ source: join(host.etcDir, file), target: `/etc/${file}` }));
   return [...dirs, ...accounts];
@@ -121,6 +121,7 @@ export async function upHosts(name: string, options: HostSetOptions = {}): Promi
     writeAccountFiles(host, { user: state.sshUser, uid: state.uid, gid: state.gid });
     await ensureHostNetwork(state, node, host);
     await ensureHostNamespaces(host, node.name, hostMounts(host));
+    ensureCgroups(hostCgroupParent(node.name));
     const sshdConfig = await writeSshdConfig(layout, state, host, node.address);
     const processes = (pids[node.name] ??= {});
     if (!alive(processes.sshd, host)) {
@@ -234,6 +235,19 @@ function sshAnswers(address: string): Promise<boolean> {
       resolve(false);
     });
   });
+}
+
+/**
+ * Creates the host's cgroup in every v1 hierarchy: dockerd's `--cgroup-parent` and the cgroup
+ * a kubelet on the host is given as `--cgroup-root` (the kubelet does not create its root in
+ * hierarchies it does not know, and then refuses to start).
+ */
+function ensureCgroups(name: string): void {
+  const root = '/sys/fs/cgroup';
+  if (!existsSync(root)) return;
+  for (const hierarchy of readdirSync(root, { withFileTypes: true })) {
+    if (hierarchy.isDirectory() && hierarchy.name !== 'unified') mkdirSync(join(root, hierarchy.name, name), { recursive: true });
+  }
 }
 
 /** Removes the host's cgroup (its containers' parent) from every v1 hierarchy, deepest first. */

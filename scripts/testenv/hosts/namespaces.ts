@@ -6,6 +6,12 @@ import type { HostLayout, HostSetLayout } from './layout.js';
 export interface BindMount {
   source: string;
   target: string;
+  /**
+   * 'shared' makes the mount a shared one inside the host (a peer group of its own, never
+   * joined with this machine's mounts), so a container bind-mounting it with `:shared`, the
+   * kubelet, can mount volumes there that dockerd and later containers see.
+   */
+  propagation?: 'shared';
 }
 
 /** Decodes the octal escapes mountinfo uses for spaces, tabs, newlines and backslashes. */
@@ -83,7 +89,10 @@ export async function ensureHostNamespaces(host: HostLayout, hostname: string, m
     .filter((entry) => entry.fsType === 'nsfs')
     .map((entry) => entry.mountPoint);
   if (nsfsMounts.length) await inside('umount', ['--lazy', ...nsfsMounts]);
-  for (const mount of mounts) await inside('mount', ['--bind', mount.source, mount.target]);
+  for (const mount of mounts) {
+    await inside('mount', ['--bind', mount.source, mount.target]);
+    if (mount.propagation === 'shared') await inside('mount', ['--make-shared', mount.target]);
+  }
   await inside('hostname', [hostname]);
 }
 
