@@ -1,16 +1,18 @@
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import ssh2, { type ConnectConfig } from 'ssh2';
-import { imageReference } from '../../src/provisioning/images.js';
+import { imageReference, imageRoles } from '../../src/provisioning/images.js';
 import { destroyHosts, hostSetLeftovers, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { buildHostImages, loadImages } from '../../scripts/testenv/hosts/images.js';
 import { hostSetLayout, readHostSetState, type HostsFile } from '../../scripts/testenv/hosts/layout.js';
+import { hostControlPlanePki } from '../helpers/host-control-plane.js';
 import { eventually } from '../helpers/world.js';
 
 const { Client, utils } = ssh2;
@@ -143,6 +145,19 @@ describe('test world: hosts', function () {
     }
   });
 
+  it('loads every buildable image of zcloud\'s image table into every host, once (by content hash)', async function () {
+    const missing = new Set(main.missingImages.map((image) => image.role));
+    const expected = imageRoles.filter((role) => !missing.has(role)).map((role) => imageReference(role)).sort();
+    const { images } = await buildHostImages();
+    for (const node of main.hosts.nodes) {
+      const socket = hostSetLayout(mainSet).host(node.name).dockerSocketOutside;
+      const listed = (await docker(socket, ['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).trim().split('\n');
+      expect([...listed].sort()).to.deep.equal(expected);
+      // What a second `hosts` does: every image is there with the same hash, nothing is imported.
+      expect(await loadImages(socket, images)).to.deep.equal([]);
+    }
+  });
+
   it('lets ssh2 in on every host with the key, running commands as the login user', async function () {
     for (const node of main.hosts.nodes) {
       const client = await sshConnect(main.hosts, node);
@@ -215,34 +230,52 @@ describe('test world: hosts', function () {
     still.end();
   });
 
+  /**
+   * etcd and a kube-apiserver (client-certificate auth, Node and RBAC authorization) in the
+   * first host's Docker, on its network; started once, by whichever test needs it first.
+   */
+  let controlPlane: Promise<{ address: string; kc: KubeConfig }> | undefined;
+  function startControlPlane(): Promise<{ address: string; kc: KubeConfig }> {
+    controlPlane ??= (async () => {
+      const node = main.hosts.nodes[0]!;
+      const layout = hostSetLayout(mainSet);
+      const pki = await hostControlPlanePki(join(layout.dir, 'test-pki'), node.address, 6443, main.hosts.nodes.map((n) => n.name));
+      for (const host of main.hosts.nodes) {
+        for (const [name, content] of Object.entries(pki.files)) writeFileSync(join(layout.host(host.name).dir, 'fs', 'etc-kubernetes', name), content, { mode: 0o600 });
+      }
+      const socket = await dockerOn(node);
+      await docker(socket, [
+        'run', '--detach', '--name', 'etcd', '--network', 'host', '--volume', '/var/lib/etcd:/var/lib/etcd', imageReference('etcd'),
+        'etcd', '--data-dir=/var/lib/etcd/data', '--listen-client-urls=http://127.0.0.1:2379', '--advertise-client-urls=http://127.0.0.1:2379',
+        '--listen-peer-urls=http://127.0.0.1:2380', '--initial-advertise-peer-urls=http://127.0.0.1:2380', '--initial-cluster=default=http://127.0.0.1:2380',
+      ]);
+      await docker(socket, [
+        'run', '--detach', '--name', 'kube-apiserver', '--network', 'host', '--volume', '/etc/kubernetes:/etc/kubernetes:ro', imageReference('kube-apiserver'),
+        'kube-apiserver', '--etcd-servers=http://127.0.0.1:2379', `--bind-address=${node.address}`, `--advertise-address=${node.address}`,
+        '--secure-port=6443', '--insecure-port=0', '--client-ca-file=/etc/kubernetes/ca.crt',
+        '--tls-cert-file=/etc/kubernetes/apiserver.crt', '--tls-private-key-file=/etc/kubernetes/apiserver.key',
+        '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
+        '--service-account-key-file=/etc/kubernetes/sa.pub', '--service-account-signing-key-file=/etc/kubernetes/sa.key',
+        '--service-account-issuer=https://kubernetes.default.svc', '--service-cluster-ip-range=10.96.0.0/16',
+      ]);
+      const kc = new KubeConfig();
+      kc.loadFromString(pki.adminKubeconfig);
+      return { address: node.address, kc };
+    })();
+    return controlPlane;
+  }
+
   it('runs a real kube-apiserver in a host\'s Docker, on the host network, answering on the host\'s address', async function () {
-    const missing = main.missingImages.map((image) => image.role);
-    if (missing.includes('kube-apiserver')) this.skip();
-    const node = main.hosts.nodes[1]!;
-    const hostDir = hostSetLayout(mainSet).host(node.name).dir;
-    const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    writeFileSync(join(hostDir, 'fs', 'etc-kubernetes', 'sa.key'), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }));
-    writeFileSync(join(hostDir, 'fs', 'etc-kubernetes', 'sa.pub'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
-    const socket = await dockerOn(node);
-    await docker(socket, [
-      'run', '--detach', '--name', 'etcd', '--network', 'host', '--volume', '/var/lib/etcd:/var/lib/etcd', imageReference('etcd'),
-      'etcd', '--data-dir=/var/lib/etcd/data', '--listen-client-urls=http://127.0.0.1:2379', '--advertise-client-urls=http://127.0.0.1:2379',
-      '--listen-peer-urls=http://127.0.0.1:2380', '--initial-advertise-peer-urls=http://127.0.0.1:2380', '--initial-cluster=default=http://127.0.0.1:2380',
-    ]);
-    await docker(socket, [
-      'run', '--detach', '--name', 'kube-apiserver', '--network', 'host', '--volume', '/etc/kubernetes:/etc/kubernetes:ro', imageReference('kube-apiserver'),
-      'kube-apiserver', '--etcd-servers=http://127.0.0.1:2379', `--bind-address=${node.address}`, `--advertise-address=${node.address}`,
-      '--secure-port=6443', '--insecure-port=0', '--cert-dir=/tmp/apiserver-certs', '--authorization-mode=RBAC',
-      '--service-account-key-file=/etc/kubernetes/sa.pub', '--service-account-signing-key-file=/etc/kubernetes/sa.key',
-      '--service-account-issuer=https://kubernetes.default.svc', '--service-cluster-ip-range=10.96.0.0/16',
-    ]);
+    if (main.missingImages.some((image) => image.role === 'kube-apiserver')) this.skip();
+    const { address, kc } = await startControlPlane();
     // From this machine (the root namespace), across the bridge, to the host's own address.
-    await eventually(async () => expect(await httpsStatus(`https://${node.address}:6443/healthz`)).to.equal(200), { within: 120_000, interval: 1_000 });
-    // Bound to the host's address only: the other host does not answer on 6443.
-    const otherNode = main.hosts.nodes[0]!;
+    await eventually(async () => expect(await httpsStatus(`https://${address}:6443/healthz`)).to.equal(200), { within: 120_000, interval: 1_000 });
+    const namespaces = await kc.makeApiClient(CoreV1Api).listNamespace();
+    expect(namespaces.items.map((ns) => ns.metadata?.name)).to.include('kube-system');
+    // Bound to that host's address only: the other host does not answer on 6443.
+    const otherNode = main.hosts.nodes[1]!;
     let otherAnswered = true;
     await httpsStatus(`https://${otherNode.address}:6443/healthz`).catch(() => (otherAnswered = false));
     expect(otherAnswered).to.equal(false);
-    await docker(socket, ['rm', '--force', 'kube-apiserver', 'etcd']);
   });
 });
