@@ -62,6 +62,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'up': {
       const name = clusterName(positionals);
+      if (isHostSet(name)) throw new UsageError(`${name} is a host set; pick another name for the cluster`);
       const nodes = values.nodes === undefined ? undefined : Number(values.nodes);
       if (nodes !== undefined && !Number.isInteger(nodes)) throw new UsageError(`--nodes must be a whole number, got ${values.nodes}`);
       await ensure();
