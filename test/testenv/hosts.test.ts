@@ -9,6 +9,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import ssh2, { type ConnectConfig } from 'ssh2';
 import { imageReference, imageRoles } from '../../src/provisioning/images.js';
+import { hostCgroupParent } from '../../scripts/testenv/hosts/dockerd.js';
 import { destroyHosts, hostSetLeftovers, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { buildHostImages, loadImages } from '../../scripts/testenv/hosts/images.js';
 import { hostSetLayout, readHostSetState, type HostsFile } from '../../scripts/testenv/hosts/layout.js';
@@ -277,5 +278,62 @@ describe('test world: hosts', function () {
     let otherAnswered = true;
     await httpsStatus(`https://${otherNode.address}:6443/healthz`).catch(() => (otherAnswered = false));
     expect(otherAnswered).to.equal(false);
+  });
+
+  it('runs a real kubelet (dockershim, cgroupfs) in a privileged container: its host becomes a Ready node with the credentials given to it, and runs a pod', async function () {
+    if (main.missingImages.some((image) => image.role === 'kubelet' || image.role === 'kube-apiserver')) this.skip();
+    const { address, kc } = await startControlPlane();
+    await eventually(async () => expect(await httpsStatus(`https://${address}:6443/healthz`)).to.equal(200), { within: 120_000, interval: 1_000 });
+    const node = main.hosts.nodes[1]!;
+    const host = hostSetLayout(mainSet).host(node.name);
+    const socket = await dockerOn(node);
+    // As ZKE runs it: privileged, host network and pid, the host's kubelet, runtime and log paths.
+    const volumes = [
+      '/etc/kubernetes:/etc/kubernetes:ro',
+      '/var/lib/kubelet:/var/lib/kubelet:shared',
+      '/var/lib/dockershim:/var/lib/dockershim',
+      '/var/log:/var/log',
+      '/run:/run',
+      '/sys:/sys',
+      '/dev:/dev',
+      // cAdvisor reads the Docker data root `docker info` names; dockershim rewrites resolv.conf files in it.
+      `${host.dockerDataRoot}:${host.dockerDataRoot}`,
+    ].flatMap((volume) => ['--volume', volume]);
+    await docker(socket, [
+      'run', '--detach', '--name', 'kubelet', '--privileged', '--network', 'host', '--pid', 'host', ...volumes, imageReference('kubelet'),
+      'kubelet', `--kubeconfig=/etc/kubernetes/kubelet-${node.name}.kubeconfig`,
+      '--container-runtime=docker', '--docker-endpoint=unix:///var/run/docker.sock',
+      // The host's own cgroup (made by `hosts` in every hierarchy), under which dockerd also puts its containers.
+      '--cgroup-driver=cgroupfs', `--cgroup-root=/${hostCgroupParent(node.name)}`,
+      `--node-ip=${node.address}`, `--address=${node.address}`, `--hostname-override=${node.name}`,
+      `--pod-infra-container-image=${imageReference('pause')}`,
+      '--fail-swap-on=false', '--read-only-port=0', '--anonymous-auth=false', '--client-ca-file=/etc/kubernetes/ca.crt',
+    ]);
+    const core = kc.makeApiClient(CoreV1Api);
+    await eventually(async () => {
+      const registered = await core.readNode({ name: node.name });
+      expect(registered.status?.conditions?.find((condition) => condition.type === 'Ready')?.status).to.equal('True');
+      expect(registered.status?.addresses?.find((entry) => entry.type === 'InternalIP')?.address).to.equal(node.address);
+    }, { within: 180_000, interval: 1_000 });
+
+    // No scheduler or controller-manager runs here: the pod is bound by hand and needs no token.
+    await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'default' } } });
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'sleeper' },
+        spec: {
+          nodeName: node.name,
+          hostNetwork: true,
+          automountServiceAccountToken: false,
+          containers: [{ name: 'sleep', image: imageReference('base'), imagePullPolicy: 'Never', command: ['sleep', '3600'] }],
+        },
+      },
+    });
+    await eventually(async () => {
+      const pod = await core.readNamespacedPod({ name: 'sleeper', namespace: 'default' });
+      expect(pod.status?.phase).to.equal('Running');
+      expect(pod.status?.podIP).to.equal(node.address);
+    }, { within: 120_000, interval: 1_000 });
   });
 });

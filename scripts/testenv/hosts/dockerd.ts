@@ -15,18 +15,22 @@ export function hostCgroupParent(node: string): string {
 }
 
 /**
- * Writes the set's OCI runtime: runc, after clamping a negative `oomScoreAdj` in the bundle's
- * config.json to 0. Lowering oom_score_adj below 0 needs CAP_SYS_RESOURCE, which this sandbox
- * does not grant; runc then fails the whole container ("can't get final child's PID"). The
- * kubelet gives pause and Guaranteed pods -998, so without this no pod could start. Elsewhere
- * the clamp only costs the OOM killer's preference order. Returns the wrapper's path.
+ * Writes the set's OCI runtime: runc, after adapting the bundle's config.json to a machine
+ * without CAP_SYS_RESOURCE in its bounding set (this sandbox):
+ * - a negative `oomScoreAdj` becomes 0: lowering oom_score_adj needs that capability, and runc
+ *   fails the whole container without it ("can't get final child's PID"). The kubelet gives
+ *   pause and Guaranteed pods -998, so without this no pod could start;
+ * - CAP_SYS_RESOURCE is removed from the container's capability sets: a privileged container
+ *   (the kubelet, as ZKE runs it) asks for every capability, and runc cannot grant one it does
+ *   not hold ("unable to apply caps: operation not permitted").
+ * On a machine that has the capability the wrapper changes nothing. Returns its path.
  */
 export function writeRuntimeWrapper(layout: HostSetLayout): string {
   const dir = join(layout.dir, 'bin');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, runtimeName);
   const script = `#!/bin/sh
-# zcloud testenv: runc with negative oomScoreAdj clamped to 0 (no CAP_SYS_RESOURCE here).
+# zcloud testenv: runc, adapted to a machine whose bounding set lacks CAP_SYS_RESOURCE (bit 24).
 bundle=""
 previous=""
 for argument in "$@"; do
@@ -35,10 +39,11 @@ for argument in "$@"; do
   previous="$argument"
 done
 config="$bundle/config.json"
-if [ -n "$bundle" ] && [ -f "$config" ]; then
-  if jq -e '(.process.oomScoreAdj // 0) < 0' "$config" >/dev/null 2>&1; then
-    jq '.process.oomScoreAdj = 0' "$config" > "$config.zcloud-tmp" && mv "$config.zcloud-tmp" "$config"
-  fi
+bounding=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
+if [ -n "$bundle" ] && [ -f "$config" ] && [ $(( 0x$bounding >> 24 & 1 )) -eq 0 ]; then
+  jq '(if (.process.oomScoreAdj // 0) < 0 then .process.oomScoreAdj = 0 else . end)
+      | (if .process.capabilities then .process.capabilities |= with_entries(.value |= map(select(. != "CAP_SYS_RESOURCE"))) else . end)' \\
+    "$config" > "$config.zcloud-tmp" && mv "$config.zcloud-tmp" "$config"
 fi
 exec /usr/sbin/runc "$@"
 `;

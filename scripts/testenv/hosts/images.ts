@@ -21,7 +21,7 @@ export const imagesCacheDir = join(cacheRoot, 'images');
 export const contentHashLabel = 'zcloud.cn/content-hash';
 
 /** Bumped when the way images are put together changes, so old tars stop matching. */
-const recipeVersion = 1;
+const recipeVersion = 2;
 const imagePath = '/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin';
 const busyboxPath = '/bin/busybox';
 
@@ -123,8 +123,10 @@ async function buildImage(recipe: ImageRecipe): Promise<BuiltImage> {
   const stage = join(imagesCacheDir, `.stage-${process.pid}-${image.name}`);
   rmSync(stage, { recursive: true, force: true });
   try {
-    for (const dir of ['etc', 'tmp', 'root', 'var/run', 'usr/local/bin']) mkdirSync(join(stage, dir), { recursive: true });
+    for (const dir of ['etc', 'tmp', 'root', 'run', 'var', 'usr/local/bin']) mkdirSync(join(stage, dir), { recursive: true });
     chmodSync(join(stage, 'tmp'), 0o1777);
+    // As on Debian: a container given the host's /run (the kubelet) finds the Docker socket at /var/run too.
+    symlinkSync('/run', join(stage, 'var', 'run'));
     writeFileSync(join(stage, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
     writeFileSync(join(stage, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
     for (const file of files) {
