@@ -315,6 +315,8 @@ describe('test world: hosts', function () {
       expect(registered.status?.conditions?.find((condition) => condition.type === 'Ready')?.status).to.equal('True');
       expect(registered.status?.addresses?.find((entry) => entry.type === 'InternalIP')?.address).to.equal(node.address);
     }, { within: 180_000, interval: 1_000 });
+    // The image's iptables works in the host's network namespace: the kubelet made its chains there.
+    await eventually(() => docker(socket, ['exec', 'kubelet', 'iptables', '-t', 'nat', '-S', 'KUBE-MARK-DROP']), { within: 30_000, interval: 1_000 });
 
     // No scheduler or controller-manager runs here: the pod is bound by hand and needs no token.
     await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'default' } } });

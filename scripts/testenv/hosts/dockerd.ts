@@ -32,18 +32,28 @@ export function writeRuntimeWrapper(layout: HostSetLayout): string {
   const script = `#!/bin/sh
 # zcloud testenv: runc, adapted to a machine whose bounding set lacks CAP_SYS_RESOURCE (bit 24).
 bundle=""
+process=""
 previous=""
 for argument in "$@"; do
-  case "$previous" in --bundle|-b) bundle="$argument" ;; esac
-  case "$argument" in --bundle=*) bundle="\${argument#--bundle=}" ;; esac
+  case "$previous" in --bundle|-b) bundle="$argument" ;; --process|-p) process="$argument" ;; esac
+  case "$argument" in --bundle=*) bundle="\${argument#--bundle=}" ;; --process=*) process="\${argument#--process=}" ;; esac
   previous="$argument"
 done
-config="$bundle/config.json"
 bounding=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
-if [ -n "$bundle" ] && [ -f "$config" ] && [ $(( 0x$bounding >> 24 & 1 )) -eq 0 ]; then
-  jq '(if (.process.oomScoreAdj // 0) < 0 then .process.oomScoreAdj = 0 else . end)
-      | (if .process.capabilities then .process.capabilities |= with_entries(.value |= map(select(. != "CAP_SYS_RESOURCE"))) else . end)' \\
-    "$config" > "$config.zcloud-tmp" && mv "$config.zcloud-tmp" "$config"
+if [ $(( 0x$bounding >> 24 & 1 )) -eq 0 ]; then
+  without_sys_resource='with_entries(.value |= map(select(. != "CAP_SYS_RESOURCE")))'
+  # create/run: the container's config.json.
+  config="$bundle/config.json"
+  if [ -n "$bundle" ] && [ -f "$config" ]; then
+    jq "(if (.process.oomScoreAdj // 0) < 0 then .process.oomScoreAdj = 0 else . end)
+        | (if .process.capabilities then .process.capabilities |= $without_sys_resource else . end)" \\
+      "$config" > "$config.zcloud-tmp" && mv "$config.zcloud-tmp" "$config"
+  fi
+  # exec (docker exec into a privileged container): the process spec file.
+  if [ -n "$process" ] && [ -f "$process" ]; then
+    jq "(if .capabilities then .capabilities |= $without_sys_resource else . end)" \\
+      "$process" > "$process.zcloud-tmp" && mv "$process.zcloud-tmp" "$process"
+  fi
 fi
 exec /usr/sbin/runc "$@"
 `;

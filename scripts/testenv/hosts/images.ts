@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { defaultImages, imageReference, imageRoles, type ImageRole } from '../../../src/provisioning/images.js';
 import { exec, run } from '../command.js';
@@ -37,6 +37,8 @@ interface ImageRecipe {
   files: ImageFile[];
   /** Busybox and its applets under /bin etc., for images whose containers need a shell. */
   shell: boolean;
+  /** Symbolic links to create: path in the image -> what it points to. */
+  links?: Record<string, string>;
   entrypoint?: string[];
 }
 
@@ -93,7 +95,13 @@ export async function buildHostImages(): Promise<HostImages> {
           missing.push({ role, reason: 'kubelet and kube-proxy are not built yet (`npm run testenv -- ensure` builds them)' });
           break;
         }
-        recipes.push({ role, reference, files: [{ source: node.paths[role], target: `/usr/local/bin/${role}` }], shell: true });
+        recipes.push({
+          role,
+          reference,
+          files: [{ source: node.paths[role], target: `/usr/local/bin/${role}` }, ...(await iptablesFiles())],
+          links: iptablesLinks,
+          shell: true,
+        });
         break;
     }
   }
@@ -111,6 +119,7 @@ async function buildImage(recipe: ImageRecipe): Promise<BuiltImage> {
     reference: recipe.reference,
     changes,
     applets,
+    links: recipe.links ?? {},
     files: await Promise.all(files.map(async (file) => ({ target: file.target, sha256: await fileHash(file.source) }))),
   };
   const contentHash = createHash('sha256').update(JSON.stringify(fingerprint)).digest('hex');
@@ -134,6 +143,11 @@ async function buildImage(recipe: ImageRecipe): Promise<BuiltImage> {
       mkdirSync(dirname(target), { recursive: true });
       copyFileSync(realpathSync(file.source), target);
       chmodSync(target, statSync(file.source).mode & 0o777);
+    }
+    for (const [link, target] of Object.entries(recipe.links ?? {})) {
+      mkdirSync(dirname(join(stage, link)), { recursive: true });
+      rmSync(join(stage, link), { force: true });
+      symlinkSync(target, join(stage, link));
     }
     for (const applet of applets) {
       const target = join(stage, applet);
@@ -160,13 +174,59 @@ function busyboxApplets(): string[] {
 /** `binaries` plus the shared libraries they load (by `ldd`), at the same paths, binaries under `binDir`. */
 async function withLibraries(binaries: string[], binDir: string): Promise<ImageFile[]> {
   const files: ImageFile[] = binaries.map((source) => ({ source, target: join(binDir, source.split('/').pop()!) }));
+  const libraries = await sharedLibraries(binaries);
+  return [...files, ...libraries.map((library) => ({ source: library, target: library }))];
+}
+
+const lddMemoPath = join(imagesCacheDir, 'shared-libraries.json');
+
+/**
+ * The shared libraries `binaries` load, by `ldd`, remembered by the files' (size, mtime):
+ * ldd runs the dynamic loader once per file, ~1 s for iptables' 120 extensions, which a warm
+ * `ensure` or `hosts` should not pay.
+ */
+async function sharedLibraries(binaries: string[]): Promise<string[]> {
+  const key = createHash('sha256')
+    .update(JSON.stringify(binaries.map((path) => {
+      const stat = statSync(path);
+      return [path, stat.size, stat.mtimeMs];
+    })))
+    .digest('hex');
+  const memo = existsSync(lddMemoPath) ? (JSON.parse(readFileSync(lddMemoPath, 'utf8')) as Record<string, string[]>) : {};
+  const known = memo[key];
+  if (known) return known;
+  // One ldd for all: it prints a section per file. Its exit code is non-zero when any file is
+  // static ("not a dynamic executable"), which only means that file adds nothing.
+  const { stdout } = await exec('ldd', binaries);
   const libraries = new Set<string>();
-  for (const binary of binaries) {
-    const { exitCode, stdout } = await exec('ldd', [binary]);
-    if (exitCode !== 0) continue; // "not a dynamic executable": nothing to add
-    for (const match of stdout.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)) libraries.add(match[1]!);
-  }
-  return [...files, ...[...libraries].sort().map((library) => ({ source: library, target: library }))];
+  for (const match of stdout.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)) libraries.add(match[1]!);
+  const result = [...libraries].sort();
+  const latest = existsSync(lddMemoPath) ? (JSON.parse(readFileSync(lddMemoPath, 'utf8')) as Record<string, string[]>) : {};
+  latest[key] = result;
+  const temporary = `${lddMemoPath}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(latest));
+  renameSync(temporary, lddMemoPath);
+  return result;
+}
+
+/**
+ * iptables for the kubelet (its KUBE-MARK-* chains) and kube-proxy (service rules), which run
+ * it by name: Debian's legacy xtables binary, its libraries and its extension modules (loaded
+ * with dlopen, so `ldd` cannot find them). Legacy rather than nft: both work inside a host's
+ * network namespace here, and legacy is what Kubernetes 1.20's own images used.
+ */
+const xtablesBinary = '/usr/sbin/xtables-legacy-multi';
+const xtablesExtensions = '/usr/lib/x86_64-linux-gnu/xtables';
+const iptablesLinks: Record<string, string> = Object.fromEntries(
+  ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore'].map((name) => [`/usr/sbin/${name}`, xtablesBinary]),
+);
+
+async function iptablesFiles(): Promise<ImageFile[]> {
+  const extensions = existsSync(xtablesExtensions) ? readdirSync(xtablesExtensions).filter((name) => name.endsWith('.so')).sort() : [];
+  const binaries = [xtablesBinary, ...extensions.map((name) => join(xtablesExtensions, name))];
+  const files = await withLibraries(binaries, '/usr/sbin');
+  // withLibraries puts binaries under /usr/sbin; the extensions belong where xtables looks for them.
+  return files.map((file) => (file.source.startsWith(`${xtablesExtensions}/`) ? { source: file.source, target: file.source } : file));
 }
 
 /** The pause program (hosts/pause/pause.go), built once per source hash with Debian's Go, static. */
@@ -204,17 +264,20 @@ const hashMemoPath = join(imagesCacheDir, 'file-hashes.json');
  * sha256 of a file's content, remembered by (size, mtime, inode): the Kubernetes binaries are
  * ~100 MB each, and a warm `hosts` should not read them all again to learn nothing changed.
  */
+let hashMemo: HashMemo | undefined;
+
 async function fileHash(path: string): Promise<string> {
   const real = realpathSync(path);
   const stat = statSync(real);
-  const memo: HashMemo = existsSync(hashMemoPath) ? (JSON.parse(readFileSync(hashMemoPath, 'utf8')) as HashMemo) : {};
-  const known = memo[real];
+  hashMemo ??= existsSync(hashMemoPath) ? (JSON.parse(readFileSync(hashMemoPath, 'utf8')) as HashMemo) : {};
+  const known = hashMemo[real];
   if (known && known.size === stat.size && known.mtimeMs === stat.mtimeMs && known.ino === stat.ino) return known.sha256;
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(real)) hash.update(chunk as Buffer);
   const sha256 = hash.digest('hex');
   const latest: HashMemo = existsSync(hashMemoPath) ? (JSON.parse(readFileSync(hashMemoPath, 'utf8')) as HashMemo) : {};
   latest[real] = { size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, sha256 };
+  hashMemo[real] = latest[real];
   const temporary = `${hashMemoPath}.${process.pid}.tmp`;
   writeFileSync(temporary, JSON.stringify(latest));
   renameSync(temporary, hashMemoPath);
