@@ -211,6 +211,19 @@ async function stopHost(layout: HostSetLayout, node: HostNode, pids: HostPidTabl
   while (processesInsideHost(host).length && Date.now() < killDeadline) await sleep(50);
 }
 
+/**
+ * Last resort for a test process that exits without its `after` hook having run: SIGTERM to
+ * the set's sshd and dockerd (by recorded pid, if still theirs). Synchronous, as 'exit'
+ * handlers must be; dockerd stops its containers by itself.
+ */
+export function signalHostSetDaemons(name: string): void {
+  const layout = hostSetLayout(name);
+  for (const [node, processes] of Object.entries(readHostPids(layout))) {
+    const host = layout.host(node);
+    for (const pid of [processes.sshd, processes.dockerd]) if (alive(pid, host)) signal(pid!, 'SIGTERM');
+  }
+}
+
 /** Every argument list of a host's daemons names a file in the host's directory. */
 function marker(host: HostLayout): string {
   return `${host.dir}/`;
