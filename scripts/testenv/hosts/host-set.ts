@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -135,17 +135,25 @@ export async function upHosts(name: string, options: HostSetOptions = {}): Promi
     writeJson(layout.pidsPath, pids);
   }
 
-  await Promise.all(
-    state.nodes.map(async (node) => {
-      const host = layout.host(node.name);
-      const processes = pids[node.name]!;
-      const died = (daemon: 'sshd' | 'dockerd') => (): string | undefined => (alive(processes[daemon], host) ? undefined : `${daemon} exited (see ${daemon === 'sshd' ? host.sshdLogPath : host.dockerdLogPath})`);
-      await waitUntil(() => sshAnswers(node.address), { what: `sshd of ${node.name} on ${node.address}:22`, withinMs: sshdReadyMs, abortReason: died('sshd') });
-      await waitUntil(() => dockerPing(host.dockerSocketOutside), { what: `dockerd of ${node.name}`, withinMs: dockerdReadyMs, abortReason: died('dockerd') });
-      const imported = await loadImages(host.dockerSocketOutside, images.images);
-      if (imported.length) progress(`${node.name}: loaded ${imported.join(', ')}`);
-    }),
-  );
+  try {
+    await Promise.all(
+      state.nodes.map(async (node) => {
+        const host = layout.host(node.name);
+        const processes = pids[node.name]!;
+        const died = (daemon: 'sshd' | 'dockerd') => (): string | undefined => (alive(processes[daemon], host) ? undefined : `${daemon} exited (see ${daemon === 'sshd' ? host.sshdLogPath : host.dockerdLogPath})`);
+        await waitUntil(() => sshAnswers(node.address), { what: `sshd of ${node.name} on ${node.address}:22`, withinMs: sshdReadyMs, abortReason: died('sshd') });
+        await waitUntil(() => dockerPing(host.dockerSocketOutside), { what: `dockerd of ${node.name}`, withinMs: dockerdReadyMs, abortReason: died('dockerd') });
+        const imported = await loadImages(host.dockerSocketOutside, images.images);
+        if (imported.length) progress(`${node.name}: loaded ${imported.join(', ')}`);
+      }),
+    );
+  } catch (err) {
+    // Like `up`: what this call started does not outlive its failure.
+    const startedNodes = state.nodes.filter((node) => started.some((entry) => entry.startsWith(`${node.name}/`)));
+    await Promise.all(startedNodes.map((node) => stopHost(layout, node, pids)));
+    writeJson(layout.pidsPath, pids);
+    throw new Error(`start host set ${name}: ${(err as Error).message}`, { cause: err });
+  }
 
   const hosts: HostsFile = {
     sshUser: state.sshUser,
@@ -154,6 +162,8 @@ export async function upHosts(name: string, options: HostSetOptions = {}): Promi
     nodes: state.nodes.map((node) => ({ name: node.name, address: node.address, sshPort: 22 })),
   };
   writeJson(layout.hostsJsonPath, hosts);
+  // It holds the login key.
+  chmodSync(layout.hostsJsonPath, 0o600);
   for (const missing of images.missing) progress(`image ${missing.role} not loaded: ${missing.reason}`);
   if (started.length) progress(`host set ${name} up in ${formatDuration(Date.now() - begun)} (${state.nodes.map((node) => node.address).join(', ')})`);
   return { name, dir: layout.dir, hostsJsonPath: layout.hostsJsonPath, hosts, missingImages: images.missing };
