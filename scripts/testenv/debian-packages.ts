@@ -19,6 +19,12 @@ export const requiredPackages: readonly string[] = [
   'dpkg-dev',
   // Replaces the tree's vendored reflect2 1.0.1, which crashes under Go >= 1.18 (see kube-build.ts).
   'golang-github-modern-go-reflect2-dev',
+  // The test world's hosts (scripts/testenv/hosts/): a Docker daemon per host, and busybox as
+  // the shell of the images built for them, etcdctl beside etcd in the etcd image.
+  // openssh-server and iproute2 are above.
+  'docker.io',
+  'busybox-static',
+  'etcd-client',
 ];
 
 /** The packages among `names` that dpkg does not report as installed. Asks dpkg only, never the network. */

@@ -11,16 +11,26 @@ import { formatDuration, progress } from './progress.js';
  */
 export const kubeVersion = '1.20.2';
 
-/** The control-plane servers we build; kubelet and kube-proxy are simulated instead. */
+/** The control-plane servers we build for the loopback test clusters. */
 export const kubeComponents = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 export type KubeComponent = (typeof kubeComponents)[number];
 
+/**
+ * The node components, for the images the test world's hosts run (docs/test-world.md). A
+ * separate build with its own cache directory and stamp: adding them to the servers' build
+ * would have invalidated every machine's cached servers.
+ */
+export const kubeNodeComponents = ['kubelet', 'kube-proxy'] as const;
+export type KubeNodeComponent = (typeof kubeNodeComponents)[number];
+
 /** Built binaries, by component, plus the stamp that made them count as cached. */
-export interface KubeBinaries {
+export interface BuiltKubeBinaries<C extends string> {
   version: string;
   dir: string;
-  paths: Record<KubeComponent, string>;
+  paths: Record<C, string>;
 }
+export type KubeBinaries = BuiltKubeBinaries<KubeComponent>;
+export type KubeNodeBinaries = BuiltKubeBinaries<KubeNodeComponent>;
 
 /**
  * Changes made to Debian's tree before building, recorded in the stamp: a cache built without
@@ -44,22 +54,40 @@ interface BuildStamp {
   buildSeconds: number;
 }
 
-export const kubeCacheDir = join(cacheRoot, `kube-v${kubeVersion}`);
-const stampPath = join(kubeCacheDir, 'stamp.json');
+/** One cached build: which `cmd/` targets, and the directory holding `bin/` and `stamp.json`. */
+interface KubeBuildSpec<C extends string> {
+  components: readonly C[];
+  cacheDir: string;
+}
 
-function binariesIn(dir: string): KubeBinaries {
+export const kubeCacheDir = join(cacheRoot, `kube-v${kubeVersion}`);
+export const kubeNodeCacheDir = join(cacheRoot, `kube-node-v${kubeVersion}`);
+const serverBuild: KubeBuildSpec<KubeComponent> = { components: kubeComponents, cacheDir: kubeCacheDir };
+const nodeBuild: KubeBuildSpec<KubeNodeComponent> = { components: kubeNodeComponents, cacheDir: kubeNodeCacheDir };
+
+function binariesIn<C extends string>(build: KubeBuildSpec<C>, dir: string): BuiltKubeBinaries<C> {
   const bin = join(dir, 'bin');
-  const paths = Object.fromEntries(kubeComponents.map((name) => [name, join(bin, name)])) as Record<KubeComponent, string>;
+  const paths = Object.fromEntries(build.components.map((name) => [name, join(bin, name)])) as Record<C, string>;
   return { version: kubeVersion, dir, paths };
+}
+
+function cachedBuild<C extends string>(build: KubeBuildSpec<C>): BuiltKubeBinaries<C> | undefined {
+  const stampPath = join(build.cacheDir, 'stamp.json');
+  if (!existsSync(stampPath)) return undefined;
+  const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as BuildStamp;
+  if (!SOURCE_PATCHES.every((patch) => stamp.patches?.includes(patch))) return undefined;
+  const binaries = binariesIn(build, build.cacheDir);
+  return Object.values<string>(binaries.paths).every((path) => existsSync(path)) ? binaries : undefined;
 }
 
 /** The cached binaries, or undefined when the cache is absent or was never finished. Reads files only. */
 export function cachedKubeBinaries(): KubeBinaries | undefined {
-  if (!existsSync(stampPath)) return undefined;
-  const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as BuildStamp;
-  if (!SOURCE_PATCHES.every((patch) => stamp.patches?.includes(patch))) return undefined;
-  const binaries = binariesIn(kubeCacheDir);
-  return Object.values(binaries.paths).every((path) => existsSync(path)) ? binaries : undefined;
+  return cachedBuild(serverBuild);
+}
+
+/** The cached kubelet and kube-proxy, or undefined when they were never built. Reads files only. */
+export function cachedKubeNodeBinaries(): KubeNodeBinaries | undefined {
+  return cachedBuild(nodeBuild);
 }
 
 /** The cached binaries; throws with the command to run when `ensure` has not built them yet. */
@@ -80,7 +108,17 @@ const heartbeatMs = 30_000;
  * Everything happens in a scratch directory next to the cache; the finished `bin/` and the
  * stamp are moved into place with one rename, so an interrupted build never counts as cached.
  */
-export async function buildKubeBinaries(): Promise<KubeBinaries> {
+export function buildKubeBinaries(): Promise<KubeBinaries> {
+  return buildKubeTargets(serverBuild);
+}
+
+/** Builds kubelet and kube-proxy the same way as the servers, into their own cache directory. */
+export function buildKubeNodeBinaries(): Promise<KubeNodeBinaries> {
+  return buildKubeTargets(nodeBuild);
+}
+
+async function buildKubeTargets<C extends string>(build: KubeBuildSpec<C>): Promise<BuiltKubeBinaries<C>> {
+  const { components, cacheDir } = build;
   const started = Date.now();
   mkdirSync(cacheRoot, { recursive: true });
   removeAbandonedBuilds();
@@ -112,21 +150,21 @@ export async function buildKubeBinaries(): Promise<KubeBinaries> {
       HOME: join(scratch, 'home'),
     };
     const goVersion = (await run('go', ['version'], { env })).trim();
-    progress(`building ${kubeComponents.join(', ')} with ${goVersion} (takes several minutes on 2 cores)`);
-    await run('make', [`WHAT=${kubeComponents.map((name) => `cmd/${name}`).join(' ')}`], {
+    progress(`building ${components.join(', ')} with ${goVersion} (takes several minutes on 2 cores)`);
+    await run('make', [`WHAT=${components.map((name) => `cmd/${name}`).join(' ')}`], {
       cwd: tree,
       env,
       onLine: (line) => {
         if (line.startsWith('+++') || /^\s+(\.\/vendor\/|cmd\/)/.test(line)) progress(`make: ${line.trim()}`);
       },
     }).catch((err: Error) => {
-      throw new Error(`make ${kubeComponents.join(' ')} in ${tree}: ${err.message}`, { cause: err });
+      throw new Error(`make ${components.join(' ')} in ${tree}: ${err.message}`, { cause: err });
     });
 
     const out = join(scratch, 'out');
-    const binaries = binariesIn(out);
+    const binaries = binariesIn(build, out);
     mkdirSync(join(out, 'bin'), { recursive: true });
-    for (const name of kubeComponents) copyFileSync(join(tree, '_output', 'bin', name), binaries.paths[name]);
+    for (const name of components) copyFileSync(join(tree, '_output', 'bin', name), binaries.paths[name]);
     const stamp: BuildStamp = {
       version: kubeVersion,
       patches: [...SOURCE_PATCHES],
@@ -138,15 +176,15 @@ export async function buildKubeBinaries(): Promise<KubeBinaries> {
     writeFileSync(join(out, 'stamp.json'), `${JSON.stringify(stamp, null, 2)}\n`);
 
     // A directory without a current stamp is an interrupted or stale build: replace it.
-    if (existsSync(kubeCacheDir) && !cachedKubeBinaries()) rmSync(kubeCacheDir, { recursive: true, force: true });
+    if (existsSync(cacheDir) && !cachedBuild(build)) rmSync(cacheDir, { recursive: true, force: true });
     try {
-      renameSync(out, kubeCacheDir);
+      renameSync(out, cacheDir);
     } catch (err) {
       // Another `ensure` finished first; its result is as good as ours.
-      if (!cachedKubeBinaries()) throw err;
+      if (!cachedBuild(build)) throw err;
     }
-    progress(`built Kubernetes ${kubeVersion} in ${formatDuration(Date.now() - started)}, cached in ${kubeCacheDir}`);
-    return binariesIn(kubeCacheDir);
+    progress(`built Kubernetes ${kubeVersion} in ${formatDuration(Date.now() - started)}, cached in ${cacheDir}`);
+    return binariesIn(build, cacheDir);
   } finally {
     clearInterval(heartbeat);
     rmSync(scratch, { recursive: true, force: true });

@@ -33,12 +33,12 @@ export interface ClusterPki {
 }
 
 /** A client identity: the CN is the user name, each O a group (how the apiserver maps X.509 subjects). */
-interface ClientSubject {
+export interface ClientSubject {
   kind: 'client';
   commonName: string;
   organizations: string[];
 }
-interface ServerSubject {
+export interface ServerSubject {
   kind: 'server';
   commonName: string;
   dnsNames: string[];
@@ -123,7 +123,8 @@ export async function ensurePki(dir: string, clusterName: string): Promise<Clust
   return pki;
 }
 
-async function generateCa(dir: string, ca: CertPair, commonName: string): Promise<void> {
+/** Makes a self-signed CA (key and certificate) in `dir`. */
+export async function generateCa(dir: string, ca: CertPair, commonName: string): Promise<void> {
   await generateKey(ca.key);
   const config = writeConfig(dir, 'ca', [
     'basicConstraints = critical, CA:TRUE',
@@ -141,7 +142,8 @@ async function generateKey(path: string): Promise<void> {
   await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path]);
 }
 
-async function ensureLeaf(dir: string, ca: CertPair, pair: CertPair, subject: ClientSubject | ServerSubject): Promise<void> {
+/** Issues `pair` from `ca` for `subject`, unless both files exist. */
+export async function ensureLeaf(dir: string, ca: CertPair, pair: CertPair, subject: ClientSubject | ServerSubject): Promise<void> {
   if (existsSync(pair.cert) && existsSync(pair.key)) return;
   await generateKey(pair.key);
   const csr = `${pair.cert}.csr`;

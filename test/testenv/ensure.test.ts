@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { cachedKubeBinaries, kubeCacheDir, kubeVersion } from '../../scripts/testenv/kube-build.js';
+import { cachedKubeBinaries, cachedKubeNodeBinaries, kubeCacheDir, kubeNodeCacheDir, kubeVersion } from '../../scripts/testenv/kube-build.js';
 import { debSrcFromDeb822, debSrcFromOneLine } from '../../scripts/testenv/kube-source.js';
 import { repoRoot } from '../../scripts/testenv/paths.js';
 
@@ -32,6 +32,18 @@ describe('test world: ensure', function () {
     for (const path of Object.values(binaries!.paths)) expect(existsSync(path), path).to.equal(true);
     const version = spawnSync(binaries!.paths['kube-apiserver'], ['--version'], { encoding: 'utf8' });
     expect(version.stdout.trim()).to.equal(`Kubernetes v${kubeVersion}`);
+  });
+
+  it('caches kubelet and kube-proxy as a build of their own, beside the servers\' cache', function () {
+    const node = cachedKubeNodeBinaries();
+    expect(node?.dir).to.equal(kubeNodeCacheDir);
+    expect(kubeNodeCacheDir).to.not.equal(kubeCacheDir);
+    const stamp = JSON.parse(readFileSync(join(kubeNodeCacheDir, 'stamp.json'), 'utf8')) as { version: string; patches: string[] };
+    expect(stamp.version).to.equal(kubeVersion);
+    expect(stamp.patches).to.include('vendor-reflect2-1.0.2');
+    for (const path of Object.values(node!.paths)) {
+      expect(spawnSync(path, ['--version'], { encoding: 'utf8' }).stdout.trim()).to.equal(`Kubernetes v${kubeVersion}`);
+    }
   });
 });
 

@@ -1,0 +1,56 @@
+/**
+ * The container images zcloud runs on the nodes it provisions, ZKE-style (every Kubernetes part
+ * a Docker container on the host network). One table: an operator with a private registry or a
+ * mirror changes the repository (or a tag) here and nowhere else. The test world builds images
+ * under exactly these names and loads them into its hosts' Docker daemons
+ * (scripts/testenv/hosts/images.ts), since no registry is reachable there.
+ *
+ * Pure data: no I/O, no validation library, safe to import from anywhere.
+ */
+
+/** What an image is for on a provisioned node. */
+export const imageRoles = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kubelet',
+  'kube-proxy',
+  'pause',
+  'base',
+] as const;
+export type ImageRole = (typeof imageRoles)[number];
+
+/** One image name without its repository: `kube-apiserver` + `v1.20.2`. */
+export interface ImageName {
+  name: string;
+  tag: string;
+}
+
+/** The Kubernetes release zcloud provisions. */
+export const kubernetesVersion = 'v1.20.2';
+
+/** Where the default images live; `zcloud/kube-apiserver:v1.20.2` etc. */
+export const defaultImageRepository = 'zcloud';
+
+/**
+ * The default image of every role. etcd's tag is the etcd release (Debian bookworm's 3.4);
+ * pause's is the pause version Kubernetes 1.20's kubelet expects; `base` is a minimal shell
+ * (busybox) for containers that only need one, e.g. to prepare host directories.
+ */
+export const defaultImages: Readonly<Record<ImageRole, ImageName>> = {
+  etcd: { name: 'etcd', tag: 'v3.4.23' },
+  'kube-apiserver': { name: 'kube-apiserver', tag: kubernetesVersion },
+  'kube-controller-manager': { name: 'kube-controller-manager', tag: kubernetesVersion },
+  'kube-scheduler': { name: 'kube-scheduler', tag: kubernetesVersion },
+  kubelet: { name: 'kubelet', tag: kubernetesVersion },
+  'kube-proxy': { name: 'kube-proxy', tag: kubernetesVersion },
+  pause: { name: 'pause', tag: '3.2' },
+  base: { name: 'busybox', tag: '1.35.0' },
+};
+
+/** The full reference of `role`'s image: `<repository>/<name>:<tag>`. */
+export function imageReference(role: ImageRole, repository: string = defaultImageRepository): string {
+  const image = defaultImages[role];
+  return `${repository}/${image.name}:${image.tag}`;
+}
