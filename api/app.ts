@@ -5,7 +5,10 @@ import { writeError } from './framework/answers.js';
 import { fullPath } from './framework/audit-request.js';
 import { ResourceRegistry } from './framework/registry.js';
 import { API_PREFIX, createApiRouter } from './framework/router.js';
+import { createDocsRouter } from './docs-page.js';
+import { zcloudOpenApi } from './framework/openapi.js';
 import { httpMetrics, metricsHandler } from './metrics-endpoint.js';
+import { ospOpenApi } from './osp-openapi.js';
 import { createOspRouter, OSP_PREFIX } from './osp.js';
 import { allResources } from './resources/index.js';
 import type { ApiServices } from './services.js';
@@ -53,6 +56,12 @@ export function createApp({ services, isReady, metrics, metricsOnOwnPort }: AppO
     const { metricsToken: token } = services.config;
     app.get('/metrics', metricsHandler(metrics, { kind: 'token-or-admin', token, users: services.users }, services));
   }
+  // The API description and its reference page are public: they hold no data, only the shape.
+  const zcloudDocument = zcloudOpenApi(registry, API_PREFIX);
+  const ospDocument = ospOpenApi(OSP_PREFIX);
+  app.get(`${API_PREFIX}/openapi.json`, (_req, res) => void res.json(zcloudDocument));
+  app.get(`${OSP_PREFIX}/openapi.json`, (_req, res) => void res.json(ospDocument));
+  app.use('/docs', createDocsRouter());
   app.use(API_PREFIX, createApiRouter({ registry, services }));
   app.use(OSP_PREFIX, createOspRouter(services));
 
