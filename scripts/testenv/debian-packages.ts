@@ -19,6 +19,8 @@ export const requiredPackages: readonly string[] = [
   'dpkg-dev',
   // Replaces the tree's vendored reflect2 1.0.1, which crashes under Go >= 1.18 (see kube-build.ts).
   'golang-github-modern-go-reflect2-dev',
+  // Headless browser of the /docs page test (test/api/docs-page.test.ts); no browser is ever downloaded.
+  'chromium',
 ];
 
 /** The packages among `names` that dpkg does not report as installed. Asks dpkg only, never the network. */
