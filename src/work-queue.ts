@@ -51,14 +51,14 @@ export class WorkQueue implements QueueState {
   }
 
   add(key: string): void {
-    if (this.#shuttingDown) return;
-    // Counted like client-go: every add, merged or not.
+    if (this.#shuttingDown || this.#dirty.has(key)) return;
+    // Counted like client-go: an add merged into a waiting one is not an add.
     this.#metrics?.added();
     this.enqueue(key);
   }
 
+  /** Queues `key`, not dirty yet; held back while it is processing (`done` queues it then). */
   private enqueue(key: string): void {
-    if (this.#dirty.has(key)) return;
     this.#dirty.add(key);
     if (!this.#queuedAt.has(key)) this.#queuedAt.set(key, Date.now());
     if (this.#processing.has(key)) return;
