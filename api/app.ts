@@ -22,7 +22,10 @@ export interface AppOptions {
   metricsOnOwnPort: boolean;
 }
 
-/** The Express app: health probes, request log, the zcloud.cn API. */
+/**
+ * The Express app: request metrics and log, health probes, /metrics (unless on its own port),
+ * the public API descriptions and /docs, the zcloud.cn and OSP APIs.
+ */
 export function createApp({ services, isReady, metrics, metricsOnOwnPort }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');

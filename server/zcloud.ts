@@ -75,10 +75,10 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
     const services: ApiServices = { config, logger, users, audit, clusters, quotas };
-    const metricsOnOwnPort = config.metricsPort !== undefined;
-    const server = new HttpServer(createApp({ services, isReady: () => manager.ready, metrics, metricsOnOwnPort }), config.port, config.listenHost);
+    const metricsServer = config.metricsPort !== undefined ? new HttpServer(createMetricsApp(metrics, services), config.metricsPort, config.listenHost) : undefined;
+    const app = createApp({ services, isReady: () => manager.ready, metrics, metricsOnOwnPort: metricsServer !== undefined });
+    const server = new HttpServer(app, config.port, config.listenHost);
     manager.add('server', server);
-    const metricsServer = metricsOnOwnPort ? new HttpServer(createMetricsApp(metrics, services), config.metricsPort!, config.listenHost) : undefined;
     if (metricsServer) manager.add('server', metricsServer);
     manager.start();
     started = true;
