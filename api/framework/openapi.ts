@@ -34,10 +34,10 @@ export interface OpenApiDocument {
   tags?: Array<{ name: string }>;
 }
 
-/** A zod schema as the JSON Schema of what a client sends (its input side). */
-export function jsonSchemaOf(schema: z.ZodType): JsonSchema {
+/** A zod schema as JSON Schema: of what a client sends (`input`, the default) or is answered. */
+export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output' = 'input'): JsonSchema {
   // Refinements and transforms have no JSON Schema; they are documented by the 422 they answer.
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
   return rest;
 }
 
@@ -213,7 +213,12 @@ export function zcloudOpenApi(registry: ResourceRegistry, prefix: string): OpenA
     const actions = Object.entries(def.actions ?? {});
     if (actions.length > 0) {
       const inputs: JsonSchema[] = [];
+      const outputs: JsonSchema[] = [];
       for (const [name, action] of actions) {
+        if (action.output) {
+          schemas[`${kind}.${name}.output`] = { title: `${name} output`, ...jsonSchemaOf(action.output, 'output') };
+          outputs.push(ref(`${kind}.${name}.output`));
+        } else outputs.push({ title: `${name} output`, type: 'object' });
         if (!action.input) continue;
         schemas[`${kind}.${name}`] = { title: name, ...jsonSchemaOf(action.input) };
         inputs.push(ref(`${kind}.${name}`));
@@ -222,11 +227,18 @@ export function zcloudOpenApi(registry: ResourceRegistry, prefix: string): OpenA
       onItem.post = op('action', `Run an action on a ${kind}: ${actions.map(([n]) => n).join(', ')}`, {
         parameters: [...itemParams, { name: 'action', in: 'query', required: true, schema: { type: 'string', enum: actions.map(([n]) => n) } }],
         ...(inputs.length > 0 ? { requestBody: { ...jsonBody({ oneOf: inputs }, 'the input of the named action (see x-zcloud-actions)'), required: false } } : {}),
-        responses: { '200': jsonResponse("the action's output", { type: 'object' }) },
+        responses: { '200': jsonResponse("the named action's output (see x-zcloud-actions)", outputs.length === 1 ? outputs[0] : { oneOf: outputs }) },
         // Only a public action (login) may be called without a token.
         ...(publicActions.length > 0 ? { security: [{ bearerAuth: [] }, {}] } : {}),
         'x-zcloud-actions': Object.fromEntries(
-          actions.map(([name, action]) => [name, { input: action.input ? ref(`${kind}.${name}`) : null, public: action.public === true }]),
+          actions.map(([name, action]) => [
+            name,
+            {
+              input: action.input ? ref(`${kind}.${name}`) : null,
+              output: action.output ? ref(`${kind}.${name}.output`) : null,
+              public: action.public === true,
+            },
+          ]),
         ),
       });
     }

@@ -78,6 +78,8 @@ describe('OpenAPI documents', () => {
     const documented = new Set(Object.keys(zcloudDoc.paths).map((template) => template.replace(/\/\{[^}]+\}$/, '')));
     expect([...documented].sort()).to.deep.equal([...registered].sort());
     expect(zcloudDoc.paths['/users/{user_id}'].post.security).to.deep.equal([{ bearerAuth: [] }, {}]);
+    // An action that declares its output has it described.
+    expect(zcloudDoc.components.schemas['cluster.getkubeconfig.output']).to.deep.include({ type: 'object', required: ['name', 'config'] });
     expect(zcloudDoc.paths).to.have.property('/clusters/{cluster_id}/namespaces/{namespace_id}/deployments/{deployment_id}/pods/{pod_id}');
   });
 
