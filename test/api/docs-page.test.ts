@@ -40,7 +40,7 @@ describe('/docs API reference page', function () {
     await zcloud?.close();
   });
 
-  it('loads without a token, with no console errors and nothing fetched from elsewhere, renders zcloud.cn/v1 and offers OSP', async () => {
+  it('loads without a token, with no console errors and nothing fetched from elsewhere, renders zcloud.cn/v1 and OSP', async () => {
     const page = await browser.newPage();
     const problems: string[] = [];
     const origin = new URL(zcloud.url).origin;
@@ -65,6 +65,12 @@ describe('/docs API reference page', function () {
     expect(definitions).to.deep.equal(['zcloud.cn/v1', 'OSP API']);
 
     mkdirSync(ARTIFACTS, { recursive: true });
+    await page.selectOption('select#select', { label: 'OSP API' });
+    await page.waitForFunction(() => document.querySelector('.info .title')?.textContent?.includes('OSP API'), undefined, { timeout: 20_000 });
+    await page.waitForSelector('.opblock-summary-path[data-path="/pods/{cluster}/{namespace}/{name}"]', { timeout: 20_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'docs-page-osp.png'), fullPage: false });
+    await page.selectOption('select#select', { label: 'zcloud.cn/v1' });
+    await page.waitForSelector('.opblock-tag[data-tag="user"]', { timeout: 20_000 });
     const screenshot = path.join(ARTIFACTS, 'docs-page.png');
     await page.screenshot({ path: screenshot, fullPage: false });
     expect(statSync(screenshot).size).to.be.greaterThan(10_000);
