@@ -80,8 +80,9 @@ export class Controller implements Runnable {
 
   constructor(options: ControllerOptions) {
     this.name = options.name;
-    this.#metrics = options.metrics;
-    this.queue = new WorkQueue(options, options.metrics && ((queue) => options.metrics!.workQueue(options.name, queue)));
+    const metrics = options.metrics;
+    this.#metrics = metrics;
+    this.queue = new WorkQueue(options, metrics && ((queue) => metrics.workQueue(options.name, queue)));
     this.#reconciler = options.reconciler;
     this.#logger = options.logger;
     this.#workers = options.workers ?? 1;
