@@ -1,9 +1,14 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { NotFoundError } from '../src/errors.js';
+import type { ZcloudMetrics } from '../src/metrics.js';
 import { writeError } from './framework/answers.js';
 import { fullPath } from './framework/audit-request.js';
 import { ResourceRegistry } from './framework/registry.js';
 import { API_PREFIX, createApiRouter } from './framework/router.js';
+import { createDocsRouter } from './docs-page.js';
+import { zcloudOpenApi } from './framework/openapi.js';
+import { httpMetrics, metricsHandler } from './metrics-endpoint.js';
+import { ospOpenApi } from './osp-openapi.js';
 import { createOspRouter, OSP_PREFIX } from './osp.js';
 import { allResources } from './resources/index.js';
 import type { ApiServices } from './services.js';
@@ -12,13 +17,21 @@ export interface AppOptions {
   services: ApiServices;
   /** Whether the store is loaded (and later: caches started); /readyz reports it. */
   isReady: () => boolean;
+  metrics: ZcloudMetrics;
+  /** /metrics is served by createMetricsApp on its own port (ZCLOUD_METRICS_PORT), not here. */
+  metricsOnOwnPort: boolean;
 }
 
-/** The Express app: health probes, request log, the zcloud.cn API. */
-export function createApp({ services, isReady }: AppOptions): express.Express {
+/**
+ * The Express app: request metrics and log, health probes, /metrics (unless on its own port),
+ * the public API descriptions and /docs, the zcloud.cn and OSP APIs.
+ */
+export function createApp({ services, isReady, metrics, metricsOnOwnPort }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  const registry = new ResourceRegistry(allResources);
+  app.use(httpMetrics(metrics, registry));
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
@@ -42,7 +55,16 @@ export function createApp({ services, isReady }: AppOptions): express.Express {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'starting' });
   });
 
-  const registry = new ResourceRegistry(allResources);
+  if (!metricsOnOwnPort) {
+    const { metricsToken: token } = services.config;
+    app.get('/metrics', metricsHandler(metrics, { kind: 'token-or-admin', token, users: services.users }, services));
+  }
+  // The API description and its reference page are public: they hold no data, only the shape.
+  const zcloudDocument = zcloudOpenApi(registry, API_PREFIX);
+  const ospDocument = ospOpenApi(OSP_PREFIX);
+  app.get(`${API_PREFIX}/openapi.json`, (_req, res) => void res.json(zcloudDocument));
+  app.get(`${OSP_PREFIX}/openapi.json`, (_req, res) => void res.json(ospDocument));
+  app.use('/docs', createDocsRouter());
   app.use(API_PREFIX, createApiRouter({ registry, services }));
   app.use(OSP_PREFIX, createOspRouter(services));
 
@@ -51,6 +73,17 @@ export function createApp({ services, isReady }: AppOptions): express.Express {
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     writeError(res, err, 'zcloud', { logger: services.logger, what: 'unhandled error', path: req.path });
+  });
+  return app;
+}
+
+/** The app of ZCLOUD_METRICS_PORT: /metrics only, guarded by ZCLOUD_METRICS_TOKEN when set. */
+export function createMetricsApp(metrics: ZcloudMetrics, services: Pick<ApiServices, 'config' | 'logger'>): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', metricsHandler(metrics, { kind: 'own-port', token: services.config.metricsToken }, services));
+  app.use((req: Request, res: Response) => {
+    writeError(res, new NotFoundError(`no route for ${req.method} ${req.path}`), 'zcloud', { logger: services.logger, what: 'unhandled error', path: req.path });
   });
   return app;
 }

@@ -9,7 +9,6 @@ import { untilAborted, type Runnable } from '../src/manager.js';
  * connection (in-flight requests are cut; clients retry) so the controllers can drain next.
  */
 export class HttpServer implements Runnable {
-  readonly name = 'http';
   readonly #listening: Promise<AddressInfo>;
   #resolveListening!: (address: AddressInfo) => void;
   #rejectListening!: (err: unknown) => void;
@@ -18,6 +17,8 @@ export class HttpServer implements Runnable {
     private readonly app: express.Express,
     private readonly port: number,
     private readonly host: string,
+    /** How the manager's log names it (there may be two: the API and the metrics port). */
+    readonly name = 'http',
   ) {
     this.#listening = new Promise((resolve, reject) => {
       this.#resolveListening = resolve;

@@ -166,6 +166,32 @@ const handlers = {
   },
 } satisfies Record<string, OspHandler>;
 
+/** One OSP route: what the router registers, and what the OpenAPI document and metrics read. */
+export interface OspRoute {
+  method: 'get' | 'post' | 'put';
+  /** Express path below OSP_PREFIX (`:param` segments). */
+  path: string;
+  handler: keyof typeof handlers;
+  /** Served without a token. */
+  public?: boolean;
+}
+
+export const OSP_ROUTES: readonly OspRoute[] = [
+  { method: 'post', path: '/login', handler: 'login', public: true },
+  { method: 'post', path: '/users', handler: 'createUser' },
+  { method: 'get', path: '/users', handler: 'listUsers' },
+  { method: 'put', path: '/users/:name', handler: 'updateUser' },
+  { method: 'get', path: '/pods/:cluster', handler: 'listPods' },
+  { method: 'get', path: '/pods/:cluster/:namespace/:name', handler: 'getPod' },
+];
+
+/** The bodies OSP handlers parse, for the OpenAPI document. */
+export const OSP_INPUTS: Partial<Record<OspRoute['handler'], z.ZodType>> = {
+  login: LoginBody,
+  createUser: CreateUserBody,
+  updateUser: UpdateUserBody,
+};
+
 /**
  * The OSP API over the same users, authorizer and caches as zcloud.cn. Every answer is
  * `{code, msg, data}`; on failure `code` names it and the HTTP status matches.
@@ -193,12 +219,9 @@ export function createOspRouter(services: ApiServices): express.Router {
       writeAnswer(res, result);
     };
 
-  router.post('/login', route(handlers.login, { public: true }));
-  router.post('/users', route(handlers.createUser));
-  router.get('/users', route(handlers.listUsers));
-  router.put('/users/:name', route(handlers.updateUser));
-  router.get('/pods/:cluster', route(handlers.listPods));
-  router.get('/pods/:cluster/:namespace/:name', route(handlers.getPod));
+  for (const { method, path, handler, public: isPublic } of OSP_ROUTES) {
+    router[method](path, route(handlers[handler], { public: isPublic }));
+  }
   router.use((req: Request, res: Response) => {
     writeError(res, new NotFoundError(`no OSP route for ${req.method} ${req.path}`), 'osp', { logger: services.logger, what: 'OSP request failed', path: req.path });
   });

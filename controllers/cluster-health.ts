@@ -1,6 +1,7 @@
 import type { ClusterManager } from '../src/clusters/cluster-manager.js';
 import type { ControllerDefinition, Reconciler, Result } from '../src/controller.js';
 import type { Logger } from '../src/logger.js';
+import type { ZcloudMetrics } from '../src/metrics.js';
 
 export interface ClusterHealthOptions {
   clusters: ClusterManager;
@@ -9,6 +10,8 @@ export interface ClusterHealthOptions {
   intervalMs: number;
   /** A probe without an answer by then fails. Default min(5 s, interval). */
   probeTimeoutMs?: number;
+  /** Where probe latencies go. */
+  metrics?: ZcloudMetrics;
 }
 
 /** Failures in a row before a cluster is Unreachable: one lost probe is not an outage. */
@@ -26,11 +29,17 @@ export class ClusterHealthReconciler implements Reconciler {
   async reconcile(key: string, signal: AbortSignal): Promise<Result> {
     const { clusters, logger, intervalMs } = this.options;
     const runtime = clusters.get(key);
-    if (!runtime || runtime.deleting) return {};
+    if (!runtime || runtime.deleting) {
+      // A removed cluster's probe series go with it, so the cluster label stays bounded.
+      for (const outcome of ['ok', 'error']) this.options.metrics?.healthProbeDuration.remove({ cluster: key, outcome });
+      return {};
+    }
     const health = runtime.health;
     const timeoutMs = this.options.probeTimeoutMs ?? Math.min(5000, intervalMs);
+    const probe = this.options.metrics?.healthProbeDuration.startTimer({ cluster: key });
     try {
       const version = await runtime.http.request<{ gitVersion?: string }>('GET', '/version', { timeoutMs, signal });
+      probe?.({ outcome: 'ok' });
       const wasUnreachable = health.reachable === false;
       health.reachable = true;
       health.consecutiveFailures = 0;
@@ -42,6 +51,7 @@ export class ClusterHealthReconciler implements Reconciler {
       }
     } catch (err) {
       if (signal.aborted) return {};
+      probe?.({ outcome: 'error' });
       health.consecutiveFailures++;
       health.lastError = (err as Error).message;
       if (health.consecutiveFailures >= FAILURES_TO_UNREACHABLE && health.reachable !== false) {
@@ -62,6 +72,7 @@ export function clusterHealthController(options: ClusterHealthOptions): Controll
     name: 'cluster-health',
     reconciler: new ClusterHealthReconciler(options),
     workers: 2,
-    watch: (on) => on.clusters((event, cluster) => (event === 'attached' ? cluster : undefined)),
+    // Detached too: the reconcile then finds no runtime and drops the cluster's probe series.
+    watch: (on) => on.clusters((_event, cluster) => cluster),
   };
 }

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { createApp } from '../api/app.js';
+import { createApp, createMetricsApp } from '../api/app.js';
 import { HttpServer } from '../api/http-server.js';
 import type { ApiServices } from '../api/services.js';
 import { clusterHealthController } from '../controllers/cluster-health.js';
@@ -13,6 +13,7 @@ import type { Config } from '../src/config.js';
 import { Controller, type ControllerDefinition } from '../src/controller.js';
 import { createLogger } from '../src/logger.js';
 import { Manager, untilAborted } from '../src/manager.js';
+import { ZcloudMetrics } from '../src/metrics.js';
 import { userQuotasCollection } from '../src/quotas/user-quota.js';
 import { UserQuotaService } from '../src/quotas/user-quota-service.js';
 import { openLowdbStore } from '../src/store/lowdb-store.js';
@@ -27,6 +28,8 @@ export interface RunningZcloud {
   url: string;
   port: number;
   services: ApiServices;
+  /** The port of /metrics when ZCLOUD_METRICS_PORT is set. */
+  metricsPort?: number;
   /** Resolves when zcloud has stopped; rejects if a part of it failed (and stopped the rest). */
   done: Promise<void>;
   /** Stops serving, drains the controllers, stops the caches, then closes the store (releasing its lock). */
@@ -47,6 +50,8 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
   const logger = createLogger({ level: config.logLevel, stream: options.logStream });
   const store = await openLowdbStore({ dataDir: config.dataDir, collections });
   const manager = new Manager({ logger });
+  // One registry per instance: tests run several zclouds in one process.
+  const metrics = new ZcloudMetrics();
   manager.add('store', { name: 'store', start: async (signal) => (await untilAborted(signal), await store.close()) });
   let started = false;
   try {
@@ -56,29 +61,35 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const audit = new AuditTrail(store, config.auditMaxEntries);
     const clusters = new ClusterManager({ store, users, logger, minWatchTimeoutSeconds: Math.max(1, Math.round(config.watchTimeoutMs / 1000)) });
     manager.add('caches', clusters);
+    metrics.observeInformers(() => clusters.informerSamples());
+    metrics.observeClusters(() => clusters.clusterSamples());
 
     const controller = (definition: ControllerDefinition): Controller => {
-      const running = new Controller({ ...definition, logger, clusters });
+      const running = new Controller({ ...definition, logger, clusters, metrics });
       manager.add('controllers', running);
       return running;
     };
-    controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs }));
+    controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs, metrics }));
     controller(configReloadController({ clusters, logger }));
     const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger }));
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
     const services: ApiServices = { config, logger, users, audit, clusters, quotas };
-    const server = new HttpServer(createApp({ services, isReady: () => manager.ready }), config.port, config.listenHost);
+    const metricsServer = config.metricsPort !== undefined ? new HttpServer(createMetricsApp(metrics, services), config.metricsPort, config.listenHost, 'metrics-http') : undefined;
+    const app = createApp({ services, isReady: () => manager.ready, metrics, metricsOnOwnPort: metricsServer !== undefined });
+    const server = new HttpServer(app, config.port, config.listenHost);
     manager.add('server', server);
+    if (metricsServer) manager.add('server', metricsServer);
     manager.start();
     started = true;
     const port = (await server.listening).port;
+    const metricsPort = metricsServer ? (await metricsServer.listening).port : undefined;
     const host = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
     logger.info('zcloud listening', { port, dataDir: config.dataDir, clusters: clusters.list().length });
     const done = manager.done();
     // Observed here so a failure never goes unhandled; callers awaiting `done` still see it.
     done.catch(() => undefined);
-    return { url: `http://${host}:${port}`, port, services, done, close: () => manager.stop() };
+    return { url: `http://${host}:${port}`, port, metricsPort, services, done, close: () => manager.stop() };
   } catch (err) {
     await manager.stop();
     // The store runnable only closes what a started manager opened.

@@ -50,6 +50,16 @@ export const configKeys = {
     default: '5m',
     doc: 'shortest server-side timeout of an informer watch; each watch picks one in [t, 2t)',
   },
+  ZCLOUD_METRICS_TOKEN: {
+    schema: z.string().min(16, 'must be at least 16 characters').optional(),
+    default: undefined,
+    doc: 'bearer token Prometheus sends to read /metrics; unset: on the API port an admin token is needed, on ZCLOUD_METRICS_PORT none',
+  },
+  ZCLOUD_METRICS_PORT: {
+    schema: port.optional(),
+    default: undefined,
+    doc: 'serve /metrics on this port (same listen host) instead of the API port',
+  },
 } as const;
 
 type Keys = typeof configKeys;
@@ -66,6 +76,8 @@ export interface Config {
   auditMaxEntries: number;
   healthIntervalMs: number;
   watchTimeoutMs: number;
+  metricsToken?: string;
+  metricsPort?: number;
 }
 
 const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -116,5 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditMaxEntries: parseKey('ZCLOUD_AUDIT_MAX_ENTRIES', raw('ZCLOUD_AUDIT_MAX_ENTRIES')),
     healthIntervalMs: parseKey('ZCLOUD_HEALTH_INTERVAL', raw('ZCLOUD_HEALTH_INTERVAL')),
     watchTimeoutMs: parseKey('ZCLOUD_WATCH_TIMEOUT', raw('ZCLOUD_WATCH_TIMEOUT')),
+    metricsToken: parseKey('ZCLOUD_METRICS_TOKEN', raw('ZCLOUD_METRICS_TOKEN')),
+    metricsPort: parseKey('ZCLOUD_METRICS_PORT', raw('ZCLOUD_METRICS_PORT')),
   };
 }

@@ -3,6 +3,7 @@ import type { KubeObject } from './kube/kube-object.js';
 import type { CachedKindName } from './kube/resource-kind.js';
 import type { Logger } from './logger.js';
 import type { Runnable } from './manager.js';
+import type { ReconcileResult, ZcloudMetrics } from './metrics.js';
 import { WorkQueue, type WorkQueueOptions } from './work-queue.js';
 
 /** What a reconcile asks for next. */
@@ -56,6 +57,8 @@ export interface ControllerOptions extends ControllerDefinition {
   logger: Logger;
   /** The source of object and cluster events for `watch`. */
   clusters?: ClusterManager;
+  /** Where the queue's and the reconciles' metrics go (label: the controller's name). */
+  metrics?: ZcloudMetrics;
 }
 
 /**
@@ -73,10 +76,13 @@ export class Controller implements Runnable {
   readonly #workers: number;
   readonly #unsubscribe: Array<() => void> = [];
   readonly #initial: Array<() => Promise<Keys>> = [];
+  readonly #metrics: ZcloudMetrics | undefined;
 
   constructor(options: ControllerOptions) {
     this.name = options.name;
-    this.queue = new WorkQueue(options);
+    const metrics = options.metrics;
+    this.#metrics = metrics;
+    this.queue = new WorkQueue(options, metrics && ((queue) => metrics.workQueue(options.name, queue)));
     this.#reconciler = options.reconciler;
     this.#logger = options.logger;
     this.#workers = options.workers ?? 1;
@@ -127,8 +133,11 @@ export class Controller implements Runnable {
         this.queue.done(key);
         continue;
       }
+      const started = performance.now();
+      let outcome: ReconcileResult = 'error';
       try {
         const result = await this.#reconciler.reconcile(key, signal);
+        outcome = result.requeueAfterMs !== undefined ? 'requeue' : 'success';
         this.queue.forget(key);
         if (result.requeueAfterMs !== undefined && !signal.aborted) this.queue.addAfter(key, result.requeueAfterMs);
       } catch (err) {
@@ -140,6 +149,8 @@ export class Controller implements Runnable {
           this.#logger.warn('reconcile failed, retrying', { controller: this.name, key, error: (err as Error).message, retryInMs: delay });
         }
       } finally {
+        this.#metrics?.reconcileTotal.inc({ controller: this.name, result: outcome });
+        this.#metrics?.reconcileTime.observe({ controller: this.name }, (performance.now() - started) / 1000);
         this.queue.done(key);
       }
     }

@@ -36,6 +36,24 @@ export class ResourceRegistry {
     return this.#byKind.get(kind);
   }
 
+  /**
+   * The URL template a request path (below the API prefix, decoded segments) addresses:
+   * `/clusters/{cluster_id}/nodes/{node_id}` for `/clusters/c1/nodes/n1`; undefined when no
+   * collection matches. Ids never appear in it, so it is a bounded metrics label.
+   */
+  templateOf(segments: readonly string[]): string | undefined {
+    let candidates = this.roots;
+    let template = '';
+    for (let i = 0; i < segments.length; i += 2) {
+      const entry = candidates.get(segments[i]);
+      if (!entry) return undefined;
+      template += `/${entry.collectionName}`;
+      if (i + 1 < segments.length) template += `/{${entry.def.kind}_id}`;
+      candidates = entry.children;
+    }
+    return template || undefined;
+  }
+
   /** Every collection URL template, e.g. `/clusters/{cluster_id}/namespaces`, sorted. */
   collectionTemplates(): string[] {
     const out: string[] = [];

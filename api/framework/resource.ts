@@ -24,12 +24,14 @@ export interface RequestContext {
   requireUser(): Principal;
 }
 
-export interface ActionDefinition<I extends z.ZodType = z.ZodType> {
+export interface ActionDefinition<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
   /** Validates the body; absent means the action takes no input. */
   input?: I;
+  /** What `run` answers: types it, and describes it in the OpenAPI document (absent: an object). */
+  output?: O;
   /** Callable without a token (login). */
   public?: boolean;
-  run(ctx: RequestContext, id: string, input: z.output<I>): Promise<unknown>;
+  run(ctx: RequestContext, id: string, input: z.output<I>): Promise<z.input<O>>;
 }
 
 export interface WriteDefinition<I extends z.ZodType, R> {
@@ -68,7 +70,7 @@ export function defineResource<C extends z.ZodType, U extends z.ZodType>(
   return def as unknown as ResourceDefinition;
 }
 
-/** Keeps the zod input type of an action for its `run`. */
-export function defineAction<I extends z.ZodType>(def: ActionDefinition<I>): ActionDefinition {
+/** Keeps the zod input (and output) types of an action for its `run`. */
+export function defineAction<I extends z.ZodType, O extends z.ZodType = z.ZodType>(def: ActionDefinition<I, O>): ActionDefinition {
   return def as unknown as ActionDefinition;
 }

@@ -58,6 +58,7 @@ export const clusterResource = defineResource({
   },
   actions: {
     getkubeconfig: defineAction({
+      output: z.object({ name: z.string(), config: z.string().describe('the kubeconfig YAML the cluster was imported with') }),
       run: async (ctx, id) => ({ name: id, config: await ctx.services.clusters.kubeconfigOf(id) }),
     }),
   },

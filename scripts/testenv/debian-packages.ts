@@ -25,6 +25,8 @@ export const requiredPackages: readonly string[] = [
   'docker.io',
   'busybox-static',
   'etcd-client',
+  // Headless browser of the /docs page test (test/api/docs-page.test.ts); no browser is ever downloaded.
+  'chromium',
 ];
 
 /** The packages among `names` that dpkg does not report as installed. Asks dpkg only, never the network. */

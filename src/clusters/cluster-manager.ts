@@ -11,6 +11,7 @@ import type { ObjectReader } from '../kube/object-store.js';
 import type { CachedKindName } from '../kube/resource-kind.js';
 import type { Logger } from '../logger.js';
 import { untilAborted, type Runnable } from '../manager.js';
+import type { ClusterSample, InformerSample } from '../metrics.js';
 import { defineCollection, type Store, type StoreCollection } from '../store/store.js';
 import type { UserService } from '../users.js';
 
@@ -165,6 +166,28 @@ export class ClusterManager implements Runnable {
 
   list(): ClusterRuntime[] {
     return [...this.#runtimes.values()];
+  }
+
+  /** Each registered cluster's state, for the metrics scrape. */
+  *clusterSamples(): Iterable<ClusterSample> {
+    for (const runtime of this.#runtimes.values()) yield { cluster: runtime.name, state: runtime.state };
+  }
+
+  /** Each informer of each registered cluster, read at the metrics scrape. */
+  *informerSamples(): Iterable<InformerSample> {
+    for (const runtime of this.#runtimes.values()) {
+      for (const [kind, informer] of runtime.cache.informers()) {
+        const { reflector } = informer;
+        yield {
+          cluster: runtime.name,
+          kind,
+          ...reflector.stats,
+          objects: informer.store.size,
+          synced: reflector.hasSynced,
+          lastContactAt: reflector.lastContactAt,
+        };
+      }
+    }
   }
 
   get(name: string): ClusterRuntime | undefined {

@@ -37,6 +37,8 @@ export interface ReflectorStats {
   /** LISTs caused by a 410 Gone/Expired. */
   goneRelists: number;
   errors: number;
+  /** Object changes handed to `onEvents` (a LIST's differences included). */
+  events: number;
 }
 
 /**
@@ -54,7 +56,7 @@ export class Reflector<T extends KubeObject> {
   lastError: string | undefined;
   /** When the apiserver last told us something (list, event, bookmark, watch start). */
   lastContactAt = 0;
-  readonly stats: ReflectorStats = { lists: 0, watches: 0, goneRelists: 0, errors: 0 };
+  readonly stats: ReflectorStats = { lists: 0, watches: 0, goneRelists: 0, errors: 0, events: 0 };
   #wake = new AbortController();
 
   constructor(private readonly options: ReflectorOptions<T>) {}
@@ -132,6 +134,7 @@ export class Reflector<T extends KubeObject> {
     this.hasSynced = true;
     this.stats.lists++;
     this.lastContactAt = Date.now();
+    this.stats.events += events.length;
     if (events.length > 0) this.options.onEvents(events);
   }
 
@@ -212,12 +215,16 @@ export class Reflector<T extends KubeObject> {
     switch (event.type) {
       case 'ADDED':
       case 'MODIFIED': {
+        this.stats.events++;
         onEvents([store.upsert(this.prepare(event.object))]);
         break;
       }
       case 'DELETED': {
         const removed = store.remove(keyOf(event.object));
-        if (removed) onEvents([{ type: 'deleted', object: this.prepare(event.object) }]);
+        if (removed) {
+          this.stats.events++;
+          onEvents([{ type: 'deleted', object: this.prepare(event.object) }]);
+        }
         break;
       }
       case 'BOOKMARK':

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { expect } from 'chai';
+import { parseExposition, samplesOf, valueOf } from '../helpers/metrics.js';
 import { percentile } from '../helpers/stats.js';
 import { eventually, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, sha1, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
@@ -152,6 +153,27 @@ describe('clusters: import, informer caches, namespaces', function () {
     expect(p99).to.be.lessThan(5000);
   });
 
+  const scrape = async () => {
+    const res = await zcloud.request('GET', '/metrics', { token: admin });
+    expect(res.status, res.text).to.equal(200);
+    return parseExposition(res.text);
+  };
+
+  it('exports each imported cluster Running, its informers synced and filled, and its health probes', async () => {
+    const samples = await scrape();
+    for (const cluster of names) {
+      expect(valueOf(samples, 'zcloud_cluster_state', { cluster, state: 'Running' }), cluster).to.equal(1);
+      const synced = samplesOf(samples, 'zcloud_informer_synced', { cluster });
+      expect(synced.length, cluster).to.be.greaterThan(5);
+      expect(synced.filter((s) => s.value !== 1).map((s) => s.labels.kind), cluster).to.deep.equal([]);
+      expect(valueOf(samples, 'zcloud_informer_objects', { cluster, kind: 'nodes' }), cluster).to.equal(3);
+      expect(valueOf(samples, 'zcloud_informer_lists_total', { cluster, kind: 'namespaces' }), cluster).to.be.at.least(1);
+      expect(valueOf(samples, 'zcloud_informer_last_event_age_seconds', { cluster, kind: 'namespaces' }), cluster).to.be.within(0, 60);
+      expect(valueOf(samples, 'zcloud_cluster_health_probe_duration_seconds_count', { cluster, outcome: 'ok' }), cluster).to.be.at.least(1);
+    }
+    expect(valueOf(samples, 'controller_runtime_reconcile_total', { controller: 'cluster-health', result: 'requeue' })).to.be.at.least(2);
+  });
+
   it('resumes a watch that ended normally without listing again', async () => {
     const reflector = zcloud.running.services.clusters.get('zc-east')!.cache.informer('namespaces')!.reflector;
     const before = { ...reflector.stats };
@@ -159,6 +181,11 @@ describe('clusters: import, informer caches, namespaces', function () {
     await eventually(() => expect(reflector.stats.watches).to.be.at.least(before.watches + 2), { within: 20_000, interval: 500 });
     expect(reflector.stats.lists).to.equal(before.lists);
     expect(reflector.stats.goneRelists).to.equal(before.goneRelists);
+    // The same, as Prometheus sees it.
+    const samples = await scrape();
+    const labels = { cluster: 'zc-east', kind: 'namespaces' };
+    expect(valueOf(samples, 'zcloud_informer_watches_total', labels)).to.be.at.least(before.watches + 2);
+    expect(valueOf(samples, 'zcloud_informer_lists_total', labels)).to.equal(before.lists);
     await core[0].createNamespace({ body: { metadata: { name: 'after-resume' } } });
     await eventually(async () => expect((await zcloud.request('GET', `${API}/clusters/zc-east/namespaces/after-resume`, { token: admin })).status).to.equal(200), {
       within: 2000,
@@ -236,6 +263,9 @@ describe('clusters: import, informer caches, namespaces', function () {
     const tina = await zcloud.request('GET', `${API}/users/tina`, { token: admin });
     expect(tina.body.projects).to.deep.equal([]);
     expect(zcloud.running.services.clusters.get('zc-east')).to.equal(undefined);
+    // Its series go with it; the other cluster's stay.
+    await eventually(async () => expect((await scrape()).filter((x) => x.labels.cluster === 'zc-east')).to.deep.equal([]), { within: 5000 });
+    expect(samplesOf(await scrape(), 'zcloud_informer_synced', { cluster: 'zc-west' })).to.not.deep.equal([]);
     const stored = JSON.parse(readFileSync(`${zcloud.dataDir}/zcloud.json`, 'utf8'));
     expect(Object.keys(stored.collections.clusters)).to.deep.equal(['zc-west']);
     // The real cluster is untouched: zcloud only forgot it.

@@ -2,6 +2,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { clusterLayout, readState } from '../../scripts/testenv/cluster-layout.js';
 import { etcdCompactAll, etcdDelete } from '../helpers/etcd.js';
+import { parseExposition, valueOf } from '../helpers/metrics.js';
 import { eventually, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
@@ -19,6 +20,7 @@ describe('clusters: apiserver outage, relist and start-up', function () {
 
   const namespaces = async (): Promise<string[]> =>
     (await zcloud.request('GET', `${API}/clusters/${NAME}/namespaces`, { token: admin })).body.data.map((n: { id: string }) => n.id);
+  const scrape = async () => parseExposition((await zcloud.request('GET', '/metrics', { token: admin })).text);
   const status = async (): Promise<string> => (await zcloud.request('GET', `${API}/clusters/${NAME}`, { token: admin })).body.status;
 
   before(async () => {
@@ -50,6 +52,11 @@ describe('clusters: apiserver outage, relist and start-up', function () {
     expect(below.headers.get('x-zcloud-cluster-state')).to.equal('Unreachable');
     const write = await zcloud.request('POST', `${API}/clusters/${NAME}/namespaces`, { token: admin, body: { name: 'nope' } });
     expect(write.status).to.equal(503);
+    // What the ZcloudClusterUnreachable alert reads.
+    const down = await scrape();
+    expect(valueOf(down, 'zcloud_cluster_state', { cluster: NAME, state: 'Unreachable' })).to.equal(1);
+    expect(valueOf(down, 'zcloud_cluster_state', { cluster: NAME, state: 'Running' })).to.equal(0);
+    expect(valueOf(down, 'zcloud_cluster_health_probe_duration_seconds_count', { cluster: NAME, outcome: 'error' })).to.be.at.least(2);
 
     // Behind zcloud's back: remove an object in etcd and compact history, so the old
     // resourceVersion zcloud holds is gone (410) and only a relist can be exact.
@@ -73,6 +80,8 @@ describe('clusters: apiserver outage, relist and start-up', function () {
   it('relists on 410 Gone when the held resourceVersion was compacted away', async () => {
     const informer = zcloud.running.services.clusters.get(NAME)!.cache.informer('namespaces')!;
     const before = { ...informer.reflector.stats };
+    const labels = { cluster: NAME, kind: 'namespaces' };
+    const relistsBefore = valueOf(await scrape(), 'zcloud_informer_relists_after_gone_total', labels);
     await core.createNamespace({ body: { metadata: { name: 'gone-probe' } } });
     await eventually(() => expect(informer.store.get(undefined, 'gone-probe')).to.not.equal(undefined), { within: 2000 });
     // Stop the watch with a stale resourceVersion that etcd no longer has.
@@ -83,6 +92,7 @@ describe('clusters: apiserver outage, relist and start-up', function () {
     await cluster.start();
     await eventually(() => expect(informer.store.get(undefined, 'gone-probe')).to.equal(undefined), { within: 60_000, interval: 250 });
     expect(informer.reflector.stats.goneRelists, "relists caused by 410 Gone").to.be.greaterThan(before.goneRelists);
+    expect(valueOf(await scrape(), 'zcloud_informer_relists_after_gone_total', labels)).to.be.greaterThan(relistsBefore);
     await eventually(async () => expect(await status()).to.equal('Running'), { within: 30_000 });
   });
 

@@ -1,6 +1,7 @@
 import { CoreV1Api, type V1ResourceQuota } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { importedCluster, type ImportedCluster } from '../helpers/imported.js';
+import { parseExposition, valueOf } from '../helpers/metrics.js';
 import { eventually } from '../helpers/world.js';
 import { API, sha1, startTestZcloud } from '../helpers/zcloud.js';
 
@@ -92,7 +93,10 @@ describe('userquota: requests, approval and the reconciler', function () {
     expect(await core.readNamespace({ name: 'team-ann' }).catch(() => 'absent')).to.equal('absent');
   });
 
+  const scrape = async () => parseExposition((await env.api('GET', '/metrics')).text);
+
   it('approval creates the namespace, a ResourceQuota with all three limits, and grants the project', async () => {
+    const metricsBefore = await scrape();
     const res = await env.api('POST', `${URL}/team-ann?action=approval`, { body: { clusterName: CLUSTER } });
     expect(res.status, res.text).to.equal(200);
     expect(res.body).to.include({ status: 'approval', clusterName: CLUSTER });
@@ -116,6 +120,18 @@ describe('userquota: requests, approval and the reconciler', function () {
     const audit = await env.api('GET', `${API}/auditlogs`);
     const actions = audit.body.data.filter((e: { user: string }) => e.user === 'zcloud:userquota-controller').map((e: { verb: string }) => e.verb);
     expect(actions).to.include.members(['create', 'grant']);
+    // The approval moved the controller's counters.
+    const metricsAfter = await scrape();
+    const grew = (name: string, labels: Record<string, string>) => valueOf(metricsAfter, name, labels) - valueOf(metricsBefore, name, labels);
+    expect(grew('workqueue_adds_total', { name: 'userquota' })).to.be.at.least(1);
+    // An applied quota is re-checked periodically, so its reconciles end in "requeue", not "success".
+    const finished = grew('controller_runtime_reconcile_total', { controller: 'userquota' }) - grew('controller_runtime_reconcile_total', { controller: 'userquota', result: 'error' });
+    expect(finished).to.be.at.least(1);
+    expect(grew('controller_runtime_reconcile_total', { controller: 'userquota', result: 'requeue' })).to.be.at.least(1);
+    expect(grew('controller_runtime_reconcile_time_seconds_count', { controller: 'userquota' })).to.be.at.least(1);
+    expect(grew('workqueue_work_duration_seconds_count', { name: 'userquota' })).to.be.at.least(1);
+    expect(valueOf(metricsAfter, 'workqueue_depth', { name: 'userquota' })).to.equal(0);
+    expect(grew('zcloud_http_requests_total', { route: `${URL}/{userquota_id}`, method: 'POST', status: '200' })).to.be.at.least(1);
   });
 
   it('puts back a ResourceQuota edited or deleted in the cluster', async () => {
