@@ -208,7 +208,7 @@ export type Outcome =
   | { kind: 'collection'; items: ApiObject[] }
   | { kind: 'object'; status: 200 | 201; object: ApiObject }
   | { kind: 'output'; output: unknown }
-  | { kind: 'deleted'; status: 202 | 204 };
+  | { kind: 'deleted' };
 
 /** `?field=value` keeps objects whose top-level string `field` equals value. */
 export function applyFilters(items: ApiObject[], query: Readonly<Record<string, string>>): ApiObject[] {
@@ -242,7 +242,8 @@ export async function dispatch(
     case 'update':
       return { kind: 'object', status: 200, object: await def.update!.run(ctx, operation.id, input) };
     case 'delete':
-      return { kind: 'deleted', status: (await def.remove!(ctx, operation.id)) === 'accepted' ? 202 : 204 };
+      await def.remove!(ctx, operation.id);
+      return { kind: 'deleted' };
     case 'action':
       return { kind: 'output', output: (await actionOf(path, operation)!.run(ctx, operation.id, input)) ?? {} };
   }
@@ -266,7 +267,10 @@ export function shape(path: ResolvedPath, outcome: Outcome): Answer {
     case 'output':
       return { status: 200, body: outcome.output };
     case 'deleted':
-      return { status: outcome.status };
+      // 204 for every kind, also when deletion continues in the background (a namespace
+      // finalizing, a quota's namespace going): the seed says so, and its clients treat any
+      // other status as a failure, then poll until 404 (issue 15).
+      return { status: 204 };
   }
 }
 

@@ -53,7 +53,7 @@ const registry = new ResourceRegistry([
     get: async (_ctx, id) => widgets.find((w) => w.id === id),
     create: { input: z.object({ name: z.string().min(1, 'is required') }), run: async (_ctx, input) => ({ id: input.name, name: input.name }) },
     update: { input: z.object({ color: z.enum(['red', 'blue']) }), run: async (_ctx, id, input) => ({ id, color: input.color }) },
-    remove: async (_ctx, id) => (id === 'a' ? 'accepted' : undefined),
+    remove: async () => undefined,
     actions: {
       login: defineAction({ public: true, run: async () => ({ token: 't' }) }),
       paint: defineAction({ input: z.object({ color: z.string() }), run: async (_ctx, id, input) => ({ id, painted: input.color }) }),
@@ -248,7 +248,7 @@ describe('router steps', () => {
       expect(hidden).to.deep.equal({ kind: 'collection', items: [widgets[1]] });
     });
 
-    it('answers get (404 absent, 403 hidden), create 201, delete 202/204, action output or {}', async () => {
+    it('answers get (404 absent, 403 hidden), create 201, delete 204, action output or {}', async () => {
       const get = (id: string) => resolved('GET', `/clusters/c1/namespaces/ns1/widgets/${id}`);
       const run = (r: { path: ResolvedPath; operation: Operation }, input?: unknown, visible?: (o: Readonly<Record<string, unknown>>) => boolean) =>
         dispatch(r.path, context(r.path), r.operation, input, { allowed: true, ...(visible ? { visible } : {}) });
@@ -260,7 +260,7 @@ describe('router steps', () => {
       const create = resolved('POST', '/clusters/c1/namespaces/ns1/widgets');
       expect(shape(create.path, await run(create, { name: 'w' })).status).to.equal(201);
       const del = (id: string) => resolved('DELETE', `/clusters/c1/namespaces/ns1/widgets/${id}`);
-      expect(shape(del('a').path, await run(del('a')))).to.deep.equal({ status: 202 });
+      expect(shape(del('a').path, await run(del('a')))).to.deep.equal({ status: 204 });
       expect(shape(del('b').path, await run(del('b')))).to.deep.equal({ status: 204 });
       const paint = resolved('POST', '/clusters/c1/namespaces/ns1/widgets/a', 'paint');
       expect(shape(paint.path, await run(paint, { color: 'blue' }))).to.deep.equal({ status: 200, body: { id: 'a', painted: 'blue' } });
