@@ -7,6 +7,8 @@ import { API_PREFIX, createApiRouter } from './framework/router.js';
 import { createOspRouter, OSP_PREFIX } from './osp.js';
 import { allResources } from './resources/index.js';
 import type { ApiServices } from './services.js';
+import { createWebSessionRouter, WEB_PREFIX } from './web/session.js';
+import { staticUi } from './web/static-ui.js';
 
 export interface AppOptions {
   services: ApiServices;
@@ -14,11 +16,14 @@ export interface AppOptions {
   isReady: () => boolean;
 }
 
-/** The Express app: health probes, request log, the zcloud.cn API. */
+/** The Express app: health probes, request log, the zcloud.cn API, the OSP API, the web session and (optionally) a web console. */
 export function createApp({ services, isReady }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Which proxies' X-Forwarded-For/-Proto/-Host are believed: client address (audit, login
+  // throttle), scheme and host (links, Secure cookie, the session's same-origin check).
+  app.set('trust proxy', services.config.trustedProxies.length > 0 ? services.config.trustedProxies : false);
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
@@ -45,6 +50,8 @@ export function createApp({ services, isReady }: AppOptions): express.Express {
   const registry = new ResourceRegistry(allResources);
   app.use(API_PREFIX, createApiRouter({ registry, services }));
   app.use(OSP_PREFIX, createOspRouter(services));
+  app.use(WEB_PREFIX, createWebSessionRouter(services));
+  if (services.config.uiDir) app.use(staticUi(services.config.uiDir));
 
   app.use((req: Request, res: Response) => {
     writeError(res, new NotFoundError(`no route for ${req.method} ${req.path}`), 'zcloud', { logger: services.logger, what: 'unhandled error', path: req.path });

@@ -2,7 +2,6 @@ import { authorize as decide, type Decision, type PathStep } from '../../src/aut
 import { ForbiddenError, MalformedError, MethodNotAllowedError, NotFoundError } from '../../src/errors.js';
 import type { Principal } from '../../src/users.js';
 import type { Answer } from './answers.js';
-import { authenticateBearer, type TokenAuthenticator } from './authn.js';
 import { parseInput } from './http-errors.js';
 import type { RegisteredResource, ResourceRegistry } from './registry.js';
 import type { ActionDefinition, ApiObject, RequestContext } from './resource.js';
@@ -126,17 +125,16 @@ export function actionOf(path: ResolvedPath, operation: Operation): ActionDefini
 }
 
 /**
- * Step 2: who asks (`Authorization: Bearer …`; 401 without a valid token), except for a public
- * action (login). Only then is a refused method or unknown action reported, so anonymous
- * callers learn nothing but 401.
+ * Step 2: who asks (`identify`: the bearer token or the web session, authn.ts; 401 without a
+ * valid one), except for a public action (login). Only then is a refused method or unknown
+ * action reported, so anonymous callers learn nothing but 401.
  */
 export async function authenticate(
   resolution: Resolution,
-  authorization: string | undefined,
-  users: TokenAuthenticator,
+  identify: () => Promise<Principal>,
 ): Promise<{ user: Principal | undefined; operation: Operation }> {
   const isPublic = 'operation' in resolution && actionOf(resolution.path, resolution.operation)?.public === true;
-  const user = isPublic ? undefined : await authenticateBearer(authorization, users);
+  const user = isPublic ? undefined : await identify();
   if ('refusal' in resolution) throw resolution.refusal;
   return { user, operation: resolution.operation };
 }

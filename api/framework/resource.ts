@@ -18,6 +18,8 @@ export interface RequestContext {
   /** Query parameters (first value of each). */
   query: Readonly<Record<string, string>>;
   services: ApiServices;
+  /** The client's address (X-Forwarded-For only from trusted proxies), for the login throttle. */
+  sourceAddress: string;
   /** Adds a response header (e.g. cache freshness). */
   setHeader(name: string, value: string): void;
   /** The caller, or UnauthorizedError; for handlers that run only authenticated. */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { z } from 'zod';
 import { errorResponse, ospSuccess } from '../../api/framework/answers.js';
+import { authenticateBearer } from '../../api/framework/authn.js';
 import { ResourceRegistry } from '../../api/framework/registry.js';
 import {
   allowedMethods,
@@ -90,6 +91,7 @@ function context(path: ResolvedPath, query: Record<string, string> = {}): Reques
     parents: Object.fromEntries(path.ancestry.map((s) => [s.kind, s.id])),
     query,
     services: {} as ApiServices,
+    sourceAddress: '127.0.0.1',
     setHeader: () => undefined,
     requireUser: () => admin,
   };
@@ -153,16 +155,16 @@ describe('router steps', () => {
   describe('authenticate', () => {
     it('requires a bearer token, and reports a refusal only to a known caller', async () => {
       const refused = resolve(registry, line('DELETE', '/clusters'));
-      expect(await rejection(authenticate(refused, undefined, users))).to.be.instanceOf(UnauthorizedError);
-      expect(await rejection(authenticate(refused, 'Bearer nonsense', users))).to.be.instanceOf(UnauthorizedError);
-      expect(await rejection(authenticate(refused, 'Bearer admin-token', users))).to.be.instanceOf(MethodNotAllowedError);
-      const ok = await authenticate(resolve(registry, line('GET', '/clusters')), 'Bearer dev-token', users);
+      expect(await rejection(authenticate(refused, () => authenticateBearer(undefined, users)))).to.be.instanceOf(UnauthorizedError);
+      expect(await rejection(authenticate(refused, () => authenticateBearer('Bearer nonsense', users)))).to.be.instanceOf(UnauthorizedError);
+      expect(await rejection(authenticate(refused, () => authenticateBearer('Bearer admin-token', users)))).to.be.instanceOf(MethodNotAllowedError);
+      const ok = await authenticate(resolve(registry, line('GET', '/clusters')), () => authenticateBearer('Bearer dev-token', users));
       expect(ok).to.deep.equal({ user: dev, operation: { verb: 'list' } });
     });
 
     it('lets a public action through without a token', async () => {
       const login: Resolution = resolve(registry, line('POST', '/clusters/c1/namespaces/ns1/widgets/a', 'login'));
-      expect((await authenticate(login, undefined, users)).user).to.equal(undefined);
+      expect((await authenticate(login, () => authenticateBearer(undefined, users))).user).to.equal(undefined);
     });
   });
 
