@@ -120,6 +120,25 @@ describe('the seed clients of 2019: ids, self links, 204 on DELETE, protocol spe
     expect(answered.body.containers[0].exposedPorts[0].protocol).to.equal('tcp');
   });
 
+  it('provides the fields the console reads where the seed is silent, from the caches', async () => {
+    const pods = await env.api('GET', `${env.nsPath(ns)}/deployments/web/pods`);
+    expect(pods.body.data[0].state).to.be.a('string').and.not.equal('');
+    await eventually(
+      async () => {
+        const web = await env.api('GET', `${env.nsPath(ns)}/deployments/web`);
+        expect(web.body.status).to.include({ replicas: 1, readyReplicas: 1 });
+      },
+      { within: 30_000, interval: 300 },
+    );
+    const agent = await env.api('GET', `${env.nsPath(ns)}/daemonsets/agent`);
+    expect(agent.body.status).to.have.property('readyReplicas').that.is.a('number');
+    expect(agent.body.status.replicas).to.equal(agent.body.status.desiredNumberScheduled);
+    const namespace = await env.api('GET', env.nsPath(ns));
+    expect(namespace.body.podUsed).to.be.greaterThan(0);
+    expect(namespace.body).to.have.property('cpuUsed').that.is.a('number');
+    expect(namespace.body).to.have.property('memoryUsed').that.is.a('number');
+  });
+
   it('answers DELETE with 204 for every kind it can delete', async () => {
     const removable: string[] = [];
     await sweep((collectionUrl, items) => {
