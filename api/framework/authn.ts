@@ -25,9 +25,19 @@ export async function authenticateRequest(req: Request, users: TokenAuthenticato
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const pair of (header ?? '').split(';')) {
     const at = pair.indexOf('=');
-    if (at > 0 && pair.slice(0, at).trim() === name) return decodeURIComponent(pair.slice(at + 1).trim());
+    if (at > 0 && pair.slice(0, at).trim() === name) return decodeCookieValue(pair.slice(at + 1).trim());
   }
   return undefined;
+}
+
+function decodeCookieValue(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch (err) {
+    // A value no browser of ours set (bad %-escape): no session, so 401 rather than a 500.
+    if (err instanceof URIError) return undefined;
+    throw err;
+  }
 }
 
 /** The parts of an HTTP request (an API call or, later, a websocket upgrade) authentication reads. */
