@@ -12,6 +12,8 @@ import { ospOpenApi } from './osp-openapi.js';
 import { createOspRouter, OSP_PREFIX } from './osp.js';
 import { allResources } from './resources/index.js';
 import type { ApiServices } from './services.js';
+import { createWebSessionRouter, WEB_PREFIX } from './web/session.js';
+import { staticUi } from './web/static-ui.js';
 
 export interface AppOptions {
   services: ApiServices;
@@ -24,12 +26,16 @@ export interface AppOptions {
 
 /**
  * The Express app: request metrics and log, health probes, /metrics (unless on its own port),
- * the public API descriptions and /docs, the zcloud.cn and OSP APIs.
+ * the public API descriptions and /docs, the zcloud.cn and OSP APIs, the web session and
+ * (optionally) a web console.
  */
 export function createApp({ services, isReady, metrics, metricsOnOwnPort }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Which proxies' X-Forwarded-For/-Proto/-Host are believed: client address (audit, login
+  // throttle), scheme and host (links, Secure cookie, the session's same-origin check).
+  app.set('trust proxy', services.config.trustedProxies.length > 0 ? services.config.trustedProxies : false);
   const registry = new ResourceRegistry(allResources);
   app.use(httpMetrics(metrics, registry));
 
@@ -67,6 +73,8 @@ export function createApp({ services, isReady, metrics, metricsOnOwnPort }: AppO
   app.use('/docs', createDocsRouter());
   app.use(API_PREFIX, createApiRouter({ registry, services }));
   app.use(OSP_PREFIX, createOspRouter(services));
+  app.use(WEB_PREFIX, createWebSessionRouter(services));
+  if (services.config.uiDir) app.use(staticUi(services.config.uiDir));
 
   app.use((req: Request, res: Response) => {
     writeError(res, new NotFoundError(`no route for ${req.method} ${req.path}`), 'zcloud', { logger: services.logger, what: 'unhandled error', path: req.path });

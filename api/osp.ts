@@ -10,6 +10,7 @@ import { UserNameSchema, type Principal, type User } from '../src/users.js';
 import { errorResponse, logServerError, ospSuccess, writeAnswer, writeError, type Answer } from './framework/answers.js';
 import { auditRequest } from './framework/audit-request.js';
 import { authenticateRequest } from './framework/authn.js';
+import { sourceAddress } from './framework/request-origin.js';
 import { parseInput } from './framework/http-errors.js';
 import type { ApiServices } from './services.js';
 
@@ -94,7 +95,7 @@ function podsOf(ctx: OspContext, cluster: string) {
 const handlers = {
   async login(ctx: OspContext) {
     const input = parseInput(LoginBody, ctx.body);
-    const token = await ctx.services.users.login(input.name, sha1Hex(input.password), ctx.services.config.ospTokenTtlMs);
+    const token = await ctx.services.users.login(input.name, sha1Hex(input.password), ctx.services.config.ospTokenTtlMs, sourceAddress(ctx.req));
     return { token };
   },
 

@@ -6,6 +6,8 @@ import { clusterHealthController } from '../controllers/cluster-health.js';
 import { configReloadController } from '../controllers/config-reload.js';
 import { userQuotaController } from '../controllers/user-quota.js';
 import { AuditTrail, auditLog } from '../src/audit.js';
+import { LoginThrottle, USER_FAILURES_FACTOR } from '../src/auth/login-throttle.js';
+import { RevokedTokens, revokedTokensCollection } from '../src/auth/revoked-tokens.js';
 import { loadSigningKey } from '../src/auth/signing-key.js';
 import { TokenService } from '../src/auth/tokens.js';
 import { ClusterManager, clustersCollection } from '../src/clusters/cluster-manager.js';
@@ -21,7 +23,7 @@ import type { StoreDef } from '../src/store/store.js';
 import { UserService, usersCollection } from '../src/users.js';
 
 /** Every collection and log zcloud stores; all are validated when the store opens. */
-const collections: readonly StoreDef[] = [usersCollection, auditLog, clustersCollection, userQuotasCollection];
+const collections: readonly StoreDef[] = [usersCollection, revokedTokensCollection, auditLog, clustersCollection, userQuotasCollection];
 
 export interface RunningZcloud {
   /** e.g. http://127.0.0.1:8080 */
@@ -56,7 +58,12 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
   let started = false;
   try {
     const tokens = new TokenService(loadSigningKey(config.dataDir, config.jwtSecret));
-    const users = new UserService(store, tokens);
+    const throttle = new LoginThrottle({
+      maxFailuresPerAddress: config.loginMaxFailures,
+      maxFailuresPerUser: config.loginMaxFailures * USER_FAILURES_FACTOR,
+      windowMs: config.loginFailureWindowMs,
+    });
+    const users = new UserService(store, tokens, new RevokedTokens(store), throttle);
     await users.ensureAdmin();
     const audit = new AuditTrail(store, config.auditMaxEntries);
     const clusters = new ClusterManager({ store, users, logger, minWatchTimeoutSeconds: Math.max(1, Math.round(config.watchTimeoutMs / 1000)) });

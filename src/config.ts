@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -15,6 +15,34 @@ const duration = z
   });
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** Names proxy-addr (Express's `trust proxy`) knows for address ranges. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const IPV4_OR_CIDR = /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/;
+const IPV6_OR_CIDR = /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(\/\d{1,3})?$/;
+
+/** Comma-separated addresses, CIDRs or range names; empty trusts no proxy. */
+const trustedProxies = z
+  .string()
+  .transform((text) => text.split(',').map((entry) => entry.trim()).filter(Boolean))
+  .refine(
+    (entries) => entries.every((e) => PROXY_RANGE_NAMES.includes(e) || IPV4_OR_CIDR.test(e) || IPV6_OR_CIDR.test(e)),
+    'a comma-separated list of addresses, CIDRs, loopback, linklocal or uniquelocal',
+  );
+
+/** A directory that exists, made absolute; empty means none. */
+const optionalDirectory = z
+  .string()
+  .transform((text) => (text.trim() === '' ? undefined : path.resolve(text)))
+  .refine((dir) => dir === undefined || isDirectory(dir), 'must be an existing directory');
+
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false; // absent or unreadable: refused with the key's name by the refine above
+  }
+}
 
 /**
  * Every setting, its env var, default and meaning. README's configuration table mirrors this.
@@ -60,6 +88,22 @@ export const configKeys = {
     default: undefined,
     doc: 'serve /metrics on this port (same listen host) instead of the API port',
   },
+  ZCLOUD_TRUSTED_PROXIES: {
+    schema: trustedProxies,
+    default: '',
+    doc: 'proxies whose X-Forwarded-For/-Proto/-Host are believed (addresses, CIDRs, loopback, linklocal, uniquelocal); empty: none',
+  },
+  ZCLOUD_UI_DIR: {
+    schema: optionalDirectory,
+    default: '',
+    doc: 'directory of a built web console served at / (index.html fallback); empty: none',
+  },
+  ZCLOUD_LOGIN_MAX_FAILURES: {
+    schema: z.coerce.number().int().min(1).max(10_000),
+    default: '10',
+    doc: 'failed logins from one source address within ZCLOUD_LOGIN_FAILURE_WINDOW before it is refused with 429 (a user name gets 5 times as many)',
+  },
+  ZCLOUD_LOGIN_FAILURE_WINDOW: { schema: duration, default: '15m', doc: 'how long a failed login counts against its address and user' },
 } as const;
 
 type Keys = typeof configKeys;
@@ -78,6 +122,11 @@ export interface Config {
   watchTimeoutMs: number;
   metricsToken?: string;
   metricsPort?: number;
+  /** Express `trust proxy` entries; empty trusts no proxy. */
+  trustedProxies: string[];
+  uiDir?: string;
+  loginMaxFailures: number;
+  loginFailureWindowMs: number;
 }
 
 const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -130,5 +179,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     watchTimeoutMs: parseKey('ZCLOUD_WATCH_TIMEOUT', raw('ZCLOUD_WATCH_TIMEOUT')),
     metricsToken: parseKey('ZCLOUD_METRICS_TOKEN', raw('ZCLOUD_METRICS_TOKEN')),
     metricsPort: parseKey('ZCLOUD_METRICS_PORT', raw('ZCLOUD_METRICS_PORT')),
+    trustedProxies: parseKey('ZCLOUD_TRUSTED_PROXIES', raw('ZCLOUD_TRUSTED_PROXIES')),
+    uiDir: parseKey('ZCLOUD_UI_DIR', raw('ZCLOUD_UI_DIR')),
+    loginMaxFailures: parseKey('ZCLOUD_LOGIN_MAX_FAILURES', raw('ZCLOUD_LOGIN_MAX_FAILURES')),
+    loginFailureWindowMs: parseKey('ZCLOUD_LOGIN_FAILURE_WINDOW', raw('ZCLOUD_LOGIN_FAILURE_WINDOW')),
   };
 }

@@ -49,6 +49,17 @@ export class MethodNotAllowedError extends ZcloudError {
   }
 }
 
+/** Too many attempts (failed logins); `retryAfterSeconds` says when to try again. */
+export class TooManyRequestsError extends ZcloudError {
+  override readonly name = 'TooManyRequestsError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
 /** A cluster that is unknown to be reachable right now (not synced, unreachable, deleting). */
 export class ClusterUnavailableError extends ZcloudError {
   override readonly name = 'ClusterUnavailableError';

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from './errors.js';
 import { UNMATCHABLE_CREDENTIAL, hashCredential, verifyCredential } from './auth/password.js';
+import type { RevokedTokens } from './auth/revoked-tokens.js';
+import type { LoginThrottle } from './auth/login-throttle.js';
 import type { TokenService } from './auth/tokens.js';
 import { defineCollection, type Store, type StoreCollection } from './store/store.js';
 
@@ -67,6 +69,8 @@ export class UserService {
   constructor(
     store: Store,
     private readonly tokens: TokenService,
+    private readonly revoked: RevokedTokens,
+    private readonly throttle: LoginThrottle,
   ) {
     this.#users = store.collection(usersCollection);
   }
@@ -120,13 +124,27 @@ export class UserService {
 
   /**
    * Checks a credential and issues a token. Unknown user and wrong password fail alike, after
-   * the same scrypt work, so timing does not tell which.
+   * the same scrypt work, so timing does not tell which. `sourceAddress` is where the attempt
+   * came from: too many failures from it, or for `name`, are refused (TooManyRequestsError)
+   * before the credential is even checked; every login path (both APIs, the web session) comes
+   * through here, so none escapes the throttle.
    */
-  async login(name: string, sha1Password: string, lifetimeMs: number): Promise<string> {
+  async login(name: string, sha1Password: string, lifetimeMs: number, sourceAddress: string): Promise<string> {
+    this.throttle.check(name, sourceAddress);
     const record = await this.#users.get(name);
     const ok = await verifyCredential(sha1Password, record?.credential ?? UNMATCHABLE_CREDENTIAL);
-    if (!record || !ok) throw new UnauthorizedError('wrong user name or password');
+    if (!record || !ok) {
+      this.throttle.recordFailure(name, sourceAddress);
+      throw new UnauthorizedError('wrong user name or password');
+    }
+    this.throttle.recordSuccess(name);
     return this.tokens.issue(record.name, record.generation, lifetimeMs);
+  }
+
+  /** Voids one token before its expiry (logout); a token without an id (older zcloud) cannot be, and is left to expire. */
+  async revokeToken(token: string): Promise<void> {
+    const claims = await this.tokens.verify(token);
+    if (claims.jti !== undefined) await this.revoked.revoke({ jti: claims.jti, exp: claims.exp });
   }
 
   async resetPassword(name: string, oldSha1: string, newSha1: string): Promise<void> {
@@ -139,6 +157,7 @@ export class UserService {
   /** Resolves a bearer token to its user; a deleted user or a changed password voids it. */
   async authenticate(token: string): Promise<Principal> {
     const claims = await this.tokens.verify(token);
+    if (claims.jti !== undefined && (await this.revoked.isRevoked(claims.jti))) throw new UnauthorizedError('the session was logged out');
     const record = await this.#users.get(claims.sub);
     if (!record) throw new UnauthorizedError('the token belongs to a user that no longer exists');
     if (record.generation !== claims.gen) throw new UnauthorizedError('the password changed since this token was issued');

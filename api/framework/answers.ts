@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { MethodNotAllowedError } from '../../src/errors.js';
+import { MethodNotAllowedError, TooManyRequestsError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { toHttpError } from './http-errors.js';
 
@@ -43,10 +43,12 @@ const OSP_CODES: Readonly<Record<string, string>> = {
   ServerError: 'InternalError',
 };
 
-/** Status, headers (Allow on a 405) and body of the answer to `err`, in `envelope`. */
+/** Status, headers (Allow on a 405, Retry-After on a 429) and body of the answer to `err`, in `envelope`. */
 export function errorResponse(err: unknown, envelope: ErrorEnvelope): ErrorResponse {
   const { status, code, message } = toHttpError(err);
-  const headers: Record<string, string> = err instanceof MethodNotAllowedError ? { Allow: err.allowed.join(', ') } : {};
+  const headers: Record<string, string> = {};
+  if (err instanceof MethodNotAllowedError) headers.Allow = err.allowed.join(', ');
+  if (err instanceof TooManyRequestsError) headers['Retry-After'] = String(err.retryAfterSeconds);
   const body: ZcloudErrorBody | OspBody =
     envelope === 'osp' ? { code: OSP_CODES[code] ?? code, msg: message } : { type: 'error', status, code, message };
   return { status, headers, body };

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { redact } from '../../src/audit.js';
 import type { ApiServices } from '../services.js';
+import { sourceAddress } from './request-origin.js';
 
 export function fullPath(req: Request): string {
   return req.originalUrl.split('?')[0];
@@ -28,7 +29,7 @@ export async function auditRequest(services: ApiServices, req: Request, entry: A
       path: fullPath(req),
       ...(typeof req.query.action === 'string' ? { action: req.query.action } : {}),
       status: entry.status,
-      sourceIP: req.ip ?? req.socket.remoteAddress ?? '',
+      sourceIP: sourceAddress(req),
       ...(entry.body !== undefined ? { body: redact(entry.body, entry.sensitiveFields) } : {}),
     });
   } catch (err) {

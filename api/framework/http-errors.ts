@@ -7,6 +7,7 @@ import {
   MalformedError,
   MethodNotAllowedError,
   NotFoundError,
+  TooManyRequestsError,
   UnauthorizedError,
 } from '../../src/errors.js';
 
@@ -29,6 +30,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof NotFoundError) return { status: 404, code: 'NotFound', message: err.message };
   if (err instanceof MethodNotAllowedError) return { status: 405, code: 'MethodNotAllowed', message: err.message };
   if (err instanceof ConflictError) return { status: 409, code: 'Conflict', message: err.message };
+  if (err instanceof TooManyRequestsError) return { status: 429, code: 'TooManyRequests', message: err.message };
   if (err instanceof ClusterUnavailableError) return { status: 503, code: 'ClusterUnavailable', message: err.message };
   return { status: 500, code: 'ServerError', message: 'internal server error' };
 }

@@ -1,5 +1,16 @@
 import { pluralize } from './plural.js';
-import type { ResourceDefinition } from './resource.js';
+import type { ApiObject, RequestContext, ResourceDefinition } from './resource.js';
+
+/**
+ * A kind that lists but declares no get (a derived view: podnetworks, innerservices, the audit
+ * trail...) still answers GET on its items from its list, so every item's `self` link works:
+ * the console builds an item's URL as collection + "/" + id and reads it (issue 15).
+ */
+function withGetFromList(def: ResourceDefinition): ResourceDefinition {
+  const { list } = def;
+  if (def.get || !list) return def;
+  return { ...def, get: async (ctx: RequestContext, id: string): Promise<ApiObject | undefined> => (await list(ctx)).find((o) => o.id === id) };
+}
 
 export interface RegisteredResource {
   def: ResourceDefinition;
@@ -19,7 +30,7 @@ export class ResourceRegistry {
   constructor(defs: readonly ResourceDefinition[]) {
     for (const def of defs) {
       if (this.#byKind.has(def.kind)) throw new Error(`resource kind ${def.kind} defined twice`);
-      this.#byKind.set(def.kind, { def, collectionName: pluralize(def.kind), children: new Map() });
+      this.#byKind.set(def.kind, { def: withGetFromList(def), collectionName: pluralize(def.kind), children: new Map() });
     }
     for (const entry of this.#byKind.values()) {
       const parents = entry.def.parents ?? [];

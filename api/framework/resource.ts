@@ -18,6 +18,8 @@ export interface RequestContext {
   /** Query parameters (first value of each). */
   query: Readonly<Record<string, string>>;
   services: ApiServices;
+  /** The client's address (X-Forwarded-For only from trusted proxies), for the login throttle. */
+  sourceAddress: string;
   /** Adds a response header (e.g. cache freshness). */
   setHeader(name: string, value: string): void;
   /** The caller, or UnauthorizedError; for handlers that run only authenticated. */
@@ -51,8 +53,8 @@ export interface ResourceDefinition<C extends z.ZodType = z.ZodType, U extends z
   get?(ctx: RequestContext, id: string): Promise<ApiObject | undefined>;
   create?: WriteDefinition<C, (ctx: RequestContext, input: z.output<C>) => Promise<ApiObject>>;
   update?: WriteDefinition<U, (ctx: RequestContext, id: string, input: z.output<U>) => Promise<ApiObject>>;
-  /** Returns 'accepted' when deletion continues in the background (202). */
-  remove?(ctx: RequestContext, id: string): Promise<void | 'accepted'>;
+  /** Answered 204, also when deletion continues in the background (a client polls GET until 404). */
+  remove?(ctx: RequestContext, id: string): Promise<void>;
   actions?: Record<string, ActionDefinition>;
   /**
    * Runs before any request addressed below an object of this kind (e.g. a cluster answers

@@ -4,7 +4,9 @@ import type { Principal } from '../../src/users.js';
 import type { ApiServices } from '../services.js';
 import { errorResponse, logServerError, writeAnswer, type Answer } from './answers.js';
 import { auditRequest } from './audit-request.js';
+import { authenticateCredentials } from './authn.js';
 import type { ResourceRegistry } from './registry.js';
+import { requestOrigin, sourceAddress } from './request-origin.js';
 import { authenticate, authorize, dispatch, guard, readBody, resolve, shape, validate, type ResolvedPath } from './request-steps.js';
 import type { RequestContext } from './resource.js';
 
@@ -37,6 +39,7 @@ function requestContext(req: Request, res: Response, services: ApiServices, path
     parents: Object.fromEntries(path.ancestry.map((s) => [s.kind, s.id])),
     query: firstQueryValues(req),
     services,
+    sourceAddress: sourceAddress(req),
     setHeader: (name, value) => void res.setHeader(name, value),
     requireUser: () => {
       if (!user) throw new UnauthorizedError('authentication required');
@@ -51,11 +54,12 @@ async function answer(req: Request, res: Response, { registry, services }: ApiRo
     method: req.method,
     path: req.path,
     action: typeof req.query.action === 'string' ? req.query.action : undefined,
-    baseUrl: `${req.protocol}://${req.get('host') ?? 'localhost'}${API_PREFIX}`,
+    baseUrl: `${requestOrigin(req)}${API_PREFIX}`,
   });
   const { path } = resolution;
   facts.sensitiveFields = path.entry.def.sensitiveFields ?? [];
-  const { user, operation } = await authenticate(resolution, req.get('authorization'), services.users);
+  const credentials = { method: req.method, headers: req.headers, selfOrigin: requestOrigin(req) };
+  const { user, operation } = await authenticate(resolution, () => authenticateCredentials(credentials, services.users));
   facts.user = user;
   res.locals.user = user?.name;
   facts.body = readBody(req.body);

@@ -4,6 +4,7 @@ import { ClusterNameSchema, type ClusterRuntime } from '../../src/clusters/clust
 import { capacityOf } from '../../src/clusters/cluster-metrics.js';
 import { FRESHNESS_HEADERS } from '../cluster-access.js';
 import { defineAction, defineResource, type ApiObject } from '../framework/resource.js';
+import { withAliases } from './shared/validation.js';
 
 function toApi(runtime: ClusterRuntime): ApiObject {
   const { cache } = runtime;
@@ -24,15 +25,23 @@ function toApi(runtime: ClusterRuntime): ApiObject {
 
 /**
  * Import takes `kubeconfig`; provisioning over SSH (the seed's nodes, network, sshKey...) is a
- * separate issue. A body with neither gets a 422 naming both.
+ * separate issue. A body with neither gets a 422 naming both. The seed spells two provisioning
+ * fields two ways (`kubernetsVersion` in its input, `singlecloudAddress` in the console's
+ * requests); both spellings are recognised already, read as the resource's `kubernetesVersion`
+ * and `singleCloudAddress`.
  */
-const CreateCluster = z
-  .object({
-    name: ClusterNameSchema,
-    kubeconfig: z.string().min(1, 'must not be empty').optional(),
-    nodes: z.array(z.unknown()).optional(),
-  })
-  .passthrough();
+const CreateCluster = withAliases(
+  { kubernetsVersion: 'kubernetesVersion', singlecloudAddress: 'singleCloudAddress' },
+  z
+    .object({
+      name: ClusterNameSchema,
+      kubeconfig: z.string().min(1, 'must not be empty').optional(),
+      nodes: z.array(z.unknown()).optional(),
+      kubernetesVersion: z.string().optional(),
+      singleCloudAddress: z.string().optional(),
+    })
+    .passthrough(),
+);
 
 export const clusterResource = defineResource({
   kind: 'cluster',

@@ -28,10 +28,20 @@ const STATUS_COUNTERS = [
   'updatedNumberScheduled',
 ] as const;
 
+/**
+ * Kubernetes → zcloud. The console reads every workload's `status.replicas` and
+ * `status.readyReplicas`; a daemonset's are its desired and ready pod counts.
+ */
 export function daemonSetToApi(set: DaemonSetObject, claimOf: (name: string) => PersistentVolumeClaimObject | undefined): ApiObject {
+  const counters = countersOf(set.status, STATUS_COUNTERS);
   return {
     ...workloadToApi(set, claimOf),
-    status: { ...countersOf(set.status, STATUS_COUNTERS), conditions: conditionsToApi(set.status?.conditions) },
+    status: {
+      ...counters,
+      replicas: counters.desiredNumberScheduled,
+      readyReplicas: counters.numberReady,
+      conditions: conditionsToApi(set.status?.conditions),
+    },
   };
 }
 

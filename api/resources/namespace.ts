@@ -1,17 +1,31 @@
 import { z } from 'zod';
+import { ConflictError } from '../../src/errors.js';
 import type { KubeObject } from '../../src/kube/kube-object.js';
-import { clusterOf } from '../cluster-access.js';
-import { defineResource, type ApiObject } from '../framework/resource.js';
+import { requestsOf } from '../../src/clusters/cluster-metrics.js';
+import type { PodObject } from '../../src/kube/objects.js';
+import { clusterOf, lookupCache, readCache } from '../cluster-access.js';
+import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
 import { cachedHandlers } from './shared/cached-handlers.js';
 import { LabelNameSchema } from './shared/validation.js';
 
-function toApi(ns: KubeObject): ApiObject {
+/**
+ * Kubernetes → zcloud. Beyond the seed: what the namespace's running pods request
+ * (`cpuUsed` millicores, `memoryUsed` bytes, `podUsed`), from the cache; the console shows it.
+ */
+function toApi(ns: KubeObject, ctx: RequestContext): ApiObject {
+  const pods = lookupCache<PodObject>(ctx, 'pods').listNamespace(ns.metadata.name);
   return {
     id: ns.metadata.name,
     name: ns.metadata.name,
     status: ns.metadata.deletionTimestamp ? 'Terminating' : 'Active',
+    ...(ns.metadata.deletionTimestamp ? { deletionTimestamp: ns.metadata.deletionTimestamp } : {}),
+    ...requestsOf(pods),
     creationTimestamp: ns.metadata.creationTimestamp,
   };
+}
+
+function isTerminating(ctx: RequestContext, id: string): boolean {
+  return Boolean(readCache(ctx, 'namespaces').store.get(undefined, id)?.metadata.deletionTimestamp);
 }
 
 export const namespaceResource = defineResource({
@@ -21,11 +35,16 @@ export const namespaceResource = defineResource({
   get: cachedHandlers('namespaces', toApi).get,
   create: {
     input: z.object({ name: LabelNameSchema }),
-    run: async (ctx, input) => toApi(await clusterOf(ctx).client.create('namespaces', { metadata: { name: input.name } })),
+    run: async (ctx, input) => toApi(await clusterOf(ctx).client.create('namespaces', { metadata: { name: input.name } }), ctx),
   },
-  // The apiserver finalizes a namespace in the background (its objects go first): 202.
+  // The apiserver finalizes a namespace in the background (its objects go first); GET shows it
+  // Terminating with its deletionTimestamp until it is gone. A DELETE of a namespace already
+  // terminating is a 409 from the apiserver; clients poll with DELETE until 404, so it is 204.
   remove: async (ctx, id) => {
-    await clusterOf(ctx).client.delete('namespaces', undefined, id);
-    return 'accepted';
+    try {
+      await clusterOf(ctx).client.delete('namespaces', undefined, id);
+    } catch (err) {
+      if (!(err instanceof ConflictError && isTerminating(ctx, id))) throw err;
+    }
   },
 });

@@ -25,7 +25,8 @@ export function podsMountingClaim(pods: readonly PodObject[], claim: string): Cl
 
 /**
  * Kubernetes → zcloud. Beyond the seed's fields, `pods` lists the pods mounting the claim with
- * their node (the issue asks the read side to show who uses a volume, and where).
+ * their node (the issue asks the read side to show who uses a volume, and where); `used` (some
+ * pod mounts it) and `node` (where the first of them runs, "" if none) are what the console reads.
  */
 export function persistentVolumeClaimToApi(pvc: PersistentVolumeClaimObject, users: ClaimUser[]): ApiObject {
   return {
@@ -38,6 +39,8 @@ export function persistentVolumeClaimToApi(pvc: PersistentVolumeClaimObject, use
     status: pvc.status?.phase ?? 'Pending',
     volumeName: pvc.spec?.volumeName ?? '',
     pods: users,
+    used: users.length > 0,
+    node: users.find((u) => u.node !== '')?.node ?? '',
     creationTimestamp: pvc.metadata.creationTimestamp,
   };
 }

@@ -4,7 +4,7 @@ import { clusterOf } from '../cluster-access.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
 import { cachedHandlers } from './shared/cached-handlers.js';
 import { PortNumberSchema, ServiceNameSchema } from './shared/service-reference.js';
-import { LabelNameSchema, uniqueBy } from './shared/validation.js';
+import { LabelNameSchema, protocolSchema, uniqueBy } from './shared/validation.js';
 
 
 
@@ -14,7 +14,7 @@ const HEADLESS = 'None';
 const ServicePortSchema = z.object({
   name: LabelNameSchema,
   port: PortNumberSchema,
-  protocol: z.enum(['tcp', 'udp']),
+  protocol: protocolSchema(['tcp', 'udp']),
   targetPort: PortNumberSchema,
 });
 type ServicePortInput = z.infer<typeof ServicePortSchema>;

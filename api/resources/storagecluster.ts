@@ -6,15 +6,24 @@ import { freeDevices, hostDevices } from '../../src/storage/block-devices.js';
 import { ensureStorageClusterCache, STORAGE_TYPES, type StorageClusterObject, type StorageType } from '../../src/storage/storagecluster-crd.js';
 import { clusterOf, readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
-import { ObjectNameSchema, uniqueBy } from './shared/validation.js';
+import { ObjectNameSchema, uniqueBy, withAliases } from './shared/validation.js';
 
 /** The phase shown until a storage operator in the cluster writes the object's status. */
 export const WAITING_FOR_OPERATOR = 'WaitingForOperator';
 
 const HostsSchema = uniqueBy(z.string().min(1, 'is required'), (h) => h, 'host').min(1, 'must name at least one node');
 
-/** The seed spells the create field `storagetype` (the resource field is `storageType`). */
-const CreateStorageCluster = z.object({ name: ObjectNameSchema, storagetype: z.enum(STORAGE_TYPES), hosts: HostsSchema });
+/** Clients of 2019 call ceph by its file system's name. */
+const StorageTypeSchema = z.preprocess((value) => (value === 'cephfs' ? 'ceph' : value), z.enum(STORAGE_TYPES));
+
+/**
+ * The seed spells the create field `storagetype` (the resource field is `storageType`); the
+ * console sends `storageType`, so both are taken.
+ */
+const CreateStorageCluster = withAliases(
+  { storageType: 'storagetype' },
+  z.object({ name: ObjectNameSchema, storagetype: StorageTypeSchema, hosts: HostsSchema }),
+);
 const UpdateStorageCluster = z.object({ hosts: HostsSchema });
 
 export type StorageClusterInput = z.infer<typeof CreateStorageCluster>;

@@ -62,7 +62,6 @@ export const userquotaResource = defineResource({
   // The namespace and grant are removed by the reconciler, possibly after a cluster returns.
   remove: async (ctx, id) => {
     await ctx.services.quotas.delete(id);
-    return 'accepted';
   },
   actions: {
     approval: defineAction({

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { UnauthorizedError } from '../errors.js';
 
@@ -8,6 +9,8 @@ export interface TokenClaims {
   gen: number;
   iat: number;
   exp: number;
+  /** Unique id of the token, to revoke it alone (a web session's logout); tokens of older zcloud versions have none. */
+  jti?: string;
 }
 
 /** Issues and verifies HS256 JWTs with one signing key. */
@@ -26,6 +29,7 @@ export class TokenService {
     return new SignJWT({ gen: generation })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user)
+      .setJti(randomUUID())
       .setIssuedAt(Math.floor(nowMs / 1000))
       .setExpirationTime(exp)
       .sign(this.#key);
@@ -38,7 +42,8 @@ export class TokenService {
       if (typeof payload.sub !== 'string' || typeof payload.gen !== 'number' || !payload.exp || !payload.iat) {
         throw new UnauthorizedError('token lacks required claims');
       }
-      return { sub: payload.sub, gen: payload.gen, iat: payload.iat, exp: payload.exp };
+      const jti = typeof payload.jti === 'string' ? { jti: payload.jti } : {};
+      return { sub: payload.sub, gen: payload.gen, iat: payload.iat, exp: payload.exp, ...jti };
     } catch (err) {
       if (err instanceof UnauthorizedError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new UnauthorizedError('token expired');

@@ -68,17 +68,7 @@ export function capacityOfNodes(nodes: readonly NodeObject[], pods: readonly Pod
     memory += bytes(allocatable.memory);
     pod += allocatable.pods ? Math.floor(parseQuantity(allocatable.pods)) : 0;
   }
-  let cpuUsed = 0;
-  let memoryUsed = 0;
-  let podUsed = 0;
-  for (const p of pods) {
-    if (!p.spec?.nodeName || !counted.has(p.spec.nodeName) || isTerminated(p)) continue;
-    podUsed++;
-    for (const container of p.spec.containers ?? []) {
-      cpuUsed += milliCores(container.resources?.requests?.cpu);
-      memoryUsed += bytes(container.resources?.requests?.memory);
-    }
-  }
+  const { cpuUsed, memoryUsed, podUsed } = requestsOf(pods.filter((p) => p.spec?.nodeName && counted.has(p.spec.nodeName)));
   return {
     cpu,
     cpuUsed,
@@ -90,4 +80,28 @@ export function capacityOfNodes(nodes: readonly NodeObject[], pods: readonly Pod
     podUsed,
     podUsedRatio: ratio(podUsed, pod),
   };
+}
+
+export interface RequestFigures {
+  /** millicores */
+  cpuUsed: number;
+  /** bytes */
+  memoryUsed: number;
+  podUsed: number;
+}
+
+/** The container requests of the non-terminated pods among `pods`, and their count. */
+export function requestsOf(pods: readonly PodObject[]): RequestFigures {
+  let cpuUsed = 0;
+  let memoryUsed = 0;
+  let podUsed = 0;
+  for (const p of pods) {
+    if (isTerminated(p)) continue;
+    podUsed++;
+    for (const container of p.spec?.containers ?? []) {
+      cpuUsed += milliCores(container.resources?.requests?.cpu);
+      memoryUsed += bytes(container.resources?.requests?.memory);
+    }
+  }
+  return { cpuUsed, memoryUsed, podUsed };
 }

@@ -10,6 +10,8 @@ import { ResourceRegistry } from '../../api/framework/registry.js';
 import { defineAction, defineResource, type ApiObject } from '../../api/framework/resource.js';
 import { API_PREFIX, createApiRouter } from '../../api/framework/router.js';
 import { AuditTrail, auditLog } from '../../src/audit.js';
+import { LoginThrottle } from '../../src/auth/login-throttle.js';
+import { RevokedTokens, revokedTokensCollection } from '../../src/auth/revoked-tokens.js';
 import { TokenService } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config.js';
 import { ClusterManager } from '../../src/clusters/cluster-manager.js';
@@ -43,7 +45,7 @@ const resources = [
     parents: ['deployment', 'daemonset', 'statefulset'],
     list: async (ctx) => pods.map((p) => ({ ...p, owner: ctx.parents.deployment ?? ctx.parents.daemonset ?? ctx.parents.statefulset })),
     get: async (_c, id) => pods.find((p) => p.id === id),
-    remove: async () => 'accepted',
+    remove: async () => undefined,
   }),
   defineResource({
     kind: 'widget',
@@ -76,8 +78,9 @@ describe('schema-driven REST framework', () => {
 
   before(async () => {
     const dir = tempDir();
-    store = await openLowdbStore({ dataDir: dir, collections: [usersCollection, auditLog, userQuotasCollection] });
-    const users = new UserService(store, new TokenService(randomBytes(32)));
+    store = await openLowdbStore({ dataDir: dir, collections: [usersCollection, revokedTokensCollection, auditLog, userQuotasCollection] });
+    const throttle = new LoginThrottle({ maxFailuresPerAddress: 10, maxFailuresPerUser: 50, windowMs: 60_000 });
+    const users = new UserService(store, new TokenService(randomBytes(32)), new RevokedTokens(store), throttle);
     await users.ensureAdmin();
     await users.create({ name: 'dev', sha1Password: sha1('dev'), projects: [{ cluster: 'c1', namespace: 'ns1' }] });
     const logger = createLogger({ level: 'error', stream: new PassThrough() });
@@ -95,8 +98,8 @@ describe('schema-driven REST framework', () => {
     server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}${API_PREFIX}`;
-    admin = await users.login('admin', ADMIN_DEFAULT_SHA1, 60_000);
-    dev = await users.login('dev', sha1('dev'), 60_000);
+    admin = await users.login('admin', ADMIN_DEFAULT_SHA1, 60_000, 'test');
+    dev = await users.login('dev', sha1('dev'), 60_000, 'test');
   });
   after(async () => {
     server.closeAllConnections();
@@ -104,10 +107,10 @@ describe('schema-driven REST framework', () => {
     await store.close();
   });
 
-  async function call(method: string, path: string, opts: { token?: string; body?: string } = {}) {
+  async function call(method: string, path: string, opts: { token?: string; body?: string; headers?: Record<string, string> } = {}) {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: opts.token === undefined ? {} : { authorization: `Bearer ${opts.token}` },
+      headers: { ...opts.headers, ...(opts.token === undefined ? {} : { authorization: `Bearer ${opts.token}` }) },
       body: opts.body,
     });
     const text = await res.text();
@@ -156,9 +159,9 @@ describe('schema-driven REST framework', () => {
     expect(post.status).to.equal(405);
   });
 
-  it('answers 202 where deletion continues in the background', async () => {
+  it('answers DELETE with 204, as the seed says, also where deletion continues in the background', async () => {
     const res = await call('DELETE', '/clusters/c1/namespaces/ns1/deployments/web/pods/web-1', { token: admin });
-    expect(res.status).to.equal(202);
+    expect(res.status).to.equal(204);
   });
 
   it('answers 404 for an unknown collection and an unknown action', async () => {
@@ -203,6 +206,20 @@ describe('schema-driven REST framework', () => {
     const noop = await call('POST', '/clusters/c1/namespaces/ns1/widgets/w?action=noop', { token: admin });
     expect(noop.status).to.equal(200);
     expect(noop.body).to.deep.equal({});
+  });
+
+  it('takes what the console sends: a JSON null or empty action body, Content-Type: application/json on GET and DELETE', async () => {
+    const json = { 'content-type': 'application/json' };
+    for (const body of ['null', '', undefined]) {
+      const noop = await call('POST', '/clusters/c1/namespaces/ns1/widgets/w?action=noop', { token: admin, body, headers: json });
+      expect(noop.status, String(body)).to.equal(200);
+    }
+    const paint = await call('POST', '/clusters/c1/namespaces/ns1/widgets/w?action=paint', { token: admin, body: 'null', headers: json });
+    expect(paint.status).to.equal(422);
+    expect(paint.body.message).to.equal('color: is required');
+    const pods = '/clusters/c1/namespaces/ns1/deployments/web/pods';
+    expect((await call('GET', pods, { token: admin, headers: json })).status).to.equal(200);
+    expect((await call('DELETE', `${pods}/web-1`, { token: admin, headers: json })).status).to.equal(204);
   });
 
   it('hides internal errors behind a 500 ServerError and maps unavailability to 503', async () => {

@@ -110,11 +110,21 @@ describe('clusters: import, informer caches, namespaces', function () {
     const bad = await zcloud.request('POST', `${API}/clusters/zc-west/namespaces`, { token: admin, body: { name: 'Not_Valid' } });
     expect(bad.status).to.equal(422);
     const del = await zcloud.request('DELETE', `${API}/clusters/zc-west/namespaces/made-by-zcloud`, { token: admin });
-    expect(del.status).to.equal(202);
+    expect(del.status).to.equal(204);
     const after = await core[1].readNamespace({ name: 'made-by-zcloud' }).catch(() => undefined);
     expect(after === undefined || Boolean(after.metadata?.deletionTimestamp)).to.equal(true);
-    const view = await zcloud.request('GET', `${API}/clusters/zc-west/namespaces/made-by-zcloud`, { token: admin });
-    expect(view.status === 404 || view.body.status === 'Terminating').to.equal(true);
+    // As the seed's clients do: DELETE (204 again while terminating) and GET until 404.
+    const nsUrl = `${API}/clusters/zc-west/namespaces/made-by-zcloud`;
+    await eventually(
+      async () => {
+        const view = await zcloud.request('GET', nsUrl, { token: admin });
+        if (view.status === 200) expect(view.body).to.include({ status: 'Terminating' }).and.to.have.property('deletionTimestamp');
+        const again = await zcloud.request('DELETE', nsUrl, { token: admin });
+        expect(again.status, again.text).to.be.oneOf([204, 404]);
+        expect(view.status).to.equal(404);
+      },
+      { within: 60_000, interval: 500 },
+    );
     expect((await zcloud.request('DELETE', `${API}/clusters/zc-west/namespaces/never-was`, { token: admin })).status).to.equal(404);
   });
 

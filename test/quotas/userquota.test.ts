@@ -177,7 +177,7 @@ describe('userquota: requests, approval and the reconciler', function () {
 
   it('delete revokes the project and deletes the namespace the approval created', async () => {
     const res = await env.api('DELETE', `${URL}/team-ann`, { token: ann });
-    expect(res.status).to.equal(202);
+    expect(res.status).to.equal(204);
     await eventually(async () => expect((await env.api('GET', `${URL}/team-ann`)).status).to.equal(404), { within: 20_000, interval: 200 });
     expect((await env.api('GET', `${API}/users/ann`)).body.projects).to.deep.equal([]);
     const ns = await core.readNamespace({ name: 'team-ann' }).catch(() => undefined);
@@ -275,7 +275,7 @@ describe('userquota: requests, approval and the reconciler', function () {
         await eventually(async () => expect((await zcloud.request('GET', `${URL}/${name}`, { token: admin })).body.applied).to.equal(true), { within: 60_000, interval: 200 });
       }
       // Delete all three and stop at once: the reconciler is cut off somewhere in revoke → delete namespace → forget.
-      for (const name of names) expect((await zcloud.request('DELETE', `${URL}/${name}`, { token: admin })).status).to.equal(202);
+      for (const name of names) expect((await zcloud.request('DELETE', `${URL}/${name}`, { token: admin })).status).to.equal(204);
       await zcloud.close();
       zcloud = await startTestZcloud({ dataDir, env: { ZCLOUD_HEALTH_INTERVAL: '1s' } });
       admin = await zcloud.adminToken();

@@ -67,13 +67,13 @@ describe('daemonset resource', function () {
   it('rejects bad input naming the field, creates nothing, and a failed create leaves no claims', async () => {
     await expectRejected(env, url, [
       [{ name: 'noimage', containers: [{ name: 'agent' }] }, /^containers\.0\.image: is required/],
-      [{ ...plain('upper'), containers: [{ name: 'agent', image: 'x', exposedPorts: [{ port: 1, protocol: 'TCP' }] }] }, /^containers\.0\.exposedPorts\.0\.protocol: /],
+      [{ ...plain('badproto'), containers: [{ name: 'agent', image: 'x', exposedPorts: [{ port: 1, protocol: 'sctp' }] }] }, /^containers\.0\.exposedPorts\.0\.protocol: /],
       [{ ...plain('badtype'), containers: [{ name: 'agent', image: 'x', volumes: [{ name: 'a', type: 'hostPath', mountPath: '/a' }] }] }, /^containers\.0\.volumes\.0\.type: /],
       [{ ...plain('nosecret'), containers: [{ name: 'agent', image: 'x', volumes: [{ name: 'absent', type: 'secret', mountPath: '/s' }] }] }, /^containers\.0\.volumes\.0\.name: /],
       [{ ...plain('metric'), advancedOptions: { exposedMetric: { port: 'http' } } }, /^advancedOptions\.exposedMetric\.port: /],
     ]);
     const names = (await apps.listNamespacedDaemonSet({ namespace: ns })).items.map((d) => d.metadata?.name);
-    expect(names).to.not.include.members(['noimage', 'upper', 'badtype', 'nosecret', 'metric']);
+    expect(names).to.not.include.members(['noimage', 'badproto', 'badtype', 'nosecret', 'metric']);
 
     await apps.createNamespacedDaemonSet({
       namespace: ns,

@@ -142,7 +142,7 @@ describe('deployment resource', function () {
   it('rejects bad input naming the field, creates nothing, and a failed create leaves no claims', async () => {
     await expectRejected(env, url, [
       [{ name: 'nocontainers', replicas: 1 }, /^containers: is required/],
-      [{ ...plain('lowerproto'), containers: [{ name: 'web', image: 'x', exposedPorts: [{ port: 80, protocol: 'tcp' }] }] }, /^containers\.0\.exposedPorts\.0\.protocol: /],
+      [{ ...plain('badproto'), containers: [{ name: 'web', image: 'x', exposedPorts: [{ port: 80, protocol: 'sctp' }] }] }, /^containers\.0\.exposedPorts\.0\.protocol: /],
       [{ ...plain('typed'), replicas: '3' }, /^replicas: /],
       [plain('Bad_Name'), /^name: /],
       [{ ...plain('nocm'), containers: [{ name: 'web', image: 'x', volumes: [{ name: 'absent', type: 'configmap', mountPath: '/c' }] }] }, /^containers\.0\.volumes\.0\.name: /],
@@ -151,7 +151,7 @@ describe('deployment resource', function () {
       [{ ...plain('badclass'), persistentVolumes: [{ name: 'd', size: '1Gi', storageClassName: 'ssd' }] }, /^persistentVolumes\.0\.storageClassName: /],
     ]);
     const names = (await apps.listNamespacedDeployment({ namespace: ns })).items.map((d) => d.metadata?.name);
-    expect(names).to.not.include.members(['nocontainers', 'lowerproto', 'typed', 'nocm', 'nopv', 'nosize', 'badclass']);
+    expect(names).to.not.include.members(['nocontainers', 'badproto', 'typed', 'nocm', 'nopv', 'nosize', 'badclass']);
 
     // The claim is created first; the Deployment then conflicts, and the claim must go again.
     await apps.createNamespacedDeployment({

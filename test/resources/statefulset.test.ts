@@ -91,12 +91,12 @@ describe('statefulset resource', function () {
   it('rejects bad input naming the field and creates nothing', async () => {
     await expectRejected(env, url, [
       [{ name: 'noreplicas', containers: [{ name: 'db', image: 'x' }] }, /^replicas: is required/],
-      [{ ...plain('upperproto'), containers: [{ name: 'db', image: 'x', exposedPorts: [{ port: 1, protocol: 'TCP' }] }] }, /^containers\.0\.exposedPorts\.0\.protocol: /],
+      [{ ...plain('badproto'), containers: [{ name: 'db', image: 'x', exposedPorts: [{ port: 1, protocol: 'sctp' }] }] }, /^containers\.0\.exposedPorts\.0\.protocol: /],
       [{ ...plain('noport'), containers: [{ name: 'db', image: 'x', exposedPorts: [{ protocol: 'tcp' }] }] }, /^containers\.0\.exposedPorts\.0\.port: is required/],
       [{ ...plain('dupc'), containers: [{ name: 'db', image: 'x' }, { name: 'db', image: 'y' }] }, /^containers\.1: duplicate container name/],
     ]);
     const names = (await apps.listNamespacedStatefulSet({ namespace: ns })).items.map((s) => s.metadata?.name);
-    expect(names).to.not.include.members(['noreplicas', 'upperproto', 'noport', 'dupc']);
+    expect(names).to.not.include.members(['noreplicas', 'badproto', 'noport', 'dupc']);
   });
 
   it('deletes, and with deletePVsWhenDeleteWorkload removes the claims its controller made', async () => {

@@ -37,9 +37,11 @@ describe('persistentvolumeclaim translation', () => {
       status: 'Bound',
       volumeName: 'pv1',
       pods: [{ name: 'web-0', node: 'n1' }],
+      used: true,
+      node: 'n1',
       creationTimestamp: 't',
     });
     const fresh = persistentVolumeClaimToApi({ metadata: { name: 'new', namespace: 'ns' } }, []);
-    expect(fresh).to.deep.include({ status: 'Pending', volumeName: '', actualStorageSize: '' });
+    expect(fresh).to.deep.include({ status: 'Pending', volumeName: '', actualStorageSize: '', used: false, node: '' });
   });
 });

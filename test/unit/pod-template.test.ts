@@ -89,7 +89,9 @@ describe('pod template translation', () => {
     expect(firstIssue(lower, [{ name: 'web' }])).to.match(/^0\.image: /);
     expect(firstIssue(lower, [{ ...container, name: 'Web' }])).to.match(/^0\.name: /);
     expect(firstIssue(lower, [{ ...container, exposedPorts: [{ port: 70000 }] }])).to.match(/^0\.exposedPorts\.0\.port: /);
-    expect(firstIssue(lower, [{ ...container, exposedPorts: [{ port: 80, protocol: 'TCP' }] }])).to.match(/^0\.exposedPorts\.0\.protocol: /);
+    // Either case is a protocol (issue 15); something else is not.
+    expect(firstIssue(lower, [{ ...container, exposedPorts: [{ port: 80, protocol: 'TCP' }] }])).to.equal('ok');
+    expect(firstIssue(lower, [{ ...container, exposedPorts: [{ port: 80, protocol: 'sctp' }] }])).to.match(/^0\.exposedPorts\.0\.protocol: /);
     expect(firstIssue(lower, [{ ...container, volumes: [{ name: 'a', type: 'secret', mountPath: 'relative' }] }])).to.match(/^0\.volumes\.0\.mountPath: /);
     expect(firstIssue(lower, [{ ...container, env: [{ name: 'A' }, { name: 'A' }] }])).to.match(/^0\.env\.1: duplicate env name/);
     expect(firstIssue(upperRequired, [{ name: 'c', image: 'x', exposedPorts: [{ port: 80 }] }])).to.match(/^0\.exposedPorts\.0\.protocol: /);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { z } from 'zod';
 import { errorResponse, ospSuccess } from '../../api/framework/answers.js';
+import { authenticateBearer } from '../../api/framework/authn.js';
 import { ResourceRegistry } from '../../api/framework/registry.js';
 import {
   allowedMethods,
@@ -53,7 +54,7 @@ const registry = new ResourceRegistry([
     get: async (_ctx, id) => widgets.find((w) => w.id === id),
     create: { input: z.object({ name: z.string().min(1, 'is required') }), run: async (_ctx, input) => ({ id: input.name, name: input.name }) },
     update: { input: z.object({ color: z.enum(['red', 'blue']) }), run: async (_ctx, id, input) => ({ id, color: input.color }) },
-    remove: async (_ctx, id) => (id === 'a' ? 'accepted' : undefined),
+    remove: async () => undefined,
     actions: {
       login: defineAction({ public: true, run: async () => ({ token: 't' }) }),
       paint: defineAction({ input: z.object({ color: z.string() }), run: async (_ctx, id, input) => ({ id, painted: input.color }) }),
@@ -90,6 +91,7 @@ function context(path: ResolvedPath, query: Record<string, string> = {}): Reques
     parents: Object.fromEntries(path.ancestry.map((s) => [s.kind, s.id])),
     query,
     services: {} as ApiServices,
+    sourceAddress: '127.0.0.1',
     setHeader: () => undefined,
     requireUser: () => admin,
   };
@@ -153,16 +155,16 @@ describe('router steps', () => {
   describe('authenticate', () => {
     it('requires a bearer token, and reports a refusal only to a known caller', async () => {
       const refused = resolve(registry, line('DELETE', '/clusters'));
-      expect(await rejection(authenticate(refused, undefined, users))).to.be.instanceOf(UnauthorizedError);
-      expect(await rejection(authenticate(refused, 'Bearer nonsense', users))).to.be.instanceOf(UnauthorizedError);
-      expect(await rejection(authenticate(refused, 'Bearer admin-token', users))).to.be.instanceOf(MethodNotAllowedError);
-      const ok = await authenticate(resolve(registry, line('GET', '/clusters')), 'Bearer dev-token', users);
+      expect(await rejection(authenticate(refused, () => authenticateBearer(undefined, users)))).to.be.instanceOf(UnauthorizedError);
+      expect(await rejection(authenticate(refused, () => authenticateBearer('Bearer nonsense', users)))).to.be.instanceOf(UnauthorizedError);
+      expect(await rejection(authenticate(refused, () => authenticateBearer('Bearer admin-token', users)))).to.be.instanceOf(MethodNotAllowedError);
+      const ok = await authenticate(resolve(registry, line('GET', '/clusters')), () => authenticateBearer('Bearer dev-token', users));
       expect(ok).to.deep.equal({ user: dev, operation: { verb: 'list' } });
     });
 
     it('lets a public action through without a token', async () => {
       const login: Resolution = resolve(registry, line('POST', '/clusters/c1/namespaces/ns1/widgets/a', 'login'));
-      expect((await authenticate(login, undefined, users)).user).to.equal(undefined);
+      expect((await authenticate(login, () => authenticateBearer(undefined, users))).user).to.equal(undefined);
     });
   });
 
@@ -248,7 +250,7 @@ describe('router steps', () => {
       expect(hidden).to.deep.equal({ kind: 'collection', items: [widgets[1]] });
     });
 
-    it('answers get (404 absent, 403 hidden), create 201, delete 202/204, action output or {}', async () => {
+    it('answers get (404 absent, 403 hidden), create 201, delete 204, action output or {}', async () => {
       const get = (id: string) => resolved('GET', `/clusters/c1/namespaces/ns1/widgets/${id}`);
       const run = (r: { path: ResolvedPath; operation: Operation }, input?: unknown, visible?: (o: Readonly<Record<string, unknown>>) => boolean) =>
         dispatch(r.path, context(r.path), r.operation, input, { allowed: true, ...(visible ? { visible } : {}) });
@@ -260,7 +262,7 @@ describe('router steps', () => {
       const create = resolved('POST', '/clusters/c1/namespaces/ns1/widgets');
       expect(shape(create.path, await run(create, { name: 'w' })).status).to.equal(201);
       const del = (id: string) => resolved('DELETE', `/clusters/c1/namespaces/ns1/widgets/${id}`);
-      expect(shape(del('a').path, await run(del('a')))).to.deep.equal({ status: 202 });
+      expect(shape(del('a').path, await run(del('a')))).to.deep.equal({ status: 204 });
       expect(shape(del('b').path, await run(del('b')))).to.deep.equal({ status: 204 });
       const paint = resolved('POST', '/clusters/c1/namespaces/ns1/widgets/a', 'paint');
       expect(shape(paint.path, await run(paint, { color: 'blue' }))).to.deep.equal({ status: 200, body: { id: 'a', painted: 'blue' } });

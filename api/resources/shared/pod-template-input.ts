@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isQuantity } from '../../../src/kube/quantity.js';
 import { STORAGE_CLASSES, type ContainerInput, type PersistentVolumeInput, type VolumeType } from '../../../src/workloads/pod-template.js';
-import { LabelNameSchema, ObjectNameSchema, uniqueBy } from './validation.js';
+import { LabelNameSchema, ObjectNameSchema, protocolSchema, uniqueBy } from './validation.js';
 
 /**
  * Input schemas of the containers and persistentVolumes all five workload kinds accept; what
@@ -21,7 +21,7 @@ const EnvVarSchema = z.object({
 });
 
 export interface ContainerSchemaOptions {
-  /** The seed spells protocols `TCP`/`UDP` in deployment input and `tcp`/`udp` everywhere else. */
+  /** The seed spells protocols `TCP`/`UDP` in deployment input and `tcp`/`udp` everywhere else; either case is accepted. */
   protocols: readonly ['TCP', 'UDP'] | readonly ['tcp', 'udp'];
   /** Deployment and statefulset input require a port's protocol; the others default to tcp. */
   protocolRequired: boolean;
@@ -31,7 +31,7 @@ export interface ContainerSchemaOptions {
 
 /** The `containers` array of a workload's input, as the seed describes it for that kind. */
 export function containersSchema(options: ContainerSchemaOptions) {
-  const protocol = z.enum(options.protocols);
+  const protocol = protocolSchema(options.protocols);
   const Port = z.object({
     name: PortNameSchema.optional(),
     port: z.number().int().min(1).max(65535),

@@ -36,3 +36,31 @@ export function uniqueBy<T extends z.ZodType>(element: T, key: (item: z.output<T
     });
   });
 }
+
+/**
+ * A port protocol in whichever case a client sends it (`tcp`, `TCP`, `Udp`...), answered in
+ * `spelling`, the seed's spelling for that resource: the console and scripts of 2019 send
+ * both cases (issue 15). Anything else is refused naming the accepted values.
+ */
+export function protocolSchema<P extends readonly ['TCP', 'UDP'] | readonly ['tcp', 'udp']>(spelling: P) {
+  const upper = spelling[0] === 'TCP';
+  return z.preprocess((value) => (typeof value === 'string' ? (upper ? value.toUpperCase() : value.toLowerCase()) : value), z.enum(spelling));
+}
+
+/**
+ * `schema` taking other spellings of some fields: `aliases` maps each other spelling to the
+ * seed's (`{ storageType: 'storagetype' }`). An alias is used only when the seed's spelling is
+ * absent; errors name the seed's spelling. For the fields clients of 2019 misspell (issue 15).
+ */
+export function withAliases<T extends z.ZodType>(aliases: Readonly<Record<string, string>>, schema: T) {
+  return z.preprocess((value) => {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+    const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    for (const [alias, canonical] of Object.entries(aliases)) {
+      if (!(alias in out)) continue;
+      if (out[canonical] === undefined) out[canonical] = out[alias];
+      delete out[alias];
+    }
+    return out;
+  }, schema);
+}
