@@ -41,6 +41,9 @@ const INITIALIZER = `window.onload = function () {
     ],
     dom_id: '#swagger-ui',
     deepLinking: true,
+    // Tags start collapsed: listing every operation of the whole API at once is a page too long
+    // to read, and Swagger UI stops rendering part of it (seen with ~200 operations).
+    docExpansion: 'none',
     validatorUrl: null,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
     layout: 'StandaloneLayout'

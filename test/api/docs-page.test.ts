@@ -57,7 +57,8 @@ describe('/docs API reference page', function () {
 
     const res = await page.goto(`${zcloud.url}/docs`, { waitUntil: 'networkidle' });
     expect(res?.status()).to.equal(200);
-    await page.waitForSelector('.opblock-tag', { timeout: 20_000 });
+    // Every kind's tag is listed (the last in order: user, userquota).
+    await page.waitForSelector('.opblock-tag[data-tag="userquota"]', { timeout: 20_000 });
     expect(await page.textContent('.info .title')).to.include('zcloud.cn/v1');
     const tags = await page.$$eval('.opblock-tag', (nodes) => nodes.map((n) => n.getAttribute('data-tag')));
     expect(tags).to.include.members(['user', 'cluster', 'deployment']);
@@ -67,6 +68,9 @@ describe('/docs API reference page', function () {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.selectOption('select#select', { label: 'OSP API' });
     await page.waitForFunction(() => document.querySelector('.info .title')?.textContent?.includes('OSP API'), undefined, { timeout: 20_000 });
+    // Tags start collapsed: open them all, as a reader would, to see the operations.
+    await page.waitForSelector('.opblock-tag', { timeout: 20_000 });
+    for (const tag of await page.$$('.opblock-tag')) await tag.click();
     await page.waitForSelector('.opblock-summary-path[data-path="/pods/{cluster}/{namespace}/{name}"]', { timeout: 20_000 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'docs-page-osp.png'), fullPage: false });
     await page.selectOption('select#select', { label: 'zcloud.cn/v1' });
