@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { InputError } from '../../src/errors.js';
 import { ClusterNameSchema, type ClusterRuntime } from '../../src/clusters/cluster-manager.js';
 import { capacityOf } from '../../src/clusters/cluster-metrics.js';
+import { ProvisionedClusterInputSchema } from '../../src/clusters/provisioning-spec.js';
+import { parseInput } from '../framework/http-errors.js';
 import { FRESHNESS_HEADERS } from '../cluster-access.js';
 import { defineAction, defineResource, type ApiObject } from '../framework/resource.js';
 
@@ -23,8 +25,8 @@ function toApi(runtime: ClusterRuntime): ApiObject {
 }
 
 /**
- * Import takes `kubeconfig`; provisioning over SSH (the seed's nodes, network, sshKey...) is a
- * separate issue. A body with neither gets a 422 naming both.
+ * Import takes `kubeconfig`; provisioning over SSH takes the seed's nodes, network, sshKey...
+ * (src/clusters/provisioning-spec.ts). A body with neither gets a 422 naming both.
  */
 const CreateCluster = z
   .object({
@@ -48,7 +50,9 @@ export const clusterResource = defineResource({
         if (input.nodes === undefined) {
           throw new InputError('one of kubeconfig (import an existing cluster) or nodes (provision a new one over SSH) is required', 'kubeconfig');
         }
-        throw new InputError('provisioning new clusters over SSH is not available yet; import one with kubeconfig', 'nodes');
+        // Every check that needs no host runs now, so a client learns of each bad field today.
+        parseInput(ProvisionedClusterInputSchema, input);
+        throw new InputError('the body is valid, but provisioning new clusters over SSH is not available yet; import one with kubeconfig', 'nodes');
       }
       return toApi(await ctx.services.clusters.register(input.name, input.kubeconfig));
     },
@@ -61,6 +65,8 @@ export const clusterResource = defineResource({
       run: async (ctx, id) => ({ name: id, config: await ctx.services.clusters.kubeconfigOf(id) }),
     }),
   },
+  // The audit trail already redacts sshKey and password; a registry's CA certificate is not secret.
+  sensitiveFields: ['sshKey', 'password'],
   guardChildren: (ctx, id) => {
     const runtime = ctx.services.clusters.require(id);
     ctx.setHeader(FRESHNESS_HEADERS.state, runtime.state);
