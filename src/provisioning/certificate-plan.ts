@@ -39,6 +39,8 @@ export function planCertificates(spec: ProvisionedClusterSpec): CertificateReque
     // zcloud's own credentials, and the apiserver's when it calls kubelets.
     request('kube-admin', 'kube-admin', 'client', { organizations: ['system:masters'] }),
     request('kube-apiserver-kubelet-client', 'kube-apiserver-kubelet-client', 'client', { organizations: ['system:masters'] }),
+    // etcd admits clients by a certificate of the cluster CA (--client-cert-auth).
+    request('kube-apiserver-etcd-client', 'kube-apiserver-etcd-client', 'client'),
     request('kube-controller-manager', 'system:kube-controller-manager', 'client'),
     request('kube-scheduler', 'system:kube-scheduler', 'client'),
     request('kube-proxy', 'system:kube-proxy', 'client'),
