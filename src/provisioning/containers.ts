@@ -118,3 +118,26 @@ export async function writeHostFiles(docker: Docker, baseImage: string, hostDir:
     await call(`remove ${name}`, helper.remove({ force: true }));
   }
 }
+
+/**
+ * Runs `command` once in a throwaway container of `image` (host network) and returns its
+ * output: how zcloud looks at a host as its containers see it. Labelled like every container of
+ * the cluster, and removed whatever happens.
+ */
+export async function runOnce(docker: Docker, image: string, command: string[], options: DockerCallOptions): Promise<string> {
+  const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
+  const name = `zcloud-probe-${options.cluster}`;
+  const stale = await call('list containers', docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } }));
+  for (const c of stale) await call(`remove ${name}`, docker.getContainer(c.Id).remove({ force: true }));
+  // A TTY gives the output as plain bytes rather than Docker's multiplexed frames.
+  const probe = await call(`create ${name}`, docker.createContainer({ name, Image: image, Cmd: command, Tty: true, Labels: { [CLUSTER_LABEL]: options.cluster }, HostConfig: { NetworkMode: 'host' } }));
+  try {
+    await call(`start ${name}`, probe.start());
+    const exit = (await call(`wait for ${name}`, probe.wait())) as { StatusCode: number };
+    const output = (await call(`logs of ${name}`, probe.logs({ stdout: true, stderr: true }))).toString('utf8');
+    if (exit.StatusCode !== 0) throw new Error(`${options.host}: ${command.join(' ')} exited with ${exit.StatusCode}: ${output.trim()}`);
+    return output;
+  } finally {
+    await call(`remove ${name}`, probe.remove({ force: true }));
+  }
+}

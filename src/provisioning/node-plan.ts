@@ -1,5 +1,6 @@
 import type { ProvisionedClusterSpec, ProvisionedNode } from '../clusters/provisioning-spec.js';
 import type { ContainerSpec, HostFile } from './containers.js';
+import type { HostFacts } from './host-facts.js';
 import { imageReference } from './images.js';
 import { renderEmbeddedKubeconfig } from './kubeconfig.js';
 import type { ClusterPki } from './pki.js';
@@ -147,4 +148,46 @@ export function controlPlaneContainers(spec: ProvisionedClusterSpec, node: Provi
     ],
   };
   return [apiserver, controllerManager, scheduler];
+}
+
+/** The kubelet as ZKE runs it: privileged, host network and pid, the host's runtime paths. */
+export function kubeletContainer(spec: ProvisionedClusterSpec, node: ProvisionedNode, facts: HostFacts): ContainerSpec {
+  return {
+    name: 'kubelet',
+    image: imageReference('kubelet'),
+    privileged: true,
+    pidHost: true,
+    binds: [
+      `${KUBE_DIR}:${KUBE_DIR}:ro`,
+      '/var/lib/kubelet:/var/lib/kubelet:shared',
+      '/var/lib/dockershim:/var/lib/dockershim',
+      '/var/log:/var/log',
+      '/run:/run',
+      '/sys:/sys',
+      '/dev:/dev',
+      `${facts.dockerRootDir}:${facts.dockerRootDir}`,
+    ],
+    command: [
+      'kubelet',
+      `--kubeconfig=${ssl('kubeconfig-kubelet.yaml')}`,
+      '--container-runtime=docker',
+      `--docker-endpoint=unix://${spec.dockerSocket}`,
+      `--cgroup-driver=${facts.cgroupDriver}`,
+      ...(facts.cgroupParent ? [`--cgroup-root=${facts.cgroupParent}`] : []),
+      `--node-ip=${node.address}`,
+      `--address=${node.address}`,
+      `--hostname-override=${node.name}`,
+      `--pod-infra-container-image=${imageReference('pause')}`,
+      `--cluster-dns=${spec.clusterDNSServiceIP}`,
+      `--cluster-domain=${spec.clusterDomain}`,
+      `--client-ca-file=${ssl('ca.crt')}`,
+      `--tls-cert-file=${ssl(`kubelet-${node.name}.crt`)}`,
+      `--tls-private-key-file=${ssl(`kubelet-${node.name}.key`)}`,
+      '--anonymous-auth=false',
+      // Callers of the kubelet API are authorized by the apiserver (SubjectAccessReview).
+      '--authorization-mode=Webhook',
+      '--read-only-port=0',
+      '--fail-swap-on=false',
+    ],
+  };
 }

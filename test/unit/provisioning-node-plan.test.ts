@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { ProvisionedClusterInputSchema, type ProvisionedClusterSpec } from '../../src/clusters/provisioning-spec.js';
 import { containerSpecHash } from '../../src/provisioning/containers.js';
+import { cgroupParentOf } from '../../src/provisioning/host-facts.js';
 import { apiserverUrlFor, controlPlaneContainers, etcdContainer, hostFiles } from '../../src/provisioning/node-plan.js';
 import { completeClusterPki } from '../../src/provisioning/pki.js';
 
@@ -41,5 +42,12 @@ describe('provisioning node plan', function () {
     const apiserver = controlPlaneContainers(spec, cp1)[0]!;
     expect(apiserver.command).to.include('--etcd-servers=https://10.209.1.2:2379,https://10.209.1.3:2379');
     expect(apiserver.command).to.include('--service-cluster-ip-range=10.43.0.0/16');
+  });
+
+  it('finds the cgroup parent dockerd was given, and none for Docker\'s default or a private cgroup namespace', () => {
+    expect(cgroupParentOf('12:pids:/zcloud-h1/abc\n4:memory:/zcloud-h1/abc\n')).to.equal('/zcloud-h1');
+    expect(cgroupParentOf('4:memory:/docker/abc\n')).to.equal(undefined);
+    expect(cgroupParentOf('0::/\n')).to.equal(undefined);
+    expect(cgroupParentOf('0::/kubepods/abc\n')).to.equal('/kubepods');
   });
 });
