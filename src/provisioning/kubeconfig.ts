@@ -12,3 +12,10 @@ export function renderEmbeddedKubeconfig(options: { cluster: string; server: str
     'current-context': options.cluster,
   });
 }
+
+/** The admin kubeconfig (kube-admin, system:masters) of a provisioned cluster: what zcloud itself uses, and `getkubeconfig` will return. */
+export function adminKubeconfig(cluster: string, server: string, pki: { ca: { certPem: string }; certificates: Record<string, { certPem: string; keyPem: string }> }): string {
+  const admin = pki.certificates['kube-admin'];
+  if (!admin) throw new Error(`the PKI of ${cluster} has no kube-admin certificate`);
+  return renderEmbeddedKubeconfig({ cluster, server, caPem: pki.ca.certPem, user: 'kube-admin', certPem: admin.certPem, keyPem: admin.keyPem });
+}

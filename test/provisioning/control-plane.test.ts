@@ -4,7 +4,7 @@ import { ProvisionedClusterInputSchema, type ProvisionedClusterSpec } from '../.
 import { clusterContainers, ensureContainer, writeHostFiles, type DockerCallOptions } from '../../src/provisioning/containers.js';
 import { connectHost, type HostConnection } from '../../src/provisioning/host-connection.js';
 import { imageReference } from '../../src/provisioning/images.js';
-import { renderEmbeddedKubeconfig } from '../../src/provisioning/kubeconfig.js';
+import { adminKubeconfig } from '../../src/provisioning/kubeconfig.js';
 import { observeHostFacts } from '../../src/provisioning/host-facts.js';
 import { controlPlaneContainers, etcdContainer, hostFiles, KUBE_DIR, kubeletContainer } from '../../src/provisioning/node-plan.js';
 import { completeClusterPki, type ClusterPki } from '../../src/provisioning/pki.js';
@@ -55,9 +55,8 @@ describe('provisioning: control plane on a real host', function () {
   });
 
   function adminCore(): CoreV1Api {
-    const admin = pki.certificates['kube-admin']!;
     const kc = new KubeConfig();
-    kc.loadFromString(renderEmbeddedKubeconfig({ cluster: 'prov', server: `https://${spec.nodes[0]!.address}:6443`, caPem: pki.ca.certPem, user: 'kube-admin', certPem: admin.certPem, keyPem: admin.keyPem }));
+    kc.loadFromString(adminKubeconfig('prov', `https://${spec.nodes[0]!.address}:6443`, pki));
     return kc.makeApiClient(CoreV1Api);
   }
 
