@@ -124,13 +124,13 @@ export async function writeHostFiles(docker: Docker, baseImage: string, hostDir:
  * output: how zcloud looks at a host as its containers see it. Labelled like every container of
  * the cluster, and removed whatever happens.
  */
-export async function runOnce(docker: Docker, image: string, command: string[], options: DockerCallOptions): Promise<string> {
+export async function runOnce(docker: Docker, image: string, command: string[], options: DockerCallOptions, binds: string[] = []): Promise<string> {
   const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
   const name = `zcloud-probe-${options.cluster}`;
   const stale = await call('list containers', docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } }));
   for (const c of stale) await call(`remove ${name}`, docker.getContainer(c.Id).remove({ force: true }));
   // A TTY gives the output as plain bytes rather than Docker's multiplexed frames.
-  const probe = await call(`create ${name}`, docker.createContainer({ name, Image: image, Cmd: command, Tty: true, Labels: { [CLUSTER_LABEL]: options.cluster }, HostConfig: { NetworkMode: 'host' } }));
+  const probe = await call(`create ${name}`, docker.createContainer({ name, Image: image, Cmd: command, Tty: true, Labels: { [CLUSTER_LABEL]: options.cluster }, HostConfig: { NetworkMode: 'host', Binds: binds } }));
   try {
     await call(`start ${name}`, probe.start());
     const exit = (await call(`wait for ${name}`, probe.wait())) as { StatusCode: number };
@@ -140,4 +140,18 @@ export async function runOnce(docker: Docker, image: string, command: string[], 
   } finally {
     await call(`remove ${name}`, probe.remove({ force: true }));
   }
+}
+
+/**
+ * Removes what zcloud put on the host for the cluster: every container labelled with it
+ * (running or not) and the directory of its files. Containers without the label, whoever
+ * started them, are never touched. Returns the names of the containers removed.
+ */
+export async function removeClusterFromHost(docker: Docker, baseImage: string, filesDir: string, options: DockerCallOptions): Promise<string[]> {
+  const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
+  const labelled = await call('list containers', docker.listContainers({ all: true, filters: { label: [`${CLUSTER_LABEL}=${options.cluster}`] } }));
+  for (const c of labelled) await call(`remove ${c.Names[0] ?? c.Id}`, docker.getContainer(c.Id).remove({ force: true }));
+  const parent = filesDir.replace(/\/[^/]+$/, '');
+  await runOnce(docker, baseImage, ['rm', '-rf', filesDir], { ...options }, [`${parent}:${parent}`]);
+  return labelled.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')).sort();
 }

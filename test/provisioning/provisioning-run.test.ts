@@ -1,7 +1,12 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { ProvisionedClusterInputSchema, type ProvisionedClusterSpec } from '../../src/clusters/provisioning-spec.js';
-import { clusterContainers } from '../../src/provisioning/containers.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { clusterContainers, removeClusterFromHost } from '../../src/provisioning/containers.js';
+import { imageReference } from '../../src/provisioning/images.js';
+import { HOST_SSL_DIR } from '../../src/provisioning/node-plan.js';
+import { hostSetLayout } from '../../scripts/testenv/hosts/layout.js';
 import { connectHost } from '../../src/provisioning/host-connection.js';
 import { ProvisioningJournalStore, provisioningJournalCollection } from '../../src/provisioning/journal-store.js';
 import { adminKubeconfig } from '../../src/provisioning/kubeconfig.js';
@@ -23,7 +28,8 @@ process.once('exit', () => signalHostSetDaemons(setName));
 /**
  * A whole provisioning run on two real hosts (controlplane+etcd+worker, worker), journalled in
  * a real store: both nodes Ready through zcloud's credentials; a run stopped mid-way resumes
- * with the same CA and no duplicate container; a changed host key fails naming the host.
+ * with the same CA and no duplicate container; a changed host key fails naming the host; the
+ * cleanup DELETE will use removes only zcloud's containers and files.
  */
 describe('provisioning: a journalled run on two real hosts', function () {
   this.timeout(600_000);
@@ -138,5 +144,35 @@ describe('provisioning: a journalled run on two real hosts', function () {
     await run().catch((err: Error) => (failed = err));
     expect(failed?.message).to.match(new RegExp(`^${second}: host key of .* changed: pinned SHA256:A+, offered SHA256:`));
     expect((await journal.get('prov'))!.steps[`connect/${second}`]).to.deep.include({ state: 'failed', lastError: failed!.message });
+  });
+
+  it('removes only what zcloud put on the hosts: labelled containers and its files; a container started by hand survives', async () => {
+    const hand = set.hosts.nodes[1]!;
+    const c = await connectHost({ name: hand.name, address: hand.address, port: hand.sshPort, user: spec.sshUser, privateKey: spec.sshKey }, { dockerSocket: spec.dockerSocket, timeoutMs: 10_000 });
+    try {
+      const foreign = await c.docker.createContainer({ name: 'started-by-hand', Image: imageReference('base'), Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'host' } });
+      await foreign.start();
+    } finally {
+      await c.close();
+    }
+    const removed: string[][] = [];
+    for (const node of set.hosts.nodes) {
+      const connection = await connectHost({ name: node.name, address: node.address, port: node.sshPort, user: spec.sshUser, privateKey: spec.sshKey }, { dockerSocket: spec.dockerSocket, timeoutMs: 10_000 });
+      try {
+        removed.push(await removeClusterFromHost(connection.docker, imageReference('base'), HOST_SSL_DIR, { cluster: 'prov', host: node.name, timeoutMs: 60_000 }));
+        if (node.name === hand.name) {
+          const survivor = await connection.docker.getContainer('started-by-hand').inspect();
+          expect(survivor.State.Running).to.equal(true);
+        }
+      } finally {
+        await connection.close();
+      }
+      // The host's /etc/kubernetes, as seen from this machine (a bind mount inside the host).
+      const etcKubernetes = join(hostSetLayout(setName).host(node.name).dir, 'fs', 'etc-kubernetes');
+      expect(existsSync(etcKubernetes)).to.equal(true);
+      expect(existsSync(join(etcKubernetes, 'ssl'))).to.equal(false);
+    }
+    expect(removed).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'], ['kubelet']]);
+    expect(await containersByHost()).to.deep.equal([[], []]);
   });
 });
