@@ -3,6 +3,7 @@ import { createApp } from '../api/app.js';
 import { HttpServer } from '../api/http-server.js';
 import type { ApiServices } from '../api/services.js';
 import { clusterHealthController } from '../controllers/cluster-health.js';
+import { clusterProvisioningController } from '../controllers/cluster-provisioning.js';
 import { configReloadController } from '../controllers/config-reload.js';
 import { userQuotaController } from '../controllers/user-quota.js';
 import { AuditTrail, auditLog } from '../src/audit.js';
@@ -15,12 +16,21 @@ import { createLogger } from '../src/logger.js';
 import { Manager, untilAborted } from '../src/manager.js';
 import { userQuotasCollection } from '../src/quotas/user-quota.js';
 import { UserQuotaService } from '../src/quotas/user-quota-service.js';
+import { ProvisioningJournalStore, provisioningJournalCollection } from '../src/provisioning/journal-store.js';
+import { adminKubeconfig } from '../src/provisioning/kubeconfig.js';
+import { APISERVER_PORT } from '../src/provisioning/node-plan.js';
+import { ClusterPkiStore, clusterPkiCollection } from '../src/provisioning/pki-store.js';
+import { ProvisioningLog } from '../src/provisioning/provisioning-log.js';
+import { SecretBox } from '../src/provisioning/secret-box.js';
 import { openLowdbStore } from '../src/store/lowdb-store.js';
 import type { StoreDef } from '../src/store/store.js';
 import { UserService, usersCollection } from '../src/users.js';
 
 /** Every collection and log zcloud stores; all are validated when the store opens. */
-const collections: readonly StoreDef[] = [usersCollection, auditLog, clustersCollection, userQuotasCollection];
+const collections: readonly StoreDef[] = [usersCollection, auditLog, clustersCollection, userQuotasCollection, clusterPkiCollection, provisioningJournalCollection];
+
+/** Provisioning runs in parallel across clusters (not yet a setting). */
+const PARALLEL_PROVISIONING_RUNS = 2;
 
 export interface RunningZcloud {
   /** e.g. http://127.0.0.1:8080 */
@@ -54,7 +64,22 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const users = new UserService(store, tokens);
     await users.ensureAdmin();
     const audit = new AuditTrail(store, config.auditMaxEntries);
-    const clusters = new ClusterManager({ store, users, logger, minWatchTimeoutSeconds: Math.max(1, Math.round(config.watchTimeoutMs / 1000)) });
+    const pki = new ClusterPkiStore(store, SecretBox.forDataDir(config.dataDir));
+    const journal = new ProvisioningJournalStore(store);
+    const provisioningLog = new ProvisioningLog();
+    const clusters = new ClusterManager({
+      store,
+      users,
+      logger,
+      minWatchTimeoutSeconds: Math.max(1, Math.round(config.watchTimeoutMs / 1000)),
+      provisionedKubeconfig: async (name, spec) => {
+        const credentials = await pki.get(name);
+        if (!credentials) throw new Error(`cluster ${name} runs but has no PKI record`);
+        // zcloud reaches the apiserver of the first controlplane host from outside it.
+        const first = spec.nodes.find((n) => n.roles.includes('controlplane'))!;
+        return adminKubeconfig(name, `https://${first.address}:${APISERVER_PORT}`, credentials);
+      },
+    });
     manager.add('caches', clusters);
 
     const controller = (definition: ControllerDefinition): Controller => {
@@ -65,6 +90,8 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs }));
     controller(configReloadController({ clusters, logger }));
     const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger }));
+    const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: PARALLEL_PROVISIONING_RUNS }));
+    clusters.onProvisioningRequested((name) => provisioning.enqueue(name));
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
     const services: ApiServices = { config, logger, users, audit, clusters, quotas };

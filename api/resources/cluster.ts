@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { InputError } from '../../src/errors.js';
-import { ClusterNameSchema, type ClusterRuntime } from '../../src/clusters/cluster-manager.js';
+import { ClusterNameSchema, type ClusterRecord, type ClusterRuntime } from '../../src/clusters/cluster-manager.js';
 import { capacityOf } from '../../src/clusters/cluster-metrics.js';
-import { ProvisionedClusterInputSchema } from '../../src/clusters/provisioning-spec.js';
+import { ProvisionedClusterInputSchema, publicSpecView } from '../../src/clusters/provisioning-spec.js';
 import { parseInput } from '../framework/http-errors.js';
 import { FRESHNESS_HEADERS } from '../cluster-access.js';
 import { defineAction, defineResource, type ApiObject } from '../framework/resource.js';
@@ -21,6 +21,21 @@ function toApi(runtime: ClusterRuntime): ApiObject {
     // Per kind: a failing one answers 503 alone while the others are served.
     informers: cache.informerStates(),
     creationTimestamp: runtime.record.creationTimestamp,
+    ...(runtime.record.source.kind === 'ssh' ? publicSpecView(runtime.record.source.spec) : {}),
+  };
+}
+
+/** A provisioned cluster without a runtime yet: its run's phase, message and spec (never its key). */
+function provisioningToApi(record: ClusterRecord): ApiObject {
+  if (record.source.kind !== 'ssh') throw new Error(`cluster ${record.name} is not provisioned`);
+  return {
+    id: record.name,
+    name: record.name,
+    status: record.source.phase,
+    message: record.source.message,
+    nodeCount: record.source.spec.nodes.length,
+    creationTimestamp: record.creationTimestamp,
+    ...publicSpecView(record.source.spec),
   };
 }
 
@@ -38,10 +53,12 @@ const CreateCluster = z
 
 export const clusterResource = defineResource({
   kind: 'cluster',
-  list: async (ctx) => ctx.services.clusters.list().map(toApi),
+  list: async (ctx) => [...ctx.services.clusters.list().map(toApi), ...ctx.services.clusters.provisioningRecords().map(provisioningToApi)],
   get: async (ctx, id) => {
     const runtime = ctx.services.clusters.get(id);
-    return runtime && toApi(runtime);
+    if (runtime) return toApi(runtime);
+    const provisioning = ctx.services.clusters.provisioningRecord(id);
+    return provisioning && provisioningToApi(provisioning);
   },
   create: {
     input: CreateCluster,
@@ -50,9 +67,9 @@ export const clusterResource = defineResource({
         if (input.nodes === undefined) {
           throw new InputError('one of kubeconfig (import an existing cluster) or nodes (provision a new one over SSH) is required', 'kubeconfig');
         }
-        // Every check that needs no host runs now, so a client learns of each bad field today.
-        parseInput(ProvisionedClusterInputSchema, input);
-        throw new InputError('the body is valid, but provisioning new clusters over SSH is not available yet; import one with kubeconfig', 'nodes');
+        // Every check that needs no host runs before anything is recorded: a bad field touches no host.
+        const spec = parseInput(ProvisionedClusterInputSchema, input);
+        return provisioningToApi(await ctx.services.clusters.createProvisioned(input.name, spec));
       }
       return toApi(await ctx.services.clusters.register(input.name, input.kubeconfig));
     },

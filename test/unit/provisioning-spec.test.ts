@@ -8,6 +8,7 @@ import {
 } from '../../src/clusters/provisioning-spec.js';
 import { parseInput } from '../../api/framework/http-errors.js';
 import { InputError } from '../../src/errors.js';
+import { ClusterRecordSchema } from '../../src/clusters/cluster-manager.js';
 
 const sshKey = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'pkcs1', format: 'pem' } }).privateKey;
 
@@ -93,5 +94,12 @@ describe('provisioned cluster spec', () => {
     expect(shown).not.to.include('PRIVATE KEY');
     expect(shown).not.to.include('registry-secret');
     expect(publicSpecView(spec)).to.deep.include({ sshUser: 'zcloud', sshPort: '22', kubernetesVersion: 'v1.20.2' });
+  });
+
+  it('keeps reading cluster records of older data files (imported only) beside provisioned ones', () => {
+    const imported = { name: 'old', source: { kind: 'kubeconfig', kubeconfig: 'apiVersion: v1' }, creationTimestamp: '2026-01-01T00:00:00.000Z' };
+    expect(ClusterRecordSchema.parse(imported)).to.deep.equal(imported);
+    const provisioned = ClusterRecordSchema.parse({ name: 'new', source: { kind: 'ssh', spec: parse(minimal), phase: 'Creating' }, creationTimestamp: '2026-01-01T00:00:00.000Z' });
+    expect(provisioned.source).to.deep.include({ kind: 'ssh', phase: 'Creating', message: '' });
   });
 });

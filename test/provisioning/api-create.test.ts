@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+import ssh2 from 'ssh2';
+import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { eventually } from '../helpers/world.js';
+import { API, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
+
+const setName = 'prov-api';
+process.once('exit', () => signalHostSetDaemons(setName));
+
+/**
+ * POST /clusters with nodes on a real host: Creating, then Running, served from zcloud's cache
+ * like an imported cluster, through the credentials zcloud deployed; a refused key ends
+ * CreateFailed naming the host. The key never shows in answers, logs or the audit trail.
+ */
+describe('clusters: provisioning through the API (real host)', function () {
+  this.timeout(600_000);
+  let set: HostSetInfo;
+  let zcloud: TestZcloud;
+  let admin: string;
+  let keyLine: string;
+
+  before(async () => {
+    await destroyHosts(setName);
+    set = await upHosts(setName, { count: 1 });
+    keyLine = set.hosts.sshKey.split('\n')[3]!;
+    zcloud = await startTestZcloud();
+    admin = await zcloud.adminToken();
+  });
+
+  after(async function () {
+    this.timeout(120_000);
+    try {
+      await zcloud?.close();
+    } finally {
+      await destroyHosts(setName);
+    }
+  });
+
+  const body = (name: string, sshKey: string) => {
+    const host = set.hosts.nodes[0]!;
+    return { name, nodes: [{ name: host.name, address: host.address, roles: ['controlplane', 'etcd', 'worker'] }], sshUser: set.hosts.sshUser, sshKey, singleCloudAddress: '127.0.0.1:8080' };
+  };
+
+  it('creates a 1-host cluster: Creating, then Running; nodes and namespaces served from the cache', async () => {
+    const created = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: body('prov', set.hosts.sshKey) });
+    expect(created.status, created.text).to.equal(201);
+    expect(created.body).to.deep.include({ name: 'prov', status: 'Creating', sshUser: 'zcloud', clusterCidr: '10.42.0.0/16', singleCloudAddress: '127.0.0.1:8080' });
+    expect(created.body).to.not.have.property('sshKey');
+    await eventually(async () => {
+      const got = await zcloud.request('GET', `${API}/clusters/prov`, { token: admin });
+      expect(got.body.status, JSON.stringify(got.body)).to.equal('Running');
+    }, { within: 300_000, interval: 2_000 });
+    await eventually(async () => {
+      const nodes = await zcloud.request('GET', `${API}/clusters/prov/nodes`, { token: admin });
+      expect(nodes.status, nodes.text).to.equal(200);
+      expect(nodes.body.data.map((n: { name: string }) => n.name)).to.deep.equal([set.hosts.nodes[0]!.name]);
+      const namespaces = await zcloud.request('GET', `${API}/clusters/prov/namespaces`, { token: admin });
+      expect(namespaces.body.data.map((n: { name: string }) => n.name)).to.include('kube-system');
+    }, { within: 180_000, interval: 2_000 });
+    const kubeconfig = await zcloud.request('POST', `${API}/clusters/prov?action=getkubeconfig`, { token: admin });
+    expect(kubeconfig.body.config).to.include(`server: https://${set.hosts.nodes[0]!.address}:6443`);
+  });
+
+  it('ends CreateFailed naming the host when the key is refused', async () => {
+    const stranger = ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 }).private;
+    const created = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: { ...body('wrong-key', stranger), nodes: [{ name: 'other', address: set.hosts.nodes[0]!.address, roles: ['controlplane', 'etcd', 'worker'] }] } });
+    expect(created.status, created.text).to.equal(201);
+    await eventually(async () => {
+      const got = await zcloud.request('GET', `${API}/clusters/wrong-key`, { token: admin });
+      expect(got.body.status).to.equal('CreateFailed');
+      expect(got.body.message).to.equal(`other: ${set.hosts.nodes[0]!.address}:22 refused the SSH key for user zcloud`);
+    }, { within: 60_000, interval: 1_000 });
+    const under = await zcloud.request('GET', `${API}/clusters/wrong-key/namespaces`, { token: admin });
+    expect(under.status).to.equal(503);
+  });
+
+  it('never shows the SSH key in answers, logs or the audit trail', async () => {
+    const list = await zcloud.request('GET', `${API}/clusters`, { token: admin });
+    const audit = await zcloud.request('GET', `${API}/auditlogs`, { token: admin });
+    for (const text of [list.text, audit.text, zcloud.logs()]) {
+      expect(text).not.to.include(keyLine);
+      expect(text).not.to.include('PRIVATE KEY');
+    }
+  });
+});
