@@ -16,6 +16,7 @@ import { createLogger } from '../src/logger.js';
 import { Manager, untilAborted } from '../src/manager.js';
 import { userQuotasCollection } from '../src/quotas/user-quota.js';
 import { UserQuotaService } from '../src/quotas/user-quota-service.js';
+import { deprovisionCluster } from '../src/provisioning/deprovision.js';
 import { ProvisioningJournalStore, provisioningJournalCollection } from '../src/provisioning/journal-store.js';
 import { adminKubeconfig } from '../src/provisioning/kubeconfig.js';
 import { APISERVER_PORT } from '../src/provisioning/node-plan.js';
@@ -79,6 +80,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
         const first = spec.nodes.find((n) => n.roles.includes('controlplane'))!;
         return adminKubeconfig(name, `https://${first.address}:${APISERVER_PORT}`, credentials);
       },
+      deprovision: (name, spec) => deprovisionCluster({ cluster: name, spec, journal, pki, log: provisioningLog }),
     });
     manager.add('caches', clusters);
 

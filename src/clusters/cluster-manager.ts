@@ -117,6 +117,8 @@ export interface ClusterManagerOptions {
   minWatchTimeoutSeconds?: number;
   /** The admin kubeconfig of a provisioned cluster (built from its PKI); required once one runs. */
   provisionedKubeconfig?: (name: string, spec: ProvisionedClusterSpec) => Promise<string>;
+  /** Removes what zcloud put on a provisioned cluster's hosts; its failure keeps the record. */
+  deprovision?: (name: string, spec: ProvisionedClusterSpec) => Promise<void>;
 }
 
 export type ClusterListener = (event: 'attached' | 'detached', name: string) => void;
@@ -289,6 +291,16 @@ export class ClusterManager implements Runnable {
     return this.provisionedKubeconfig(record);
   }
 
+  private async deprovision(record: ClusterRecord): Promise<void> {
+    if (record.source.kind !== 'ssh') return;
+    if (!this.options.deprovision) throw new Error(`cluster ${record.name} is provisioned, but zcloud was started without provisioning`);
+    try {
+      await this.options.deprovision(record.name, record.source.spec);
+    } catch (err) {
+      throw new ConflictError(`cluster ${record.name} was not removed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
   private async provisionedKubeconfig(record: ClusterRecord): Promise<string> {
     if (record.source.kind !== 'ssh') throw new Error(`cluster ${record.name} is not provisioned`);
     if (!this.options.provisionedKubeconfig) throw new Error(`cluster ${record.name} is provisioned, but zcloud was started without provisioning`);
@@ -296,11 +308,14 @@ export class ClusterManager implements Runnable {
   }
 
   /**
-   * Stops the cluster's informers, drops its cache and record, and revokes projects on it.
-   * For a provisioned cluster, what zcloud put on its hosts stays there (not built yet).
+   * Stops the cluster's informers, drops its cache and record, and revokes projects on it. A
+   * provisioned cluster's hosts are cleaned first (zcloud's containers and files); a host that
+   * cannot be reached fails the removal (409) and keeps the record, so it can be repeated.
    */
   async remove(name: string): Promise<void> {
-    if (this.#provisioning.has(name)) {
+    const pending = this.#provisioning.get(name);
+    if (pending) {
+      await this.deprovision(pending);
       this.#provisioning.delete(name);
       await this.#records.delete(name);
       await this.options.users.revokeCluster(name);
@@ -310,6 +325,14 @@ export class ClusterManager implements Runnable {
     const runtime = this.require(name);
     runtime.deleting = true;
     await runtime.stop();
+    try {
+      await this.deprovision(runtime.record);
+    } catch (err) {
+      // The cluster stays registered and attached again, as it was.
+      this.#runtimes.delete(name);
+      this.attach(runtime.record, await this.kubeconfigOf(name));
+      throw err;
+    }
     this.#runtimes.delete(name);
     await this.#records.delete(name);
     await this.options.users.revokeCluster(name);

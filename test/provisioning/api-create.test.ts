@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import ssh2 from 'ssh2';
+import { clusterContainers } from '../../src/provisioning/containers.js';
+import { connectHost } from '../../src/provisioning/host-connection.js';
+import { imageReference } from '../../src/provisioning/images.js';
 import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { eventually } from '../helpers/world.js';
 import { API, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
@@ -81,5 +84,26 @@ describe('clusters: provisioning through the API (real host)', function () {
       expect(text).not.to.include(keyLine);
       expect(text).not.to.include('PRIVATE KEY');
     }
+  });
+
+  it('DELETE removes zcloud\'s containers from the host and the record, leaving a container started by hand; a never-reached cluster is removed at once', async () => {
+    const host = set.hosts.nodes[0]!;
+    const connection = await connectHost({ name: host.name, address: host.address, port: host.sshPort, user: set.hosts.sshUser, privateKey: set.hosts.sshKey }, { dockerSocket: '/var/run/docker.sock', timeoutMs: 10_000 });
+    try {
+      const foreign = await connection.docker.createContainer({ name: 'started-by-hand', Image: imageReference('base'), Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'host' } });
+      await foreign.start();
+      const docker = { cluster: 'prov', host: host.name, timeoutMs: 10_000 };
+      expect(await clusterContainers(connection.docker, docker)).to.include('kube-apiserver');
+      const removed = await zcloud.request('DELETE', `${API}/clusters/prov`, { token: admin });
+      expect(removed.status, removed.text).to.be.oneOf([200, 202, 204]);
+      expect(await clusterContainers(connection.docker, docker)).to.deep.equal([]);
+      expect((await connection.docker.getContainer('started-by-hand').inspect()).State.Running).to.equal(true);
+    } finally {
+      await connection.close();
+    }
+    expect((await zcloud.request('GET', `${API}/clusters/prov`, { token: admin })).status).to.equal(404);
+    const never = await zcloud.request('DELETE', `${API}/clusters/wrong-key`, { token: admin });
+    expect(never.status, never.text).to.be.oneOf([200, 202, 204]);
+    expect((await zcloud.request('GET', `${API}/clusters`, { token: admin })).body.data).to.deep.equal([]);
   });
 });
