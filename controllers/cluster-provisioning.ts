@@ -30,13 +30,19 @@ export class ClusterProvisioningReconciler implements Reconciler {
     const { clusters, journal, pki, log, logger } = this.options;
     const source = clusters.provisioningRecord(key)?.source;
     if (source?.kind !== 'ssh' || source.phase !== 'Creating') return {};
+    // Cancelled through the API, or zcloud stopping: every SSH and Docker call of the run listens on it.
+    const runSignal = clusters.beginProvisioningRun(key, signal);
     try {
-      await runProvisioning({ cluster: key, spec: source.spec, journal, pki, log, signal });
+      await runProvisioning({ cluster: key, spec: source.spec, journal, pki, log, signal: runSignal });
     } catch (err) {
+      // zcloud is stopping: the cluster stays Creating, and the next start resumes it.
       if (signal.aborted) return {};
-      logger.warn('cluster provisioning failed', { cluster: key, error: (err as Error).message });
-      await clusters.finishProvisioning(key, { phase: 'CreateFailed', message: (err as Error).message });
+      const message = runSignal.aborted ? `cancelled (${(err as Error).message})` : (err as Error).message;
+      logger.warn('cluster provisioning failed', { cluster: key, error: message });
+      await clusters.finishProvisioning(key, { phase: 'CreateFailed', message });
       return {};
+    } finally {
+      clusters.endProvisioningRun(key);
     }
     await clusters.finishProvisioning(key, { phase: 'Running' });
     return {};

@@ -78,6 +78,13 @@ export const clusterResource = defineResource({
     await ctx.services.clusters.remove(id);
   },
   actions: {
+    // Stops a Creating cluster's run within seconds (every remote call listens); it ends CreateFailed.
+    cancel: defineAction({
+      run: async (ctx, id) => {
+        await ctx.services.clusters.cancelProvisioning(id);
+        return { name: id };
+      },
+    }),
     getkubeconfig: defineAction({
       run: async (ctx, id) => ({ name: id, config: await ctx.services.clusters.kubeconfigOf(id) }),
     }),

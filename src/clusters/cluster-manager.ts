@@ -158,6 +158,8 @@ export class ClusterManager implements Runnable {
   readonly #provisioning = new Map<string, ClusterRecord>();
   #onProvisioningRequested: (name: string) => void = () => undefined;
   #markLoaded: () => void = () => undefined;
+  /** The cancel switch of each provisioning run in progress. */
+  readonly #runs = new Map<string, AbortController>();
   /** Settles once `start` has read the stored records (controllers' initial keys wait for it). */
   readonly loaded = new Promise<void>((resolve) => (this.#markLoaded = resolve));
 
@@ -252,6 +254,33 @@ export class ClusterManager implements Runnable {
     this.#provisioning.set(name, record);
     this.#onProvisioningRequested(name);
     return record;
+  }
+
+  /**
+   * The signal a provisioning run of `name` must obey: aborted when zcloud stops (`parent`) or
+   * when the run is cancelled through the API. Pair with `endProvisioningRun`.
+   */
+  beginProvisioningRun(name: string, parent: AbortSignal): AbortSignal {
+    const cancel = new AbortController();
+    this.#runs.set(name, cancel);
+    return AbortSignal.any([parent, cancel.signal]);
+  }
+
+  endProvisioningRun(name: string): void {
+    this.#runs.delete(name);
+  }
+
+  /** Stops a `Creating` cluster's run (it ends CreateFailed); 422 in any other state. */
+  async cancelProvisioning(name: string): Promise<void> {
+    const source = this.#provisioning.get(name)?.source;
+    if (!source && !this.#runtimes.has(name)) throw new NotFoundError(`cluster ${name} not found`);
+    if (source?.kind !== 'ssh' || source.phase !== 'Creating') {
+      throw new InputError(`only a Creating cluster can be cancelled; ${name} is ${source?.kind === 'ssh' ? source.phase : this.#runtimes.get(name)!.state}`, 'status');
+    }
+    const run = this.#runs.get(name);
+    if (run) run.abort();
+    // Queued but not started: the run will find it CreateFailed and do nothing.
+    else await this.finishProvisioning(name, { phase: 'CreateFailed', message: 'cancelled before it started' });
   }
 
   /** Provisioned clusters without a runtime yet (Creating, CreateFailed). */

@@ -106,4 +106,24 @@ describe('clusters: provisioning through the API (real host)', function () {
     expect(never.status, never.text).to.be.oneOf([200, 202, 204]);
     expect((await zcloud.request('GET', `${API}/clusters`, { token: admin })).body.data).to.deep.equal([]);
   });
+
+  it('cancel stops a Creating run within 30 s (CreateFailed), and is refused (422) once it is not Creating', async () => {
+    const created = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: body('cancel-me', set.hosts.sshKey) });
+    expect(created.status, created.text).to.equal(201);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const cancelledAt = Date.now();
+    const cancel = await zcloud.request('POST', `${API}/clusters/cancel-me?action=cancel`, { token: admin });
+    expect(cancel.status, cancel.text).to.equal(200);
+    await eventually(async () => {
+      const got = await zcloud.request('GET', `${API}/clusters/cancel-me`, { token: admin });
+      expect(got.body.status).to.equal('CreateFailed');
+      expect(got.body.message).to.match(/cancelled/);
+    }, { within: 30_000, interval: 500 });
+    expect(Date.now() - cancelledAt).to.be.lessThan(30_000);
+    const again = await zcloud.request('POST', `${API}/clusters/cancel-me?action=cancel`, { token: admin });
+    expect(again.status).to.equal(422);
+    expect(again.body.message).to.match(/^status: only a Creating cluster can be cancelled; cancel-me is CreateFailed/);
+    const removed = await zcloud.request('DELETE', `${API}/clusters/cancel-me`, { token: admin });
+    expect(removed.status, removed.text).to.be.oneOf([200, 202, 204]);
+  });
 });
