@@ -80,6 +80,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
         const first = spec.nodes.find((n) => n.roles.includes('controlplane'))!;
         return adminKubeconfig(name, `https://${first.address}:${APISERVER_PORT}`, credentials);
       },
+      restartProvisioning: async (name) => void (await journal.newGeneration(name)),
       deprovision: (name, spec) => deprovisionCluster({ cluster: name, spec, journal, pki, log: provisioningLog }),
     });
     manager.add('caches', clusters);

@@ -74,6 +74,14 @@ export const clusterResource = defineResource({
       return toApi(await ctx.services.clusters.register(input.name, input.kubeconfig));
     },
   },
+  // PUT re-runs a CreateFailed provisioned cluster with a corrected body (same nodes); other updates are not built yet.
+  update: {
+    input: z.looseObject({}),
+    run: async (ctx, id, input) => {
+      const spec = parseInput(ProvisionedClusterInputSchema, input);
+      return provisioningToApi(await ctx.services.clusters.rerunProvisioning(id, spec));
+    },
+  },
   remove: async (ctx, id) => {
     await ctx.services.clusters.remove(id);
   },

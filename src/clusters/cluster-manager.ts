@@ -117,6 +117,8 @@ export interface ClusterManagerOptions {
   minWatchTimeoutSeconds?: number;
   /** The admin kubeconfig of a provisioned cluster (built from its PKI); required once one runs. */
   provisionedKubeconfig?: (name: string, spec: ProvisionedClusterSpec) => Promise<string>;
+  /** Makes the next provisioning run of a cluster start from its first step (a new journal generation). */
+  restartProvisioning?: (name: string) => Promise<void>;
   /** Removes what zcloud put on a provisioned cluster's hosts; its failure keeps the record. */
   deprovision?: (name: string, spec: ProvisionedClusterSpec) => Promise<void>;
 }
@@ -281,6 +283,26 @@ export class ClusterManager implements Runnable {
     if (run) run.abort();
     // Queued but not started: the run will find it CreateFailed and do nothing.
     else await this.finishProvisioning(name, { phase: 'CreateFailed', message: 'cancelled before it started' });
+  }
+
+  /**
+   * Runs a `CreateFailed` cluster again with `spec` (say, with a corrected key), from its first
+   * step. Its node list must stay as it was: the failed run may have left containers on those
+   * hosts. 422 for any other state or a changed node list.
+   */
+  async rerunProvisioning(name: string, spec: ProvisionedClusterSpec): Promise<ClusterRecord> {
+    const record = this.#provisioning.get(name);
+    if (!record && !this.#runtimes.has(name)) throw new NotFoundError(`cluster ${name} not found`);
+    if (record?.source.kind !== 'ssh' || record.source.phase !== 'CreateFailed') {
+      throw new InputError(`only a CreateFailed cluster can be re-run; updates of other clusters are not available yet`, 'status');
+    }
+    const nodesOf = (s: ProvisionedClusterSpec) => JSON.stringify(s.nodes.map((n) => ({ name: n.name, address: n.address, roles: [...n.roles].sort() })));
+    if (nodesOf(record.source.spec) !== nodesOf(spec)) throw new InputError('must stay as created when a failed cluster is re-run; delete the cluster and create it again to change nodes', 'nodes');
+    await this.options.restartProvisioning?.(name);
+    const updated = await this.#records.update(name, (current) => ({ ...current, source: { kind: 'ssh', spec, phase: 'Creating', message: '' } }));
+    this.#provisioning.set(name, updated);
+    this.#onProvisioningRequested(name);
+    return updated;
   }
 
   /** Provisioned clusters without a runtime yet (Creating, CreateFailed). */

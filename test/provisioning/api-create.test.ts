@@ -107,7 +107,7 @@ describe('clusters: provisioning through the API (real host)', function () {
     expect((await zcloud.request('GET', `${API}/clusters`, { token: admin })).body.data).to.deep.equal([]);
   });
 
-  it('cancel stops a Creating run within 30 s (CreateFailed), and is refused (422) once it is not Creating', async () => {
+  it('cancel stops a Creating run within 30 s (CreateFailed), is refused (422) once it is not Creating; PUT re-runs it to Running', async () => {
     const created = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: body('cancel-me', set.hosts.sshKey) });
     expect(created.status, created.text).to.equal(201);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -123,6 +123,20 @@ describe('clusters: provisioning through the API (real host)', function () {
     const again = await zcloud.request('POST', `${API}/clusters/cancel-me?action=cancel`, { token: admin });
     expect(again.status).to.equal(422);
     expect(again.body.message).to.match(/^status: only a Creating cluster can be cancelled; cancel-me is CreateFailed/);
+
+    // PUT re-runs a CreateFailed cluster from its first step, its node list unchanged.
+    const otherNodes = { ...body('cancel-me', set.hosts.sshKey), nodes: [{ ...body('x', '').nodes[0]!, name: 'renamed' }] };
+    const refused = await zcloud.request('PUT', `${API}/clusters/cancel-me`, { token: admin, body: otherNodes });
+    expect(refused.status).to.equal(422);
+    expect(refused.body.message).to.match(/^nodes: must stay as created/);
+    const rerun = await zcloud.request('PUT', `${API}/clusters/cancel-me`, { token: admin, body: body('cancel-me', set.hosts.sshKey) });
+    expect(rerun.status, rerun.text).to.equal(200);
+    expect(rerun.body.status).to.equal('Creating');
+    await eventually(async () => expect((await zcloud.request('GET', `${API}/clusters/cancel-me`, { token: admin })).body.status).to.equal('Running'), { within: 240_000, interval: 1_000 });
+    const running = await zcloud.request('PUT', `${API}/clusters/cancel-me`, { token: admin, body: body('cancel-me', set.hosts.sshKey) });
+    expect(running.status).to.equal(422);
+    expect(running.body.message).to.match(/^status: only a CreateFailed cluster can be re-run/);
+
     const removed = await zcloud.request('DELETE', `${API}/clusters/cancel-me`, { token: admin });
     expect(removed.status, removed.text).to.be.oneOf([200, 202, 204]);
   });
