@@ -3,6 +3,7 @@ import { createApp, createMetricsApp } from '../api/app.js';
 import { HttpServer } from '../api/http-server.js';
 import type { ApiServices } from '../api/services.js';
 import { clusterHealthController } from '../controllers/cluster-health.js';
+import { clusterProvisioningController } from '../controllers/cluster-provisioning.js';
 import { configReloadController } from '../controllers/config-reload.js';
 import { userQuotaController } from '../controllers/user-quota.js';
 import { AuditTrail, auditLog } from '../src/audit.js';
@@ -18,12 +19,30 @@ import { Manager, untilAborted } from '../src/manager.js';
 import { ZcloudMetrics } from '../src/metrics.js';
 import { userQuotasCollection } from '../src/quotas/user-quota.js';
 import { UserQuotaService } from '../src/quotas/user-quota-service.js';
+import { deprovisionCluster } from '../src/provisioning/deprovision.js';
+import { ProvisioningJournalStore, provisioningJournalCollection } from '../src/provisioning/journal-store.js';
+import { adminKubeconfig } from '../src/provisioning/kubeconfig.js';
+import { APISERVER_PORT } from '../src/provisioning/node-plan.js';
+import { ClusterPkiStore, clusterPkiCollection } from '../src/provisioning/pki-store.js';
+import { ProvisioningLog } from '../src/provisioning/provisioning-log.js';
+import { SecretBox } from '../src/provisioning/secret-box.js';
 import { openLowdbStore } from '../src/store/lowdb-store.js';
 import type { StoreDef } from '../src/store/store.js';
 import { UserService, usersCollection } from '../src/users.js';
 
 /** Every collection and log zcloud stores; all are validated when the store opens. */
-const collections: readonly StoreDef[] = [usersCollection, revokedTokensCollection, auditLog, clustersCollection, userQuotasCollection];
+const collections: readonly StoreDef[] = [
+  usersCollection,
+  revokedTokensCollection,
+  auditLog,
+  clustersCollection,
+  userQuotasCollection,
+  clusterPkiCollection,
+  provisioningJournalCollection,
+];
+
+/** Provisioning runs in parallel across clusters (not yet a setting). */
+const PARALLEL_PROVISIONING_RUNS = 2;
 
 export interface RunningZcloud {
   /** e.g. http://127.0.0.1:8080 */
@@ -66,7 +85,24 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const users = new UserService(store, tokens, new RevokedTokens(store), throttle);
     await users.ensureAdmin();
     const audit = new AuditTrail(store, config.auditMaxEntries);
-    const clusters = new ClusterManager({ store, users, logger, minWatchTimeoutSeconds: Math.max(1, Math.round(config.watchTimeoutMs / 1000)) });
+    const pki = new ClusterPkiStore(store, SecretBox.forDataDir(config.dataDir));
+    const journal = new ProvisioningJournalStore(store);
+    const provisioningLog = new ProvisioningLog();
+    const clusters = new ClusterManager({
+      store,
+      users,
+      logger,
+      minWatchTimeoutSeconds: Math.max(1, Math.round(config.watchTimeoutMs / 1000)),
+      provisionedKubeconfig: async (name, spec) => {
+        const credentials = await pki.get(name);
+        if (!credentials) throw new Error(`cluster ${name} runs but has no PKI record`);
+        // zcloud reaches the apiserver of the first controlplane host from outside it.
+        const first = spec.nodes.find((n) => n.roles.includes('controlplane'))!;
+        return adminKubeconfig(name, `https://${first.address}:${APISERVER_PORT}`, credentials);
+      },
+      restartProvisioning: async (name) => void (await journal.newGeneration(name)),
+      deprovision: (name, spec) => deprovisionCluster({ cluster: name, spec, journal, pki, log: provisioningLog }),
+    });
     manager.add('caches', clusters);
     metrics.observeInformers(() => clusters.informerSamples());
     metrics.observeClusters(() => clusters.clusterSamples());
@@ -79,6 +115,8 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs, metrics }));
     controller(configReloadController({ clusters, logger }));
     const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger }));
+    const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: PARALLEL_PROVISIONING_RUNS }));
+    clusters.onProvisioningRequested((name) => provisioning.enqueue(name));
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
     const services: ApiServices = { config, logger, users, audit, clusters, quotas };

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { InputError } from '../../src/errors.js';
-import { ClusterNameSchema, type ClusterRuntime } from '../../src/clusters/cluster-manager.js';
+import { ClusterNameSchema, type ClusterRecord, type ClusterRuntime } from '../../src/clusters/cluster-manager.js';
 import { capacityOf } from '../../src/clusters/cluster-metrics.js';
+import { ProvisionedClusterInputSchema, publicSpecView } from '../../src/clusters/provisioning-spec.js';
+import { parseInput } from '../framework/http-errors.js';
 import { FRESHNESS_HEADERS } from '../cluster-access.js';
 import { defineAction, defineResource, type ApiObject } from '../framework/resource.js';
 import { withAliases } from './shared/validation.js';
@@ -20,15 +22,27 @@ function toApi(runtime: ClusterRuntime): ApiObject {
     // Per kind: a failing one answers 503 alone while the others are served.
     informers: cache.informerStates(),
     creationTimestamp: runtime.record.creationTimestamp,
+    ...(runtime.record.source.kind === 'ssh' ? publicSpecView(runtime.record.source.spec) : {}),
+  };
+}
+
+/** A provisioned cluster without a runtime yet: its run's phase, message and spec (never its key). */
+function provisioningToApi(record: ClusterRecord): ApiObject {
+  if (record.source.kind !== 'ssh') throw new Error(`cluster ${record.name} is not provisioned`);
+  return {
+    id: record.name,
+    name: record.name,
+    status: record.source.phase,
+    message: record.source.message,
+    nodeCount: record.source.spec.nodes.length,
+    creationTimestamp: record.creationTimestamp,
+    ...publicSpecView(record.source.spec),
   };
 }
 
 /**
- * Import takes `kubeconfig`; provisioning over SSH (the seed's nodes, network, sshKey...) is a
- * separate issue. A body with neither gets a 422 naming both. The seed spells two provisioning
- * fields two ways (`kubernetsVersion` in its input, `singlecloudAddress` in the console's
- * requests); both spellings are recognised already, read as the resource's `kubernetesVersion`
- * and `singleCloudAddress`.
+ * Import takes `kubeconfig`; provisioning over SSH takes the seed's nodes, network, sshKey...
+ * (src/clusters/provisioning-spec.ts). A body with neither gets a 422 naming both.
  */
 const CreateCluster = withAliases(
   { kubernetsVersion: 'kubernetesVersion', singlecloudAddress: 'singleCloudAddress' },
@@ -45,10 +59,12 @@ const CreateCluster = withAliases(
 
 export const clusterResource = defineResource({
   kind: 'cluster',
-  list: async (ctx) => ctx.services.clusters.list().map(toApi),
+  list: async (ctx) => [...ctx.services.clusters.list().map(toApi), ...ctx.services.clusters.provisioningRecords().map(provisioningToApi)],
   get: async (ctx, id) => {
     const runtime = ctx.services.clusters.get(id);
-    return runtime && toApi(runtime);
+    if (runtime) return toApi(runtime);
+    const provisioning = ctx.services.clusters.provisioningRecord(id);
+    return provisioning && provisioningToApi(provisioning);
   },
   create: {
     input: CreateCluster,
@@ -57,20 +73,39 @@ export const clusterResource = defineResource({
         if (input.nodes === undefined) {
           throw new InputError('one of kubeconfig (import an existing cluster) or nodes (provision a new one over SSH) is required', 'kubeconfig');
         }
-        throw new InputError('provisioning new clusters over SSH is not available yet; import one with kubeconfig', 'nodes');
+        // Every check that needs no host runs before anything is recorded: a bad field touches no host.
+        const spec = parseInput(ProvisionedClusterInputSchema, input);
+        return provisioningToApi(await ctx.services.clusters.createProvisioned(input.name, spec));
       }
       return toApi(await ctx.services.clusters.register(input.name, input.kubeconfig));
+    },
+  },
+  // PUT re-runs a CreateFailed provisioned cluster with a corrected body (same nodes); other updates are not built yet.
+  update: {
+    input: z.looseObject({}),
+    run: async (ctx, id, input) => {
+      const spec = parseInput(ProvisionedClusterInputSchema, input);
+      return provisioningToApi(await ctx.services.clusters.rerunProvisioning(id, spec));
     },
   },
   remove: async (ctx, id) => {
     await ctx.services.clusters.remove(id);
   },
   actions: {
+    // Stops a Creating cluster's run within seconds (every remote call listens); it ends CreateFailed.
+    cancel: defineAction({
+      run: async (ctx, id) => {
+        await ctx.services.clusters.cancelProvisioning(id);
+        return { name: id };
+      },
+    }),
     getkubeconfig: defineAction({
-      output: z.object({ name: z.string(), config: z.string().describe('the kubeconfig YAML the cluster was imported with') }),
+      output: z.object({ name: z.string(), config: z.string().describe('admin kubeconfig YAML: the one imported, or one zcloud issued for a provisioned cluster') }),
       run: async (ctx, id) => ({ name: id, config: await ctx.services.clusters.kubeconfigOf(id) }),
     }),
   },
+  // The audit trail already redacts sshKey and password; a registry's CA certificate is not secret.
+  sensitiveFields: ['sshKey', 'password'],
   guardChildren: (ctx, id) => {
     const runtime = ctx.services.clusters.require(id);
     ctx.setHeader(FRESHNESS_HEADERS.state, runtime.state);

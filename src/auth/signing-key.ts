@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileDurablySync } from '../store/durable-file.js';
+import { readKeyFileSync, writeFileDurablySync } from '../store/durable-file.js';
 
 /**
  * The JWT signing key: from config when given (base64), else 32 random bytes generated on first
@@ -12,12 +11,7 @@ import { writeFileDurablySync } from '../store/durable-file.js';
 export function loadSigningKey(dataDir: string, configured?: string): Uint8Array {
   if (configured) return Buffer.from(configured, 'base64');
   const file = path.join(dataDir, 'jwt-signing.key');
-  let text: string | undefined;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  const text = readKeyFileSync(file);
   // An empty file is what an older zcloud left when it was killed (or the machine lost power)
   // while writing the key in place on its first start: no token was ever signed with it, so a
   // new key loses nothing. A non-empty short key is someone's edit and stops start-up.

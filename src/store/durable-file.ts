@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -53,6 +53,20 @@ export function writeFileDurablySync(file: string, data: string | Uint8Array, mo
     throw err;
   }
   syncDirectorySync(path.dirname(file));
+}
+
+/**
+ * The trimmed text of a small key file, or undefined when it is absent or empty. Empty is what an
+ * older zcloud left when killed while writing a key in place: no secret was ever made with it,
+ * so callers treat it as absent and generate a new key.
+ */
+export function readKeyFileSync(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 /** Makes creations, renames and removals of entries in `dir` durable. */

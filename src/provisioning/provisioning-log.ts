@@ -1,0 +1,26 @@
+/**
+ * The provisioning log of each cluster: what step, which host, which container, errors, as text
+ * lines. The one source the `zkelog` endpoint (and later its websocket form) reads. Kept in
+ * memory, bounded per cluster; never given a secret (messages name files and containers, not
+ * their content).
+ */
+export class ProvisioningLog {
+  readonly #lines = new Map<string, string[]>();
+
+  constructor(private readonly maxLinesPerCluster = 2000) {}
+
+  append(cluster: string, message: string, now = new Date()): void {
+    const lines = this.#lines.get(cluster) ?? [];
+    lines.push(`${now.toISOString()} ${message}`);
+    if (lines.length > this.maxLinesPerCluster) lines.splice(0, lines.length - this.maxLinesPerCluster);
+    this.#lines.set(cluster, lines);
+  }
+
+  lines(cluster: string): readonly string[] {
+    return [...(this.#lines.get(cluster) ?? [])];
+  }
+
+  forget(cluster: string): void {
+    this.#lines.delete(cluster);
+  }
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import type { ProvisionedClusterSpec } from '../clusters/provisioning-spec.js';
+
+/**
+ * The steps of a provisioning run and the pure choice of the next one. A run is a list of
+ * idempotent steps in a fixed order; the journal (stored durably before and after each step)
+ * says which are done, so a run killed anywhere resumes at the first step not done, re-running
+ * at most the one that was in flight, which is safe since every step is idempotent.
+ */
+
+export const stepKinds = ['pki', 'connect', 'files', 'etcd', 'control-plane', 'kubelet'] as const;
+export type StepKind = (typeof stepKinds)[number];
+
+export interface StepRef {
+  kind: StepKind;
+  /** The node the step runs on; undefined for cluster-wide steps (pki). */
+  host?: string;
+}
+
+export const StepStateSchema = z.object({
+  state: z.enum(['running', 'done', 'failed']),
+  attempts: z.number().int().min(0),
+  lastError: z.string().optional(),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().optional(),
+});
+export type StepState = z.infer<typeof StepStateSchema>;
+
+export const ProvisioningJournalSchema = z.object({
+  cluster: z.string(),
+  /** A new run (a PUT, a retry after CreateFailed) starts a new generation: every step runs again, finding nothing to change where nothing changed. */
+  generation: z.number().int().min(1),
+  /** Host keys pinned on first use, by node name: they outlive generations. */
+  hostKeys: z.record(z.string(), z.string()),
+  steps: z.record(z.string(), StepStateSchema),
+});
+export type ProvisioningJournal = z.infer<typeof ProvisioningJournalSchema>;
+
+export function stepId(step: StepRef): string {
+  return step.host ? `${step.kind}/${step.host}` : step.kind;
+}
+
+/**
+ * Every step of the spec in run order: the PKI before any host is touched; every host
+ * connected (and its key pinned) before any is changed; etcd one host at a time before the
+ * control plane; kubelets last.
+ */
+export function planSteps(spec: ProvisionedClusterSpec): StepRef[] {
+  const on = (kind: StepKind, role?: string) => spec.nodes.filter((n) => !role || n.roles.includes(role as never)).map((n) => ({ kind, host: n.name }));
+  return [{ kind: 'pki' }, ...on('connect'), ...on('files'), ...on('etcd', 'etcd'), ...on('control-plane', 'controlplane'), ...on('kubelet')];
+}
+
+/** The first step of the plan the journal does not record as done; undefined when the run is complete. */
+export function nextStep(spec: ProvisionedClusterSpec, journal: ProvisioningJournal): StepRef | undefined {
+  return planSteps(spec).find((step) => journal.steps[stepId(step)]?.state !== 'done');
+}

@@ -1,0 +1,53 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { expect } from 'chai';
+import { ProvisionedClusterInputSchema, type ProvisionedClusterSpec } from '../../src/clusters/provisioning-spec.js';
+import { containerSpecHash } from '../../src/provisioning/containers.js';
+import { cgroupParentOf } from '../../src/provisioning/host-facts.js';
+import { apiserverUrlFor, controlPlaneContainers, etcdContainer, hostFiles } from '../../src/provisioning/node-plan.js';
+import { completeClusterPki } from '../../src/provisioning/pki.js';
+
+const sshKey = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'pkcs1', format: 'pem' } }).privateKey;
+const spec = ProvisionedClusterInputSchema.parse({
+  nodes: [
+    { name: 'cp1', address: '10.209.1.2', roles: ['controlplane', 'etcd'] },
+    { name: 'e2', address: '10.209.1.3', roles: ['etcd', 'worker'] },
+    { name: 'w1', address: '10.209.1.4', roles: ['worker'] },
+  ],
+  sshUser: 'zcloud',
+  sshKey,
+}) as ProvisionedClusterSpec;
+const [cp1, e2, w1] = spec.nodes as [ProvisionedClusterSpec['nodes'][number], ProvisionedClusterSpec['nodes'][number], ProvisionedClusterSpec['nodes'][number]];
+
+describe('provisioning node plan', function () {
+  this.timeout(20_000);
+
+  it('points controlplane hosts at their own apiserver and the others at the first controlplane', () => {
+    expect(apiserverUrlFor(spec, cp1)).to.equal('https://127.0.0.1:6443');
+    expect(apiserverUrlFor(spec, w1)).to.equal('https://10.209.1.2:6443');
+  });
+
+  it('gives each host only the keys its roles need: CA and service-account keys stay on controlplane hosts', async () => {
+    const { pki } = await completeClusterPki(spec, undefined);
+    const names = (node: typeof cp1) => hostFiles('c', spec, pki, node).map((f) => f.path.split('/').at(-1));
+    expect(names(cp1)).to.include.members(['ca.key', 'service-account.key', 'kube-apiserver.key', 'etcd-cp1.key', 'kubelet-cp1.key']);
+    expect(names(w1)).to.have.members(['ca.crt', 'kubeconfig-kubelet.yaml', 'kubeconfig-kube-proxy.yaml', 'kubelet-w1.crt', 'kubelet-w1.key']);
+    expect(names(e2)).to.include('etcd-e2.key').and.not.include('ca.key');
+    for (const file of hostFiles('c', spec, pki, cp1)) if (/\.key$|kubeconfig/.test(file.path)) expect(file.mode).to.equal(0o600);
+  });
+
+  it('lists every etcd member in each etcd container, and keeps container specs stable', () => {
+    const etcd = etcdContainer(spec, e2);
+    expect(etcd.command).to.include('--initial-cluster=etcd-cp1=https://10.209.1.2:2380,etcd-e2=https://10.209.1.3:2380');
+    expect(containerSpecHash(etcd)).to.equal(containerSpecHash(etcdContainer(spec, e2)));
+    const apiserver = controlPlaneContainers(spec, cp1)[0]!;
+    expect(apiserver.command).to.include('--etcd-servers=https://10.209.1.2:2379,https://10.209.1.3:2379');
+    expect(apiserver.command).to.include('--service-cluster-ip-range=10.43.0.0/16');
+  });
+
+  it('finds the cgroup parent dockerd was given, and none for Docker\'s default or a private cgroup namespace', () => {
+    expect(cgroupParentOf('12:pids:/zcloud-h1/abc\n4:memory:/zcloud-h1/abc\n')).to.equal('/zcloud-h1');
+    expect(cgroupParentOf('4:memory:/docker/abc\n')).to.equal(undefined);
+    expect(cgroupParentOf('0::/\n')).to.equal(undefined);
+    expect(cgroupParentOf('0::/kubepods/abc\n')).to.equal('/kubepods');
+  });
+});
