@@ -1,6 +1,7 @@
 import type { ClusterManager } from '../src/clusters/cluster-manager.js';
 import type { ControllerDefinition, Reconciler, Result } from '../src/controller.js';
 import type { Logger } from '../src/logger.js';
+import type { ZcloudMetrics } from '../src/metrics.js';
 import type { ProvisioningJournalStore } from '../src/provisioning/journal-store.js';
 import type { ClusterPkiStore } from '../src/provisioning/pki-store.js';
 import type { ProvisioningLog } from '../src/provisioning/provisioning-log.js';
@@ -14,6 +15,8 @@ export interface ClusterProvisioningOptions {
   logger: Logger;
   /** Provisioning runs in parallel across clusters, at most this many. */
   parallelRuns: number;
+  /** Where step durations go (zcloud_provisioning_step_duration_seconds). */
+  metrics?: ZcloudMetrics;
 }
 
 /**
@@ -27,13 +30,21 @@ export class ClusterProvisioningReconciler implements Reconciler {
   constructor(private readonly options: ClusterProvisioningOptions) {}
 
   async reconcile(key: string, signal: AbortSignal): Promise<Result> {
-    const { clusters, journal, pki, log, logger } = this.options;
+    const { clusters, journal, pki, log, logger, metrics } = this.options;
     const source = clusters.provisioningRecord(key)?.source;
     if (source?.kind !== 'ssh' || source.phase !== 'Creating') return {};
     // Cancelled through the API, or zcloud stopping: every SSH and Docker call of the run listens on it.
     const runSignal = clusters.beginProvisioningRun(key, signal);
     try {
-      await runProvisioning({ cluster: key, spec: source.spec, journal, pki, log, signal: runSignal });
+      await runProvisioning({
+        cluster: key,
+        spec: source.spec,
+        journal,
+        pki,
+        log,
+        signal: runSignal,
+        onStepFinished: (step, outcome, seconds) => metrics?.provisioningStepDuration.observe({ step, outcome }, seconds),
+      });
     } catch (err) {
       // zcloud is stopping: the cluster stays Creating, and the next start resumes it.
       if (signal.aborted) return {};

@@ -115,7 +115,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs, metrics }));
     controller(configReloadController({ clusters, logger }));
     const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger }));
-    const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: PARALLEL_PROVISIONING_RUNS }));
+    const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: PARALLEL_PROVISIONING_RUNS, metrics }));
     clusters.onProvisioningRequested((name) => provisioning.enqueue(name));
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));

@@ -93,10 +93,10 @@ export class ZcloudMetrics {
     LATENCY_BUCKETS,
   );
 
-  /** Defined before provisioning exists so dashboards and later code agree on the name. */
+  /** Observed by each provisioning run (controllers/cluster-provisioning.ts). */
   readonly provisioningStepDuration = this.histogram(
     'zcloud_provisioning_step_duration_seconds',
-    'Duration of one cluster provisioning step, by step and outcome (ok, error). Zero until provisioning is built.',
+    'Duration of one cluster provisioning step, by step and outcome (ok, error).',
     ['step', 'outcome'],
     STEP_BUCKETS,
   );

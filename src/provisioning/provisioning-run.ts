@@ -23,6 +23,8 @@ export interface ProvisioningRunOptions {
   callTimeoutMs?: number;
   /** Bound of waiting for the apiserver to answer, or for a node to turn Ready. */
   readyTimeoutMs?: number;
+  /** Told how long each step took and how it ended (metrics). */
+  onStepFinished?: (step: StepRef['kind'], outcome: 'ok' | 'error', seconds: number) => void;
 }
 
 /**
@@ -93,9 +95,13 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
       if (signal.aborted) throw new CancelledError(`${stepId(step)}: cancelled`);
       await journal.stepStarted(cluster, step);
       log.append(cluster, `[${step.kind}] ${step.host ?? cluster}: started`);
+      const began = process.hrtime.bigint();
+      const took = (): number => Number(process.hrtime.bigint() - began) / 1e9;
       try {
         await steps[step.kind](step.host ? nodeNamed(step.host) : spec.nodes[0]!);
+        options.onStepFinished?.(step.kind, 'ok', took());
       } catch (err) {
+        options.onStepFinished?.(step.kind, 'error', took());
         const message = err instanceof HostError || !step.host ? (err as Error).message : `${step.host}: ${(err as Error).message}`;
         await journal.stepFinished(cluster, step, message);
         log.append(cluster, `[${step.kind}] ${step.host ?? cluster}: failed: ${message}`);

@@ -4,6 +4,7 @@ import { clusterContainers } from '../../src/provisioning/containers.js';
 import { connectHost } from '../../src/provisioning/host-connection.js';
 import { imageReference } from '../../src/provisioning/images.js';
 import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { parseExposition, valueOf } from '../helpers/metrics.js';
 import { eventually } from '../helpers/world.js';
 import { API, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
@@ -62,6 +63,11 @@ describe('clusters: provisioning through the API (real host)', function () {
     }, { within: 180_000, interval: 2_000 });
     const kubeconfig = await zcloud.request('POST', `${API}/clusters/prov?action=getkubeconfig`, { token: admin });
     expect(kubeconfig.body.config).to.include(`server: https://${set.hosts.nodes[0]!.address}:6443`);
+    // Each step's duration is in /metrics, by step and outcome.
+    const samples = parseExposition((await zcloud.request('GET', '/metrics', { token: admin })).text);
+    for (const step of ['pki', 'connect', 'files', 'etcd', 'control-plane', 'kubelet']) {
+      expect(valueOf(samples, 'zcloud_provisioning_step_duration_seconds_count', { step, outcome: 'ok' }), step).to.be.at.least(1);
+    }
   });
 
   it('ends CreateFailed naming the host when the key is refused', async () => {
