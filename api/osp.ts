@@ -95,7 +95,7 @@ function podsOf(ctx: OspContext, cluster: string) {
 const handlers = {
   async login(ctx: OspContext) {
     const input = parseInput(LoginBody, ctx.body);
-    const token = await ctx.services.users.login(input.name, sha1Hex(input.password), ctx.services.config.ospTokenTtlMs, sourceAddress(ctx.req));
+    const token = await ctx.services.users.login(input.name, sha1Hex(input.password), ctx.services.config.ospTokenTtlMs, sourceAddress(ctx.req), 'osp');
     return { token };
   },
 
@@ -207,7 +207,7 @@ export function createOspRouter(services: ApiServices): express.Router {
       let result: Answer;
       try {
         if (!options.public) {
-          ctx.user = await authenticateRequest(req, services.users);
+          ctx.user = await authenticateRequest(req, services.users, 'osp');
           res.locals.user = ctx.user.name;
         }
         if (req.method !== 'GET') ctx.body = parseJsonBody(req);

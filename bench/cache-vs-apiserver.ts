@@ -108,7 +108,7 @@ async function main(): Promise<void> {
       const syncMs = Date.now() - syncStarted;
       const heapAfter = heapUsed();
       const cached = runtime.cache.informer('pods')!.store.size;
-      const token = await zcloud.services.users.login('admin', '0192309fba8c6f0929b5b00867ebccac9a39e34e', 3_600_000, 'bench');
+      const token = await zcloud.services.users.login('admin', '0192309fba8c6f0929b5b00867ebccac9a39e34e', 3_600_000, 'bench', 'osp');
       const auth = { authorization: `Bearer ${token}` };
 
       const viaZcloud = await time(ROUNDS, async () => {

@@ -25,7 +25,6 @@ import { adminKubeconfig } from '../src/provisioning/kubeconfig.js';
 import { APISERVER_PORT } from '../src/provisioning/node-plan.js';
 import { ClusterPkiStore, clusterPkiCollection } from '../src/provisioning/pki-store.js';
 import { ProvisioningLog } from '../src/provisioning/provisioning-log.js';
-import { SecretBox } from '../src/provisioning/secret-box.js';
 import { openLowdbStore } from '../src/store/lowdb-store.js';
 import type { StoreDef } from '../src/store/store.js';
 import { UserService, usersCollection } from '../src/users.js';
@@ -69,7 +68,7 @@ export interface StartOptions {
  */
 export async function startZcloud(config: Config, options: StartOptions = {}): Promise<RunningZcloud> {
   const logger = createLogger({ level: config.logLevel, stream: options.logStream });
-  const store = await openLowdbStore({ dataDir: config.dataDir, collections });
+  const store = await openLowdbStore({ dataDir: config.dataDir, collections, ...(config.secretsKey ? { secretsKey: config.secretsKey } : {}) });
   const manager = new Manager({ logger });
   // One registry per instance: tests run several zclouds in one process.
   const metrics = new ZcloudMetrics();
@@ -85,7 +84,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const users = new UserService(store, tokens, new RevokedTokens(store), throttle);
     await users.ensureAdmin();
     const audit = new AuditTrail(store, config.auditMaxEntries);
-    const pki = new ClusterPkiStore(store, SecretBox.forDataDir(config.dataDir));
+    const pki = new ClusterPkiStore(store, store.secrets);
     const journal = new ProvisioningJournalStore(store);
     const provisioningLog = new ProvisioningLog();
     const clusters = new ClusterManager({

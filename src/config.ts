@@ -78,6 +78,14 @@ export const configKeys = {
     default: '5m',
     doc: 'shortest server-side timeout of an informer watch; each watch picks one in [t, 2t)',
   },
+  ZCLOUD_SECRETS_KEY: {
+    schema: z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes')
+      .optional(),
+    default: undefined,
+    doc: 'key sealing secrets in the data file (kubeconfigs, SSH keys, PKI keys; base64, 32 bytes); default: generated on first start and kept in the data dir as data-secrets.key',
+  },
   ZCLOUD_METRICS_TOKEN: {
     schema: z.string().min(16, 'must be at least 16 characters').optional(),
     default: undefined,
@@ -114,6 +122,7 @@ export interface Config {
   listenHost: string;
   dataDir: string;
   jwtSecret?: string;
+  secretsKey?: string;
   tokenTtlMs: number;
   ospTokenTtlMs: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
@@ -171,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     listenHost: parseKey('ZCLOUD_LISTEN_HOST', raw('ZCLOUD_LISTEN_HOST')),
     dataDir: path.resolve(parseKey('ZCLOUD_DATA_DIR', raw('ZCLOUD_DATA_DIR'))),
     jwtSecret: parseKey('ZCLOUD_JWT_SECRET', raw('ZCLOUD_JWT_SECRET')),
+    secretsKey: parseKey('ZCLOUD_SECRETS_KEY', raw('ZCLOUD_SECRETS_KEY')),
     tokenTtlMs: parseKey('ZCLOUD_TOKEN_TTL', raw('ZCLOUD_TOKEN_TTL')),
     ospTokenTtlMs: parseKey('ZCLOUD_OSP_TOKEN_TTL', raw('ZCLOUD_OSP_TOKEN_TTL')),
     logLevel: parseKey('ZCLOUD_LOG_LEVEL', raw('ZCLOUD_LOG_LEVEL')),

@@ -23,6 +23,11 @@ export class MalformedError extends ZcloudError {
   override readonly name = 'MalformedError';
 }
 
+/** The request line itself cannot be read (e.g. a path with broken percent-encoding). */
+export class BadRequestError extends ZcloudError {
+  override readonly name = 'BadRequestError';
+}
+
 export class NotFoundError extends ZcloudError {
   override readonly name = 'NotFoundError';
 }
@@ -63,6 +68,14 @@ export class TooManyRequestsError extends ZcloudError {
 /** A cluster that is unknown to be reachable right now (not synced, unreachable, deleting). */
 export class ClusterUnavailableError extends ZcloudError {
   override readonly name = 'ClusterUnavailableError';
+}
+
+/**
+ * A cluster refused zcloud itself, not the caller: its credentials lack a right (RBAC) or the
+ * apiserver answered something zcloud did not expect. The operator fixes the cluster's import.
+ */
+export class ClusterRefusedError extends ZcloudError {
+  override readonly name = 'ClusterRefusedError';
 }
 
 /** Configuration that cannot be used; `key` names the env var or config key. */

@@ -3,7 +3,7 @@ import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedE
 import { UNMATCHABLE_CREDENTIAL, hashCredential, verifyCredential } from './auth/password.js';
 import type { RevokedTokens } from './auth/revoked-tokens.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
-import type { TokenService } from './auth/tokens.js';
+import type { TokenAudience, TokenService } from './auth/tokens.js';
 import { defineCollection, type Store, type StoreCollection } from './store/store.js';
 
 export const ADMIN_USER = 'admin';
@@ -129,7 +129,7 @@ export class UserService {
    * before the credential is even checked; every login path (both APIs, the web session) comes
    * through here, so none escapes the throttle.
    */
-  async login(name: string, sha1Password: string, lifetimeMs: number, sourceAddress: string): Promise<string> {
+  async login(name: string, sha1Password: string, lifetimeMs: number, sourceAddress: string, audience: TokenAudience): Promise<string> {
     this.throttle.check(name, sourceAddress);
     const record = await this.#users.get(name);
     const ok = await verifyCredential(sha1Password, record?.credential ?? UNMATCHABLE_CREDENTIAL);
@@ -138,12 +138,12 @@ export class UserService {
       throw new UnauthorizedError('wrong user name or password');
     }
     this.throttle.recordSuccess(name);
-    return this.tokens.issue(record.name, record.generation, lifetimeMs);
+    return this.tokens.issue(record.name, record.generation, lifetimeMs, audience);
   }
 
   /** Voids one token before its expiry (logout); a token without an id (older zcloud) cannot be, and is left to expire. */
   async revokeToken(token: string): Promise<void> {
-    const claims = await this.tokens.verify(token);
+    const claims = await this.tokens.verify(token, 'zcloud');
     if (claims.jti !== undefined) await this.revoked.revoke({ jti: claims.jti, exp: claims.exp });
   }
 
@@ -154,9 +154,9 @@ export class UserService {
     await this.update(name, { sha1Password: newSha1 });
   }
 
-  /** Resolves a bearer token to its user; a deleted user or a changed password voids it. */
-  async authenticate(token: string): Promise<Principal> {
-    const claims = await this.tokens.verify(token);
+  /** Resolves a token of `audience`'s API to its user; a deleted user or a changed password voids it. */
+  async authenticate(token: string, audience: TokenAudience = 'zcloud'): Promise<Principal> {
+    const claims = await this.tokens.verify(token, audience);
     if (claims.jti !== undefined && (await this.revoked.isRevoked(claims.jti))) throw new UnauthorizedError('the session was logged out');
     const record = await this.#users.get(claims.sub);
     if (!record) throw new UnauthorizedError('the token belongs to a user that no longer exists');

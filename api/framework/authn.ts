@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Request } from 'express';
 import { ForbiddenError, UnauthorizedError } from '../../src/errors.js';
+import type { TokenAudience } from '../../src/auth/tokens.js';
 import type { Principal, UserService } from '../../src/users.js';
 
 /** What authentication needs of the users: a token in, its user out (or UnauthorizedError). */
@@ -10,15 +11,15 @@ export type TokenAuthenticator = Pick<UserService, 'authenticate'>;
 export const SESSION_COOKIE = '_jwt_session';
 
 /** Resolves an `Authorization: Bearer <token>` header value to a user; missing, invalid or expired → 401. */
-export async function authenticateBearer(header: string | undefined, users: TokenAuthenticator): Promise<Principal> {
+export async function authenticateBearer(header: string | undefined, users: TokenAuthenticator, audience: TokenAudience = 'zcloud'): Promise<Principal> {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   if (!match) throw new UnauthorizedError('missing bearer token in the Authorization header');
-  return users.authenticate(match[1]);
+  return users.authenticate(match[1], audience);
 }
 
-/** The user of `req`'s bearer token; see authenticateBearer. */
-export async function authenticateRequest(req: Request, users: TokenAuthenticator): Promise<Principal> {
-  return authenticateBearer(req.get('authorization'), users);
+/** The user of `req`'s bearer token for `audience`'s API; see authenticateBearer. */
+export async function authenticateRequest(req: Request, users: TokenAuthenticator, audience: TokenAudience): Promise<Principal> {
+  return authenticateBearer(req.get('authorization'), users, audience);
 }
 
 /** The value of cookie `name` in a `Cookie` header, if present. */

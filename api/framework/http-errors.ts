@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import {
+  BadRequestError,
+  ClusterRefusedError,
   ClusterUnavailableError,
   ConflictError,
   ForbiddenError,
@@ -25,6 +27,9 @@ export function toHttpError(err: unknown): HttpError {
   }
   if (err instanceof z.ZodError) return { status: 422, code: 'InvalidInput', message: describeZodError(err) };
   if (err instanceof MalformedError) return { status: 422, code: 'InvalidFormat', message: err.message };
+  if (err instanceof BadRequestError) return { status: 400, code: 'InvalidFormat', message: err.message };
+  const client = clientErrorOfMiddleware(err);
+  if (client) return client;
   if (err instanceof UnauthorizedError) return { status: 401, code: 'Unauthorized', message: err.message };
   if (err instanceof ForbiddenError) return { status: 403, code: 'PermissionDenied', message: err.message };
   if (err instanceof NotFoundError) return { status: 404, code: 'NotFound', message: err.message };
@@ -32,7 +37,22 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof ConflictError) return { status: 409, code: 'Conflict', message: err.message };
   if (err instanceof TooManyRequestsError) return { status: 429, code: 'TooManyRequests', message: err.message };
   if (err instanceof ClusterUnavailableError) return { status: 503, code: 'ClusterUnavailable', message: err.message };
+  if (err instanceof ClusterRefusedError) return { status: 502, code: 'ClusterRefused', message: err.message };
   return { status: 500, code: 'ServerError', message: 'internal server error' };
+}
+
+/**
+ * Errors Express and its body parsers raise for what the client sent (a body over the limit, a
+ * parameter with broken percent-encoding): they carry a 4xx `status` and `expose`. They are the
+ * client's fault, so a 4xx naming the cause, never a 500 with a stack in the log.
+ */
+function clientErrorOfMiddleware(err: unknown): HttpError | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const { status, expose, message } = err as { status?: unknown; expose?: unknown; message?: unknown };
+  // The router's parameter decoding throws a URIError with a 400 status but no `expose`.
+  if (typeof status !== 'number' || status < 400 || status > 499 || (expose !== true && !(err instanceof URIError))) return undefined;
+  const code = status === 413 ? 'RequestTooLarge' : 'InvalidFormat';
+  return { status, code, message: typeof message === 'string' ? message.slice(0, 200) : 'bad request' };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { authorize as decide, type Decision, type PathStep } from '../../src/auth/authorizer.js';
-import { ForbiddenError, MalformedError, MethodNotAllowedError, NotFoundError } from '../../src/errors.js';
+import { BadRequestError, ForbiddenError, MalformedError, MethodNotAllowedError, NotFoundError } from '../../src/errors.js';
 import type { Principal } from '../../src/users.js';
 import type { Answer } from './answers.js';
 import { parseInput } from './http-errors.js';
@@ -108,9 +108,17 @@ export function operationOf(method: string, action: string | undefined, path: Re
   }
 }
 
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BadRequestError(`path segment "${segment.slice(0, 100)}" is not valid percent-encoding`);
+  }
+}
+
 /** Step 1: which resource and operation the request line names. An unknown path throws 404 at once. */
 export function resolve(registry: ResourceRegistry, line: RequestLine): Resolution {
-  const segments = line.path.split('/').filter(Boolean).map(decodeURIComponent);
+  const segments = line.path.split('/').filter(Boolean).map(decodePathSegment);
   const path = resolvePath(registry, segments, line.baseUrl);
   try {
     return { path, operation: operationOf(line.method, line.action, path) };

@@ -20,6 +20,7 @@ export interface ApiRouterOptions {
 /** What the audit trail records of a request, filled in as the steps learn it. */
 interface AuditFacts {
   user?: Principal;
+  /** The validated input; unset when the request failed before validation passed. */
   body?: unknown;
   sensitiveFields: readonly string[];
 }
@@ -62,11 +63,14 @@ async function answer(req: Request, res: Response, { registry, services }: ApiRo
   const { user, operation } = await authenticate(resolution, () => authenticateCredentials(credentials, services.users));
   facts.user = user;
   res.locals.user = user?.name;
-  facts.body = readBody(req.body);
+  const body = readBody(req.body);
   const decision = authorize(user, path, operation);
   const ctx = requestContext(req, res, services, path, user);
   await guard(registry, ctx, path, operation, decision);
-  const input = validate(path, operation, facts.body);
+  const input = validate(path, operation, body);
+  // The trail keeps what was accepted, not what was sent: junk fields and refused bodies
+  // (anonymous ones included) would let anyone grow it at will.
+  facts.body = input;
   return shape(path, await dispatch(path, ctx, operation, input, decision));
 }
 

@@ -60,7 +60,8 @@ async function create(cluster: ClusterRuntime, namespace: string, input: UdpIngr
   const key = String(input.port);
   await updateUdpServices(cluster, (data) => {
     const taken = data[key];
-    if (taken !== undefined) throw new ConflictError(`udp port ${key} is already forwarded to ${taken}`);
+    // The holder may be another tenant's namespace: say the port is taken, not by whom.
+    if (taken !== undefined) throw new ConflictError(`udp port ${key} is already in use`);
     return { [key]: udpTarget(namespace, input) };
   });
   return { port: input.port, namespace, serviceName: input.serviceName, servicePort: input.servicePort };

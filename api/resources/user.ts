@@ -66,7 +66,7 @@ export const userResource = defineResource({
       public: true,
       input: z.object({ password: Sha1HexSchema }),
       run: async (ctx, id, input) => ({
-        token: await ctx.services.users.login(id, input.password, ctx.services.config.tokenTtlMs, ctx.sourceAddress),
+        token: await ctx.services.users.login(id, input.password, ctx.services.config.tokenTtlMs, ctx.sourceAddress, 'zcloud'),
       }),
     }),
     resetPassword: defineAction({

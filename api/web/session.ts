@@ -46,7 +46,7 @@ export function createWebSessionRouter(services: ApiServices): express.Router {
       body = readBody(req.body);
       const input = parseInput(LoginBody, body ?? {});
       const ttlMs = services.config.tokenTtlMs;
-      const token = await services.users.login(input.name, input.password, ttlMs, sourceAddress(req));
+      const token = await services.users.login(input.name, input.password, ttlMs, sourceAddress(req), 'zcloud');
       res.setHeader('Set-Cookie', sessionCookie(req, token, Math.floor(ttlMs / 1000)));
       res.locals.user = input.name;
       result = { status: 200, body: { user: input.name, authBy: AUTH_BY } };

@@ -13,6 +13,13 @@ export interface TokenClaims {
   jti?: string;
 }
 
+/**
+ * Which API a token is for. OSP tokens live 30 minutes and zcloud.cn tokens a day; without an
+ * audience an OSP token would open the zcloud.cn API for its whole life, so each API accepts
+ * only its own (web sessions and websockets are zcloud's).
+ */
+export type TokenAudience = 'zcloud' | 'osp';
+
 /** Issues and verifies HS256 JWTs with one signing key. */
 export class TokenService {
   readonly #key: Uint8Array;
@@ -22,23 +29,24 @@ export class TokenService {
     this.#key = key;
   }
 
-  async issue(user: string, generation: number, lifetimeMs: number): Promise<string> {
+  async issue(user: string, generation: number, lifetimeMs: number, audience: TokenAudience): Promise<string> {
     const nowMs = Date.now();
     // Rounded up, so a token lives at least its lifetime despite whole-second claims.
     const exp = Math.ceil((nowMs + lifetimeMs) / 1000);
     return new SignJWT({ gen: generation })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user)
+      .setAudience(audience)
       .setJti(randomUUID())
       .setIssuedAt(Math.floor(nowMs / 1000))
       .setExpirationTime(exp)
       .sign(this.#key);
   }
 
-  /** Throws UnauthorizedError for a bad signature, an expired token or missing claims. */
-  async verify(token: string): Promise<TokenClaims> {
+  /** Throws UnauthorizedError for a bad signature, an expired token, another audience or missing claims. */
+  async verify(token: string, audience: TokenAudience): Promise<TokenClaims> {
     try {
-      const { payload } = await jwtVerify(token, this.#key, { algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(token, this.#key, { algorithms: ['HS256'], audience });
       if (typeof payload.sub !== 'string' || typeof payload.gen !== 'number' || !payload.exp || !payload.iat) {
         throw new UnauthorizedError('token lacks required claims');
       }
@@ -47,6 +55,7 @@ export class TokenService {
     } catch (err) {
       if (err instanceof UnauthorizedError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new UnauthorizedError('token expired');
+      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud') throw new UnauthorizedError(`the token is not for the ${audience} API`);
       throw new UnauthorizedError('invalid token');
     }
   }

@@ -1,3 +1,4 @@
+import { NotFoundError } from '../errors.js';
 import type { ClusterCache } from './cluster-cache.js';
 import { translateKubeError } from './kube-errors.js';
 import type { KubeHttp } from './kube-http.js';
@@ -24,7 +25,7 @@ export class ClusterClient {
 
   private kindOf(name: CachedKindName): ResourceKind {
     const kind = this.cache.kind(name);
-    if (!kind) throw new Error(`cluster ${this.clusterName} serves no ${name}`);
+    if (!kind) throw new NotFoundError(`cluster ${this.clusterName} serves no ${name}`);
     return kind;
   }
 

@@ -42,7 +42,6 @@ export class KubeHttp {
   readonly server: URL;
   readonly #kc: KubeConfig;
   readonly #agent: http.Agent;
-  #tlsOptions: Promise<https.RequestOptions> | undefined;
 
   constructor(kc: KubeConfig) {
     const cluster = kc.getCurrentCluster();
@@ -69,13 +68,16 @@ export class KubeHttp {
     this.#agent.destroy();
   }
 
+  /**
+   * TLS options and auth headers for one request. Taken from the kubeconfig each time: with an
+   * exec plugin or an OIDC/auth-provider user, client-node keeps the credential until it
+   * expires and then fetches a new one, so a cluster of EKS, GKE or AKS stays reachable past
+   * its first token's lifetime. For certificates and static tokens this only copies strings.
+   */
   private async options(): Promise<https.RequestOptions> {
-    this.#tlsOptions ??= (async () => {
-      const opts: https.RequestOptions = {};
-      await this.#kc.applyToHTTPSOptions(opts);
-      return opts;
-    })();
-    return { ...(await this.#tlsOptions) };
+    const opts: https.RequestOptions = {};
+    await this.#kc.applyToHTTPSOptions(opts);
+    return opts;
   }
 
   private url(path: string, query?: KubeRequestOptions['query']): URL {

@@ -1,7 +1,7 @@
 import type { ProvisionedClusterSpec } from '../clusters/provisioning-spec.js';
 import { defineCollection, type Store, type StoreCollection } from '../store/store.js';
 import { completeClusterPki, openPki, sealPki, StoredClusterPkiSchema, type ClusterPki, type StoredClusterPki } from './pki.js';
-import type { SecretBox } from './secret-box.js';
+import type { SecretBox } from '../store/secret-box.js';
 
 /** One record per provisioned cluster, keyed by cluster name; private keys sealed. */
 export const clusterPkiCollection = defineCollection('clusterpki', StoredClusterPkiSchema);

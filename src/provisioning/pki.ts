@@ -5,7 +5,7 @@ import * as x509 from '@peculiar/x509';
 import { z } from 'zod';
 import type { ProvisionedClusterSpec } from '../clusters/provisioning-spec.js';
 import { planCertificates, sameRequest, type CertificateIssuer, type CertificateRequest } from './certificate-plan.js';
-import type { SecretBox } from './secret-box.js';
+import type { SecretBox } from '../store/secret-box.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 

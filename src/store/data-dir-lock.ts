@@ -43,7 +43,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
   const dir = realpathSync(dataDir);
   if (heldInThisProcess.has(dir)) throw new DataDirInUseError(`data dir ${dir} is already open in this process`);
   const file = path.join(dir, LOCK_FILE);
-  const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o644);
+  const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
   try {
     if (!fsx.tryLock(fd)) {
       throw new DataDirInUseError(

@@ -18,7 +18,7 @@ function tempPathFor(file: string): string {
  * `mode` applies to the new file from its creation, so a key file is never readable by others.
  * A crash leaves at most a `.<name>.tmp-*` file beside it, which nothing reads.
  */
-export async function writeFileDurably(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileDurably(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const temp = tempPathFor(file);
   try {
     const handle = await open(temp, 'wx', mode);
@@ -37,7 +37,7 @@ export async function writeFileDurably(file: string, data: string | Uint8Array, 
 }
 
 /** writeFileDurably for start-up code that is synchronous (the signing key). */
-export function writeFileDurablySync(file: string, data: string | Uint8Array, mode = 0o644): void {
+export function writeFileDurablySync(file: string, data: string | Uint8Array, mode = 0o600): void {
   const temp = tempPathFor(file);
   try {
     const fd = openSync(temp, 'wx', mode);
@@ -79,7 +79,7 @@ export async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-function syncDirectorySync(dir: string): void {
+export function syncDirectorySync(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
@@ -98,8 +98,8 @@ export async function removeLeftoverTempFiles(dir: string): Promise<string[]> {
   return leftovers;
 }
 
-/** mkdir -p that also makes the entry of the first directory it created durable in its parent. */
+/** mkdir -p (new directories 0700: only zcloud's user reads its state) that also makes the entry of the first directory it created durable in its parent. */
 export async function ensureDirectory(dir: string): Promise<void> {
-  const created = await mkdir(dir, { recursive: true });
+  const created = await mkdir(dir, { recursive: true, mode: 0o700 });
   if (created !== undefined) await syncDirectory(path.dirname(created));
 }

@@ -62,7 +62,7 @@ export class JsonLinesLog<T extends LogEntry> implements AppendLog<T> {
       entries = [...moved, ...entries];
       await writeFileDurably(file, entries.map(toLine).join(''));
     }
-    const handle = await open(file, 'a');
+    const handle = await open(file, 'a', 0o600);
     try {
       const { size } = await handle.stat();
       // Created just now: make its directory entry durable before anything is acknowledged in it.
@@ -149,7 +149,7 @@ export class JsonLinesLog<T extends LogEntry> implements AppendLog<T> {
     await writeFileDurably(this.file, text);
     const previous = this.#handle;
     try {
-      this.#handle = await open(this.file, 'a');
+      this.#handle = await open(this.file, 'a', 0o600);
     } catch (err) {
       // The old descriptor now points at the replaced file: appending there would lose entries.
       this.#failed = new Error(`log ${this.file} cannot be reopened after compaction`, { cause: err });

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { chmod, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Low, type Adapter } from 'lowdb';
 import { z } from 'zod';
@@ -6,6 +6,8 @@ import { ConflictError, NotFoundError, StoreCorruptError } from '../errors.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { ensureDirectory, removeLeftoverTempFiles, writeFileDurably } from './durable-file.js';
 import { JsonLinesLog } from './json-lines-log.js';
+import { openCollections, sealCollections } from './sealed-fields.js';
+import { SecretBox } from './secret-box.js';
 import type { AppendLog, CollectionDef, LogDef, LogEntry, Store, StoreCollection, StoreDef } from './store.js';
 
 const FileSchema = z.object({
@@ -21,6 +23,8 @@ export interface LowdbStoreOptions {
   dataDir: string;
   /** Every collection and log the process uses; each is validated when the store opens. */
   collections: readonly StoreDef[];
+  /** The key sealing secrets in the data file (base64, 32 bytes); default: `<dataDir>/data-secrets.key`, made on first use. */
+  secretsKey?: string;
 }
 
 /**
@@ -36,8 +40,11 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
   try {
     // Left by a writer killed between its temp file and the rename; the lock says none is live.
     await removeLeftoverTempFiles(lock.dir);
+    await restrictToOwner(lock.dir);
+    const secrets = SecretBox.forDataDir(lock.dir, options.secretsKey);
     const file = path.join(lock.dir, DATA_FILE);
-    const db = new Low<FileData>(new DurableJsonFile(file), { version: 1, collections: {} });
+    const adapter = new DurableJsonFile(file, secrets);
+    const db = new Low<FileData>(adapter, { version: 1, collections: {} });
     try {
       await db.read();
     } catch (err) {
@@ -62,12 +69,23 @@ export async function openLowdbStore(options: LowdbStoreOptions): Promise<Store>
         }
       }
     }
-    if (migrated) await db.write();
-    return new LowdbStore(db, lock, logs);
+    // An older data file held secrets in plain text: write it back sealed.
+    if (migrated || adapter.plainSecretsRead) await db.write();
+    return new LowdbStore(db, lock, logs, secrets);
   } catch (err) {
     for (const log of logs.values()) await log.close();
     lock.release();
     throw err;
+  }
+}
+
+/**
+ * Only zcloud's user may read its state. A data dir of an older zcloud may hold files others
+ * can read: their modes are narrowed once here (new files are made 0600 from the start).
+ */
+async function restrictToOwner(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isFile() && /^(zcloud\.json|zcloud\.lock|.*\.log|.*\.key)$/.test(entry.name)) await chmod(path.join(dir, entry.name), 0o600);
   }
 }
 
@@ -89,7 +107,13 @@ function validateCollection(file: string, def: StoreDef, records: Record<string,
  * writes it had acknowledged, or leave an empty file behind the rename.
  */
 class DurableJsonFile implements Adapter<FileData> {
-  constructor(private readonly file: string) {}
+  /** Whether the last read found a secret field in plain text. */
+  plainSecretsRead = false;
+
+  constructor(
+    private readonly file: string,
+    private readonly secrets: SecretBox,
+  ) {}
 
   async read(): Promise<FileData | null> {
     let text: string;
@@ -99,12 +123,18 @@ class DurableJsonFile implements Adapter<FileData> {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
-    return JSON.parse(text) as FileData;
+    const data = JSON.parse(text) as FileData;
+    const top = FileSchema.safeParse(data);
+    if (!top.success) return data; // reported by the caller, with the layout it expects
+    const { collections, plainFound } = openCollections(top.data.collections, this.secrets);
+    this.plainSecretsRead = plainFound;
+    return { ...top.data, collections };
   }
 
   write(data: FileData): Promise<void> {
     // Serialized before the first await: the write holds exactly the changes made so far.
-    return writeFileDurably(this.file, JSON.stringify(data, null, 2));
+    const sealed = { ...data, collections: sealCollections(data.collections, this.secrets) };
+    return writeFileDurably(this.file, JSON.stringify(sealed, null, 2), 0o600);
   }
 }
 
@@ -118,7 +148,12 @@ class LowdbStore implements Store {
   /** The file write that will start when #writing ends; changes made until it starts join it. */
   #nextWrite: Promise<void> | undefined;
 
-  constructor(db: Low<FileData>, lock: DataDirLock, logs: Map<string, JsonLinesLog<LogEntry>>) {
+  constructor(
+    db: Low<FileData>,
+    lock: DataDirLock,
+    logs: Map<string, JsonLinesLog<LogEntry>>,
+    readonly secrets: SecretBox,
+  ) {
     this.#db = db;
     this.#lock = lock;
     this.#logs = logs;

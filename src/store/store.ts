@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { SecretBox } from './secret-box.js';
 
 /**
  * A named, typed collection of records keyed by id. `schema` validates every record read back
@@ -51,6 +52,8 @@ export interface Store {
    * `maxEntries` entries; every call for one log returns the same log, and the last bound wins.
    */
   log<S extends z.ZodType<LogEntry>>(def: LogDef<S>, options: { maxEntries: number }): AppendLog<z.output<S>>;
+  /** Seals what must stay secret at rest (the data file's secret fields are sealed with it already). */
+  readonly secrets: SecretBox;
   close(): Promise<void>;
 }
 

@@ -25,12 +25,12 @@ describe('audit trail', () => {
     expect(entry.body).to.deep.equal({ name: 'hank', password: '[redacted]' });
   });
 
-  it('records failed attempts too, and logins without their password', async () => {
+  it('records failed attempts too, without the body of a refused login', async () => {
     await zcloud.request('POST', `${API}/users/admin?action=login`, { body: { password: sha1('wrong') } });
     const list = await zcloud.request('GET', `${API}/auditlogs`, { token: admin });
     const entry = list.body.data.at(-1);
     expect(entry).to.include({ user: 'anonymous', verb: 'POST', action: 'login', status: 401 });
-    expect(entry.body).to.deep.equal({ password: '[redacted]' });
+    expect(entry).to.not.have.property('body');
   });
 
   it('keeps at most the configured number of entries, dropping the oldest', async () => {

@@ -98,8 +98,8 @@ describe('schema-driven REST framework', () => {
     server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}${API_PREFIX}`;
-    admin = await users.login('admin', ADMIN_DEFAULT_SHA1, 60_000, 'test');
-    dev = await users.login('dev', sha1('dev'), 60_000, 'test');
+    admin = await users.login('admin', ADMIN_DEFAULT_SHA1, 60_000, 'test', 'zcloud');
+    dev = await users.login('dev', sha1('dev'), 60_000, 'test', 'zcloud');
   });
   after(async () => {
     server.closeAllConnections();

@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { expect } from 'chai';
 import { parseExposition, samplesOf, valueOf } from '../helpers/metrics.js';
 import { percentile } from '../helpers/stats.js';
 import { eventually, testCluster, type TestCluster } from '../helpers/world.js';
-import { API, sha1, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
+import { API, sha1, startTestZcloud, tempDir, type TestZcloud } from '../helpers/zcloud.js';
 
 /** Two real clusters imported into one zcloud: import, caches, namespaces, authorization. */
 describe('clusters: import, informer caches, namespaces', function () {
@@ -61,6 +62,9 @@ describe('clusters: import, informer caches, namespaces', function () {
     expect(zcloud.logs()).to.not.include(keyLine);
     const audit = await zcloud.request('GET', `${API}/auditlogs`, { token: admin });
     expect(audit.text).to.not.include(keyLine);
+    // At rest the data file holds it sealed: a copy of the file alone gives nothing away.
+    const dataFile = readFileSync(`${zcloud.dataDir}/zcloud.json`, 'utf8');
+    expect(dataFile).to.not.include(keyLine).and.not.include('client-key-data');
     const action = await zcloud.request('POST', `${API}/clusters/zc-east?action=getkubeconfig`, { token: admin });
     expect(action.status).to.equal(200);
     expect(action.body).to.deep.equal({ name: 'zc-east', config: kubeconfigs[0] });
@@ -260,8 +264,63 @@ describe('clusters: import, informer caches, namespaces', function () {
       const served = await zcloud.request('GET', `${path}/namespaces/default/configmaps`, { token: admin });
       expect(served.status, served.text).to.equal(200);
       expect((await zcloud.request('GET', `${path}/namespaces`, { token: admin })).status).to.equal(200);
+
+      // A write its credentials may not do is the cluster refusing zcloud, not the admin: 502, naming the cluster.
+      const write = () => zcloud.request('POST', `${path}/namespaces/default/configmaps`, { token: admin, body: { name: 'denied', configs: [{ name: 'k', data: 'v' }] } });
+      const refused = await write();
+      expect(refused.status, refused.text).to.equal(502);
+      expect(refused.body.code).to.equal('ClusterRefused');
+      expect(refused.body.message).to.include('zc-limited').and.include('lack this right');
+      // Its token voided (the token Secret deleted): 503 naming the cluster, never a 500.
+      const account = await core[1].readNamespacedServiceAccount({ name: 'zcloud-no-secrets', namespace: 'default' });
+      await core[1].deleteNamespacedSecret({ name: account.secrets![0]!.name!, namespace: 'default' });
+      await eventually(
+        async () => {
+          const voided = await write();
+          expect(voided.status, voided.text).to.equal(503);
+          expect(voided.body.message).to.include('zc-limited');
+        },
+        { within: 15_000, interval: 300 },
+      );
     } finally {
       await zcloud.request('DELETE', `${API}/clusters/zc-limited`, { token: admin });
+    }
+  });
+
+  it('keeps a cluster with an exec credential plugin reachable past its first token (credentials taken per request)', async () => {
+    // The plugin prints what the test puts in a file: first account a's token, expiring in 2 s.
+    for (const account of ['zcloud-exec-a', 'zcloud-exec-b']) await adminServiceAccount(clusters[1], account);
+    const [tokenA, tokenB] = [await serviceAccountToken(clusters[1], 'zcloud-exec-a'), await serviceAccountToken(clusters[1], 'zcloud-exec-b')];
+    const dir = tempDir('zcloud-exec-');
+    const credentialFile = path.join(dir, 'credential.json');
+    const plugin = path.join(dir, 'credential-plugin');
+    const credential = (token: string, lifetimeMs: number) =>
+      JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token, expirationTimestamp: new Date(Date.now() + lifetimeMs).toISOString() } });
+    writeFileSync(credentialFile, credential(tokenA, 2_000));
+    writeFileSync(plugin, `#!/bin/sh\ncat '${credentialFile}'\n`, { mode: 0o755 });
+    const kubeconfig = userKubeconfig(clusters[1], 'exec-user', { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: plugin } });
+    const imported = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: { name: 'zc-exec', kubeconfig } });
+    expect(imported.status, imported.text).to.equal(201);
+    try {
+      await eventually(async () => expect((await zcloud.request('GET', `${API}/clusters/zc-exec`, { token: admin })).body.status).to.equal('Running'), { within: 30_000 });
+      // The plugin now hands out b's token, and a's stops working: only a fresh credential opens the cluster.
+      writeFileSync(credentialFile, credential(tokenB, 3_600_000));
+      const accountA = await core[1].readNamespacedServiceAccount({ name: 'zcloud-exec-a', namespace: 'default' });
+      await core[1].deleteNamespacedSecret({ name: accountA.secrets![0]!.name!, namespace: 'default' });
+      const withTokenA = new KubeConfig();
+      withTokenA.loadFromString(userKubeconfig(clusters[1], 'a', { token: tokenA }));
+      await eventually(
+        async () => {
+          const answer = await withTokenA.makeApiClient(CoreV1Api).listNamespace().then(() => 200, (err: { code?: number }) => err.code);
+          expect(answer, "account a's token refused by the apiserver").to.equal(401);
+        },
+        { within: 30_000, interval: 500 },
+      );
+      const created = await zcloud.request('POST', `${API}/clusters/zc-exec/namespaces`, { token: admin, body: { name: 'made-after-rotation' } });
+      expect(created.status, created.text).to.equal(201);
+      expect((await core[1].readNamespace({ name: 'made-after-rotation' })).metadata?.name).to.equal('made-after-rotation');
+    } finally {
+      await zcloud.request('DELETE', `${API}/clusters/zc-exec`, { token: admin });
     }
   });
 
@@ -312,8 +371,13 @@ async function limitedKubeconfig(cluster: TestCluster, name: string): Promise<st
       subjects: [{ kind: 'ServiceAccount', name, namespace: 'default' }],
     },
   });
-  // Kubernetes 1.20's token controller writes a token Secret for every service account.
-  const token = await eventually(
+  return userKubeconfig(cluster, name, { token: await serviceAccountToken(cluster, name) });
+}
+
+/** The token of service account `name` in `default` (Kubernetes 1.20's token controller writes a token Secret for each). */
+async function serviceAccountToken(cluster: TestCluster, name: string): Promise<string> {
+  const core = cluster.kc.makeApiClient(CoreV1Api);
+  return eventually(
     async () => {
       const account = await core.readNamespacedServiceAccount({ name, namespace: 'default' });
       const secretName = account.secrets?.[0]?.name;
@@ -323,14 +387,30 @@ async function limitedKubeconfig(cluster: TestCluster, name: string): Promise<st
     },
     { within: 30_000, interval: 200 },
   );
+}
+
+/** A kubeconfig for `cluster`'s apiserver with `user` (a token, an exec plugin...) as its credentials. */
+function userKubeconfig(cluster: TestCluster, userName: string, user: Record<string, unknown>): string {
   const server = cluster.kc.getCurrentCluster()!;
   return yaml.dump({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'limited', cluster: { server: server.server, 'certificate-authority-data': server.caData } }],
-    users: [{ name, user: { token } }],
-    contexts: [{ name: 'limited', context: { cluster: 'limited', user: name } }],
-    'current-context': 'limited',
+    clusters: [{ name: 'target', cluster: { server: server.server, 'certificate-authority-data': server.caData } }],
+    users: [{ name: userName, user }],
+    contexts: [{ name: 'target', context: { cluster: 'target', user: userName } }],
+    'current-context': 'target',
+  });
+}
+
+/** Service account `name` in `default`, bound to cluster-admin. */
+async function adminServiceAccount(cluster: TestCluster, name: string): Promise<void> {
+  await cluster.kc.makeApiClient(CoreV1Api).createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name } } });
+  await cluster.kc.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: 'default' }],
+    },
   });
 }
 

@@ -15,3 +15,12 @@ export function rejectionOf(schema: z.ZodType, body: unknown): string | undefine
   }
   return undefined;
 }
+
+/**
+ * The names of `existing` that are among `refused`: what a request answered with 4xx created
+ * anyway. Chai's `not.include.members` passes as soon as one name is absent, so a test that
+ * wants none of them asserts this is empty.
+ */
+export function createdDespiteRefusal(existing: ReadonlyArray<string | undefined>, refused: readonly string[]): string[] {
+  return existing.filter((name): name is string => name !== undefined && refused.includes(name));
+}

@@ -14,7 +14,7 @@ import { certificateFingerprint } from '../../src/provisioning/pki.js';
 import { ClusterPkiStore, clusterPkiCollection } from '../../src/provisioning/pki-store.js';
 import { ProvisioningLog } from '../../src/provisioning/provisioning-log.js';
 import { runProvisioning } from '../../src/provisioning/provisioning-run.js';
-import { SecretBox } from '../../src/provisioning/secret-box.js';
+import { SecretBox } from '../../src/store/secret-box.js';
 import { planSteps, stepId } from '../../src/provisioning/step-plan.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
 import type { Store } from '../../src/store/store.js';

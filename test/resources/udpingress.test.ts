@@ -53,6 +53,8 @@ describe('udpingress resource', function () {
     const other = await env.api('POST', urlB, { body: { port: 5353, serviceName: 'dns', servicePort: 53 } });
     expect(other.status).to.equal(409);
     expect(other.body.message).to.include('5353');
+    // The holder is another tenant's: neither its namespace nor its service is told.
+    expect(other.body.message).to.not.include(nsA).and.not.include('dns');
     expect(await udpData()).to.deep.equal({ '5353': `${nsA}/dns:53` });
   });
 

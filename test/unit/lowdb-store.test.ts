@@ -77,7 +77,7 @@ describe('lowdb store: durable writes', () => {
     try {
       expect(existsSync(leftover)).to.equal(false);
       await store.collection(things).create('a', { n: 1 });
-      expect(readdirSync(dir).sort()).to.deep.equal(['zcloud.json', 'zcloud.lock']);
+      expect(readdirSync(dir).sort()).to.deep.equal(['data-secrets.key', 'zcloud.json', 'zcloud.lock']);
     } finally {
       await store.close();
     }

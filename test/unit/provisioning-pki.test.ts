@@ -6,7 +6,7 @@ import { ProvisionedClusterInputSchema, type ProvisionedClusterSpec } from '../.
 import { planCertificates } from '../../src/provisioning/certificate-plan.js';
 import { certificateFingerprint, completeClusterPki } from '../../src/provisioning/pki.js';
 import { ClusterPkiStore } from '../../src/provisioning/pki-store.js';
-import { SECRET_BOX_KEY_FILE, SecretBox } from '../../src/provisioning/secret-box.js';
+import { SECRET_BOX_KEY_FILE, SecretBox } from '../../src/store/secret-box.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
 import { clusterPkiCollection } from '../../src/provisioning/pki-store.js';
 import { tempDir } from '../helpers/zcloud.js';

@@ -1,0 +1,52 @@
+import type { SecretBox } from './secret-box.js';
+
+/**
+ * Which fields of stored records are secrets, by name, wherever they sit in a record: an imported
+ * cluster's `kubeconfig`, a provisioned cluster's `sshKey`, a private registry's `password`.
+ * The data file holds them sealed; in memory (and to every caller of the store) they are plain.
+ */
+export const SEALED_FIELD_NAMES: ReadonlySet<string> = new Set(['kubeconfig', 'sshKey', 'password']);
+
+/** Marks a value sealed by the data file layer (the value itself may be sealed again inside, e.g. by the PKI store). */
+const FILE_SEAL_PREFIX = 'file-sealed:';
+
+type Records = Record<string, Record<string, unknown>>;
+
+/** A copy of `collections` with every secret field sealed; each bound to its collection, record and path. */
+export function sealCollections(collections: Records, box: SecretBox): Records {
+  return mapCollections(collections, (value, context) => FILE_SEAL_PREFIX + box.seal(value, context));
+}
+
+/**
+ * `collections` with every sealed field opened, and whether any secret field was found in
+ * plain text (a data file of an older zcloud: the caller writes it back, sealed).
+ */
+export function openCollections(collections: Records, box: SecretBox): { collections: Records; plainFound: boolean } {
+  let plainFound = false;
+  const opened = mapCollections(collections, (value, context) => {
+    if (value.startsWith(FILE_SEAL_PREFIX)) return box.open(value.slice(FILE_SEAL_PREFIX.length), context);
+    plainFound = true;
+    return value;
+  });
+  return { collections: opened, plainFound };
+}
+
+function mapCollections(collections: Records, change: (value: string, context: string) => string): Records {
+  const out: Records = {};
+  for (const [name, records] of Object.entries(collections)) {
+    out[name] = {};
+    for (const [id, record] of Object.entries(records)) out[name][id] = mapSecrets(record, `data/${name}/${id}`, change);
+  }
+  return out;
+}
+
+function mapSecrets(value: unknown, context: string, change: (value: string, context: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((item, index) => mapSecrets(item, `${context}/${index}`, change));
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    const at = `${context}/${key}`;
+    out[key] = SEALED_FIELD_NAMES.has(key) && typeof inner === 'string' ? change(inner, at) : mapSecrets(inner, at, change);
+  }
+  return out;
+}
