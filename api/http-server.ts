@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type express from 'express';
 import { untilAborted, type Runnable } from '../src/manager.js';
@@ -19,6 +20,8 @@ export class HttpServer implements Runnable {
     private readonly host: string,
     /** How the manager's log names it (there may be two: the API and the metrics port). */
     readonly name = 'http',
+    /** Takes websocket upgrade requests (the streams); without it they are refused. */
+    private readonly onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
   ) {
     this.#listening = new Promise((resolve, reject) => {
       this.#resolveListening = resolve;
@@ -37,6 +40,7 @@ export class HttpServer implements Runnable {
     let server: Server;
     try {
       server = this.app.listen(this.port, this.host);
+      if (this.onUpgrade) server.on('upgrade', this.onUpgrade);
       await once(server, 'listening');
     } catch (err) {
       this.#rejectListening(err);

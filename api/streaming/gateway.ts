@@ -1,0 +1,176 @@
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { NotFoundError } from '../../src/errors.js';
+import type { Logger } from '../../src/logger.js';
+import { untilAborted, type Runnable } from '../../src/manager.js';
+import type { ZcloudMetrics } from '../../src/metrics.js';
+import type { Principal } from '../../src/users.js';
+import { errorResponse } from '../framework/answers.js';
+import { authenticateCredentials, requireSameOrigin, type TokenAuthenticator } from '../framework/authn.js';
+import { wsStreamSocket, type StreamSocket, type StreamSocketOptions } from './stream-socket.js';
+
+/** Where every stream lives. */
+export const WS_PREFIX = '/apis/ws.zcloud.cn/v1';
+
+/** How long clients get to answer the close frame when zcloud stops. */
+const STOP_GRACE_MS = 500;
+
+/** An upgrade request, authenticated and matched to an endpoint. */
+export interface StreamRequest {
+  user: Principal;
+  /** The `{param}`s of the endpoint's path, decoded. */
+  params: Readonly<Record<string, string>>;
+  query: URLSearchParams;
+  /** The origin zcloud is reached at, for the links of REST-shaped objects. */
+  origin: string;
+}
+
+/** What runs on the socket once upgraded; the socket closes when the client or the session ends it. */
+export type StreamSession = (socket: StreamSocket) => void;
+
+export interface StreamEndpoint {
+  /** Path below WS_PREFIX with `{param}`s, e.g. `/clusters/{cluster}/event`; also the metrics label. */
+  path: string;
+  /**
+   * Checks the request and prepares the session. Throws before any upgrade: ForbiddenError,
+   * NotFoundError, InputError... answer the upgrade request with that status.
+   */
+  open(request: StreamRequest): Promise<StreamSession>;
+}
+
+export interface StreamGatewayOptions {
+  endpoints: readonly StreamEndpoint[];
+  users: TokenAuthenticator;
+  logger: Logger;
+  metrics: ZcloudMetrics;
+  /** The origin browsers reach zcloud at (ZCLOUD_PUBLIC_URL); undefined: the request's own Host. */
+  publicOrigin: string | undefined;
+  /** X-Forwarded-Proto/-Host are believed (trusted proxies configured) when working out the request's own origin. */
+  trustForwarded: boolean;
+  socket: StreamSocketOptions;
+}
+
+interface Route {
+  endpoint: StreamEndpoint;
+  pattern: RegExp;
+  names: string[];
+}
+
+function routeOf(endpoint: StreamEndpoint): Route {
+  const names: string[] = [];
+  const source = endpoint.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => (names.push(name), '([^/]+)'));
+  return { endpoint, pattern: new RegExp(`^${WS_PREFIX.replace(/\./g, '\\.')}${source}$`), names };
+}
+
+function firstHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The websocket side of the API: every stream endpoint, authenticated as the REST API is (the
+ * JWT in the Authorization header, the web session cookie, or a `token` query parameter, for
+ * browsers, which cannot set headers on a websocket) and authorized by the endpoint, both
+ * before the upgrade, so a refused client gets a plain 401/403/404 answer. A browser's
+ * `Origin` must be zcloud's own. As a Runnable it closes every stream (1001) when stopped.
+ */
+export class StreamGateway implements Runnable {
+  readonly name = 'streams';
+  readonly #routes: Route[];
+  readonly #server = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+
+  constructor(private readonly options: StreamGatewayOptions) {
+    this.#routes = options.endpoints.map(routeOf);
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    await untilAborted(signal);
+    for (const client of this.#server.clients) client.close(1001, 'zcloud is stopping');
+    // Upgraded connections keep the HTTP server from closing: a client that does not answer the close goes anyway.
+    if (this.#server.clients.size > 0) await new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS));
+    for (const client of this.#server.clients) client.terminate();
+    this.#server.close();
+  }
+
+  /** The `upgrade` listener of the HTTP server. */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    this.accept(req)
+      .then(({ route, session, user }) =>
+        this.#server.handleUpgrade(req, socket, head, (ws) => this.run(ws, route, session, user)),
+      )
+      .catch((err: unknown) => this.refuse(socket, err, req));
+  };
+
+  /** Matches, authenticates and authorizes an upgrade request; throws what it is refused with. */
+  async accept(req: IncomingMessage): Promise<{ route: Route; session: StreamSession; user: Principal }> {
+    const url = new URL(req.url ?? '/', 'http://zcloud.invalid');
+    const match = this.match(url.pathname);
+    const origin = this.selfOrigin(req);
+    const user = await this.authenticate(req, url.searchParams, origin);
+    const session = await match.route.endpoint.open({ user, params: match.params, query: url.searchParams, origin });
+    return { route: match.route, session, user };
+  }
+
+  /** The endpoint and its params for `pathname`; 404 when no endpoint serves it. */
+  match(pathname: string): { route: Route; params: Record<string, string> } {
+    for (const route of this.#routes) {
+      const found = route.pattern.exec(pathname);
+      if (!found) continue;
+      const params: Record<string, string> = {};
+      route.names.forEach((name, i) => (params[name] = decodeURIComponent(found[i + 1])));
+      return { route, params };
+    }
+    throw new NotFoundError(`no stream at ${pathname}`);
+  }
+
+  private async authenticate(req: IncomingMessage, query: URLSearchParams, selfOrigin: string): Promise<Principal> {
+    const headers = { ...req.headers };
+    const token = query.get('token');
+    if (token && headers.authorization === undefined) headers.authorization = `Bearer ${token}`;
+    const credentials = { method: 'GET', headers, selfOrigin };
+    const user = await authenticateCredentials(credentials, this.options.users);
+    // A page of another site may open a socket with the browser's cookie (or a token it holds):
+    // whatever the credential, a browser's socket must come from a page of zcloud.
+    if (headers.origin !== undefined || headers.authorization === undefined) requireSameOrigin(credentials);
+    return user;
+  }
+
+  private selfOrigin(req: IncomingMessage): string {
+    if (this.options.publicOrigin) return this.options.publicOrigin;
+    const forwarded = (name: string): string | undefined => (this.options.trustForwarded ? firstHeader(req, name)?.split(',')[0]?.trim() : undefined);
+    const proto = forwarded('x-forwarded-proto') ?? ((req.socket as TLSSocket).encrypted ? 'https' : 'http');
+    const host = forwarded('x-forwarded-host') ?? firstHeader(req, 'host') ?? 'localhost';
+    return `${proto}://${host}`;
+  }
+
+  private run(ws: WebSocket, route: Route, session: StreamSession, user: Principal): void {
+    const { metrics, logger } = this.options;
+    const gauge = metrics.websocketConnections.labels(route.endpoint.path);
+    gauge.inc();
+    const socket = wsStreamSocket(ws, this.options.socket);
+    logger.info('stream opened', { endpoint: route.endpoint.path, user: user.name });
+    socket.onClose(() => {
+      gauge.dec();
+      logger.info('stream closed', { endpoint: route.endpoint.path, user: user.name });
+    });
+    try {
+      session(socket);
+    } catch (err) {
+      logger.error('stream session failed', { endpoint: route.endpoint.path, error: (err as Error).message });
+      socket.close(1011, 'internal error');
+    }
+  }
+
+  /** Answers a refused upgrade as a plain HTTP error in the zcloud envelope. */
+  private refuse(socket: Duplex, err: unknown, req: IncomingMessage): void {
+    const { status, body } = errorResponse(err, 'zcloud');
+    if (status >= 500) this.options.logger.error('stream upgrade failed', { path: new URL(req.url ?? '/', 'http://x').pathname, error: (err as Error).message });
+    const text = JSON.stringify(body);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  }
+}
