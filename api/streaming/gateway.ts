@@ -150,7 +150,8 @@ export class StreamGateway implements Runnable {
     const { metrics, logger } = this.options;
     const gauge = metrics.websocketConnections.labels(route.endpoint.path);
     gauge.inc();
-    const socket = wsStreamSocket(ws, this.options.socket);
+    const onSlowReader = (): void => void logger.warn('stream dropped: the client reads too slowly', { endpoint: route.endpoint.path, user: user.name });
+    const socket = wsStreamSocket(ws, { ...this.options.socket, onSlowReader });
     logger.info('stream opened', { endpoint: route.endpoint.path, user: user.name });
     socket.onClose(() => {
       gauge.dec();

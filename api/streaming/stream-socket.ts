@@ -13,7 +13,9 @@ export const CLOSE_CODES = {
 } as const;
 
 export interface StreamSocketOptions {
-  /** Frames not yet written to the network, in bytes, beyond which the client is dropped. */
+  /** Told when a client is dropped for reading too slowly. */
+  onSlowReader?: () => void;
+  /** Bytes not yet written to the network beyond which the client is dropped at the next frame. */
   maxBufferedBytes: number;
   /** How often a ping is sent; a client that has not answered the previous one is dropped. */
   pingIntervalMs: number;
@@ -63,19 +65,22 @@ export function wsStreamSocket(ws: WebSocket, options: StreamSocketOptions): Str
     ws.close(code, reason);
     setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
   };
-  const withinBounds = (size: number): boolean => {
+  // The bound is on what is still unsent when the next frame comes: a frame larger than the
+  // limit still goes to a client that keeps up, and memory stays under limit + one frame.
+  const withinBounds = (): boolean => {
     if (ws.readyState !== ws.OPEN) return false;
-    if (ws.bufferedAmount + size <= options.maxBufferedBytes) return true;
+    if (ws.bufferedAmount <= options.maxBufferedBytes) return true;
+    options.onSlowReader?.();
     close(CLOSE_CODES.slowReader, 'the client reads too slowly');
     return false;
   };
   return {
     send(frame) {
       const text = typeof frame === 'string' ? frame : JSON.stringify(frame);
-      if (withinBounds(Buffer.byteLength(text))) ws.send(text);
+      if (withinBounds()) ws.send(text);
     },
     sendBinary(data) {
-      if (withinBounds(data.length)) ws.send(data, { binary: true });
+      if (withinBounds()) ws.send(data, { binary: true });
     },
     onMessage(handler) {
       ws.on('message', (data, isBinary) => handler(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer), isBinary));
