@@ -124,7 +124,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const metricsServer = config.metricsPort !== undefined ? new HttpServer(createMetricsApp(metrics, services), config.metricsPort, config.listenHost, 'metrics-http') : undefined;
     const app = createApp({ services, isReady: () => manager.ready, metrics, metricsOnOwnPort: metricsServer !== undefined });
     const streams = createStreamGateway({ services, metrics, provisioningLog });
-    const server = new HttpServer(app, config.port, config.listenHost, 'http', streams.handleUpgrade);
+    const server = new HttpServer(app, config.port, config.listenHost, 'http', streams);
     manager.add('server', streams);
     manager.add('server', server);
     if (metricsServer) manager.add('server', metricsServer);

@@ -1,7 +1,7 @@
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { NotFoundError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { untilAborted, type Runnable } from '../../src/manager.js';
@@ -9,6 +9,8 @@ import type { ZcloudMetrics } from '../../src/metrics.js';
 import type { Principal } from '../../src/users.js';
 import { errorResponse } from '../framework/answers.js';
 import { authenticateCredentials, requireSameOrigin, type TokenAuthenticator } from '../framework/authn.js';
+import type { StreamHandlers } from '../http-server.js';
+import { SockjsTransport, sockjsStreamSocket, sockjsTarget } from './sockjs-transport.js';
 import { wsStreamSocket, type StreamSocket, type StreamSocketOptions } from './stream-socket.js';
 
 /** Where every stream lives. */
@@ -16,6 +18,8 @@ export const WS_PREFIX = '/apis/ws.zcloud.cn/v1';
 
 /** How long clients get to answer the close frame when zcloud stops. */
 const STOP_GRACE_MS = 500;
+/** How long an authorized SockJS session may take to open its connection. */
+const SOCKJS_OPEN_MS = 30_000;
 
 /** An upgrade request, authenticated and matched to an endpoint. */
 export interface StreamRequest {
@@ -58,10 +62,22 @@ interface Route {
   names: string[];
 }
 
+/** A request accepted for a route: what runs once the socket is open. */
+interface Accepted {
+  route: Route;
+  session: StreamSession;
+  user: Principal;
+}
+
+/** The endpoint path as a regular expression source, `{param}`s as `([^/]+)` groups (or non-capturing). */
+function pathPattern(path: string, capture = true): string {
+  const escaped = `${WS_PREFIX}${path}`.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+  return escaped.replace(/\{(\w+)\}/g, capture ? '([^/]+)' : '(?:[^/]+)');
+}
+
 function routeOf(endpoint: StreamEndpoint): Route {
-  const names: string[] = [];
-  const source = endpoint.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => (names.push(name), '([^/]+)'));
-  return { endpoint, pattern: new RegExp(`^${WS_PREFIX.replace(/\./g, '\\.')}${source}$`), names };
+  const names = [...endpoint.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+  return { endpoint, pattern: new RegExp(`^${pathPattern(endpoint.path)}$`), names };
 }
 
 function firstHeader(req: IncomingMessage, name: string): string | undefined {
@@ -76,38 +92,87 @@ function firstHeader(req: IncomingMessage, name: string): string | undefined {
  * before the upgrade, so a refused client gets a plain 401/403/404 answer. A browser's
  * `Origin` must be zcloud's own. As a Runnable it closes every stream (1001) when stopped.
  */
-export class StreamGateway implements Runnable {
+export class StreamGateway implements Runnable, StreamHandlers {
   readonly name = 'streams';
   readonly #routes: Route[];
   readonly #server = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  readonly #sockjs: SockjsTransport;
+  /** SockJS sessions authorized whose connection has not opened yet, by session id. */
+  readonly #pendingSockjs = new Map<string, Accepted>();
+  readonly #open = new Set<StreamSocket>();
 
   constructor(private readonly options: StreamGatewayOptions) {
     this.#routes = options.endpoints.map(routeOf);
+    this.#sockjs = new SockjsTransport({
+      prefixPattern: `(?:${options.endpoints.map((e) => pathPattern(e.path, false)).join('|')})`,
+      heartbeatMs: options.socket.pingIntervalMs,
+      logger: options.logger,
+      onConnection: (connection, sessionId) => {
+        const accepted = this.#pendingSockjs.get(sessionId);
+        this.#pendingSockjs.delete(sessionId);
+        if (!accepted) return void connection.close('4001', 'session not authorized');
+        this.run(sockjsStreamSocket(connection), accepted);
+      },
+    });
   }
 
   async start(signal: AbortSignal): Promise<void> {
     await untilAborted(signal);
-    for (const client of this.#server.clients) client.close(1001, 'zcloud is stopping');
+    for (const socket of this.#open) socket.close(1001, 'zcloud is stopping');
     // Upgraded connections keep the HTTP server from closing: a client that does not answer the close goes anyway.
     if (this.#server.clients.size > 0) await new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS));
     for (const client of this.#server.clients) client.terminate();
     this.#server.close();
   }
 
-  /** The `upgrade` listener of the HTTP server. */
+  /** The `upgrade` listener of the HTTP server: a plain websocket, or SockJS's websocket transport. */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
-    this.accept(req)
-      .then(({ route, session, user }) =>
-        this.#server.handleUpgrade(req, socket, head, (ws) => this.run(ws, route, session, user)),
-      )
+    const pathname = new URL(req.url ?? '/', 'http://zcloud.invalid').pathname;
+    const sockjs = this.sockjsTargetOf(pathname);
+    this.accept(req, sockjs?.endpointPath ?? pathname)
+      .then((accepted) => {
+        if (!sockjs) return this.#server.handleUpgrade(req, socket, head, (ws) => this.run(wsStreamSocket(ws, this.socketOptions(accepted)), accepted));
+        this.holdSockjs(sockjs.sessionId, accepted);
+        if (!this.#sockjs.handle(req, socket, head)) socket.destroy();
+      })
       .catch((err: unknown) => this.refuse(socket, err, req));
   };
 
-  /** Matches, authenticates and authorizes an upgrade request; throws what it is refused with. */
-  async accept(req: IncomingMessage): Promise<{ route: Route; session: StreamSession; user: Principal }> {
+  /** Takes SockJS's HTTP requests (`/info`, the xhr and eventsource transports) of every endpoint. */
+  readonly handleRequest = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const pathname = new URL(req.url ?? '/', 'http://zcloud.invalid').pathname;
+    const sockjs = this.sockjsTargetOf(pathname);
+    if (!sockjs) return false;
+    this.accept(req, sockjs.endpointPath)
+      .then((accepted) => {
+        this.holdSockjs(sockjs.sessionId, accepted);
+        if (!this.#sockjs.handle(req, res)) res.writeHead(404).end();
+      })
+      .catch((err: unknown) => {
+        const { status, text } = this.refusal(err, req);
+        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+      });
+    return true;
+  };
+
+  private sockjsTargetOf(pathname: string): { endpointPath: string; sessionId: string | undefined } | undefined {
+    if (!pathname.startsWith(`${WS_PREFIX}/`)) return undefined;
+    const target = sockjsTarget(pathname);
+    return target && this.#routes.some((r) => r.pattern.test(target.endpointPath)) ? target : undefined;
+  }
+
+  /** Keeps what a SockJS session was authorized for until its connection opens (first request wins). */
+  private holdSockjs(sessionId: string | undefined, accepted: Accepted): void {
+    if (!sessionId || this.#pendingSockjs.has(sessionId)) return;
+    this.#pendingSockjs.set(sessionId, accepted);
+    setTimeout(() => this.#pendingSockjs.get(sessionId) === accepted && this.#pendingSockjs.delete(sessionId), SOCKJS_OPEN_MS).unref();
+  }
+
+  /** Matches, authenticates and authorizes a request for the endpoint at `pathname`; throws what it is refused with. */
+  async accept(req: IncomingMessage, pathname: string): Promise<Accepted> {
     const url = new URL(req.url ?? '/', 'http://zcloud.invalid');
-    const match = this.match(url.pathname);
+    const match = this.match(pathname);
     const origin = this.selfOrigin(req);
     const user = await this.authenticate(req, url.searchParams, origin);
     const session = await match.route.endpoint.open({ user, params: match.params, query: url.searchParams, origin });
@@ -146,14 +211,19 @@ export class StreamGateway implements Runnable {
     return `${proto}://${host}`;
   }
 
-  private run(ws: WebSocket, route: Route, session: StreamSession, user: Principal): void {
+  private socketOptions({ route, user }: Accepted): StreamSocketOptions {
+    const onSlowReader = (): void => void this.options.logger.warn('stream dropped: the client reads too slowly', { endpoint: route.endpoint.path, user: user.name });
+    return { ...this.options.socket, onSlowReader };
+  }
+
+  private run(socket: StreamSocket, { route, session, user }: Accepted): void {
     const { metrics, logger } = this.options;
     const gauge = metrics.websocketConnections.labels(route.endpoint.path);
     gauge.inc();
-    const onSlowReader = (): void => void logger.warn('stream dropped: the client reads too slowly', { endpoint: route.endpoint.path, user: user.name });
-    const socket = wsStreamSocket(ws, { ...this.options.socket, onSlowReader });
+    this.#open.add(socket);
     logger.info('stream opened', { endpoint: route.endpoint.path, user: user.name });
     socket.onClose(() => {
+      this.#open.delete(socket);
       gauge.dec();
       logger.info('stream closed', { endpoint: route.endpoint.path, user: user.name });
     });
@@ -165,11 +235,16 @@ export class StreamGateway implements Runnable {
     }
   }
 
-  /** Answers a refused upgrade as a plain HTTP error in the zcloud envelope. */
-  private refuse(socket: Duplex, err: unknown, req: IncomingMessage): void {
+  /** The status and body (the zcloud error envelope) a refused request is answered with. */
+  private refusal(err: unknown, req: IncomingMessage): { status: number; text: string } {
     const { status, body } = errorResponse(err, 'zcloud');
-    if (status >= 500) this.options.logger.error('stream upgrade failed', { path: new URL(req.url ?? '/', 'http://x').pathname, error: (err as Error).message });
-    const text = JSON.stringify(body);
+    if (status >= 500) this.options.logger.error('stream request failed', { path: new URL(req.url ?? '/', 'http://x').pathname, error: (err as Error).message });
+    return { status, text: JSON.stringify(body) };
+  }
+
+  /** Answers a refused upgrade as a plain HTTP error, before any upgrade. */
+  private refuse(socket: Duplex, err: unknown, req: IncomingMessage): void {
+    const { status, text } = this.refusal(err, req);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
     );

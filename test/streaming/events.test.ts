@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import SockJS from 'sockjs-client';
 import type { ClusterEvent as EventFrame } from '../../src/streaming/cluster-events.js';
 import { importedCluster, type ImportedCluster } from '../helpers/imported.js';
 import { openSocket, upgradeStatus, wsBase, WS, type TestSocket } from '../helpers/streams.js';
@@ -95,5 +96,33 @@ describe('event stream', function () {
     });
     expect((await env.zcloud.request('GET', `${env.nsPath(mine)}/events`, { token: userToken })).status).to.equal(200);
     expect((await env.zcloud.request('GET', `${env.nsPath(theirs)}/events`, { token: userToken })).status).to.equal(403);
+  });
+
+  it('serves SockJS clients: /info, then the websocket transport, authenticated the same way', async () => {
+    const endpoint = `${env.zcloud.url}${WS}/clusters/st-events/event`;
+    const info = await fetch(`${endpoint}/info?token=${env.admin}`);
+    expect(info.status).to.equal(200);
+    expect(await info.json()).to.include({ websocket: true });
+    expect((await fetch(`${endpoint}/info`)).status).to.equal(401);
+    expect((await fetch(`${endpoint}/info?token=${userToken}`)).status).to.equal(200);
+
+    const client = new SockJS(`${endpoint}?token=${env.admin}`, undefined, { transports: ['websocket'] });
+    const frames: string[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.onmessage = (message) => {
+          frames.push(String(message.data));
+          if (scaled('web')(frames)) resolve();
+        };
+        client.onclose = (event) => reject(new Error(`closed: ${event.code} ${event.reason}`));
+        setTimeout(() => reject(new Error(`no event of web within 5 s; ${frames.length} frames`)), 5000);
+      });
+      expect((client as unknown as { transport: string }).transport).to.equal('websocket');
+      const metrics = await env.api('GET', '/metrics');
+      expect(metrics.text).to.match(/zcloud_websocket_connections\{endpoint="\/clusters\/\{cluster\}\/event"\} 1\b/);
+    } finally {
+      client.onclose = null;
+      client.close();
+    }
   });
 });
