@@ -26,6 +26,12 @@ export function createStreamGateway({ services, metrics, provisioningLog }: Stre
   const { clusters, config } = services;
   const feed = new ClusterEventFeed((handler) => clusters.onObjectEvent('events', handler), EVENT_BACKLOG);
   const journal = new ChangeJournal((kind, handler) => clusters.onObjectEvent(kind, handler), config.watchHistory);
+  // What was kept of a removed cluster goes with it (a watch of it gets `expired` from then on).
+  clusters.on((event, name) => {
+    if (event !== 'detached') return;
+    feed.forget(name);
+    journal.forget(name);
+  });
   return new StreamGateway({
     endpoints: [eventStream(clusters, feed), zkelogStream(clusters, provisioningLog), watchStream(new ResourceRegistry(allResources), services, journal)],
     users: services.users,

@@ -75,6 +75,17 @@ export class ChangeJournal {
     return this.#listeners.listen(historyKey(cluster, kind), listener);
   }
 
+  /**
+   * Drops what is kept of a cluster that is gone. A cursor from before stays valid for a
+   * cluster of the same name registered later only if none of its changes were dropped.
+   */
+  forget(cluster: string): void {
+    for (const [key, history] of this.#histories) {
+      if (!key.startsWith(`${cluster}\u0000`)) continue;
+      this.#histories.set(key, { changes: [], droppedThrough: history.changes.at(-1)?.seq ?? history.droppedThrough });
+    }
+  }
+
   close(): void {
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
   }
