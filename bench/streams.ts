@@ -109,15 +109,17 @@ async function main(): Promise<void> {
 
     const watchers = clients.slice(half);
     const eventers = clients.slice(0, half);
-    const changeLatency: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const name = `cm-${i}`;
-      changeLatency.push(
-        ...(await deliveries(watchers, (t) => t.includes(`"name":"${name}"`), () =>
-          http.request('POST', `/api/v1/namespaces/${NAMESPACE}/configmaps`, { body: { metadata: { name }, data: { key: 'v' } } }),
-        )),
-      );
-    }
+    /** Creates `count` small configmaps one by one; ms until each reached every watcher. */
+    const smallChanges = async (prefix: string, count: number): Promise<number[]> => {
+      const samples: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const name = `${prefix}-${i}`;
+        const create = () => http.request('POST', `/api/v1/namespaces/${NAMESPACE}/configmaps`, { body: { metadata: { name }, data: { key: 'v' } } });
+        samples.push(...(await deliveries(watchers, (t) => t.includes(`"name":"${name}"`), create)));
+      }
+      return samples;
+    };
+    const changeLatency = await smallChanges('cm', 20);
     const eventLatency: number[] = [];
     for (let i = 0; i < 3; i++) {
       const name = `web-${i}`;
@@ -153,15 +155,7 @@ async function main(): Promise<void> {
         if (droppedMs === undefined && (await gaugeOf('/watch')) === watchersBefore - STALLED) droppedMs = performance.now() - bulkStarted;
       }
     })();
-    const duringStall: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const name = `during-${i}`;
-      duringStall.push(
-        ...(await deliveries(watchers, (t) => t.includes(`"name":"${name}"`), () =>
-          http.request('POST', `/api/v1/namespaces/${NAMESPACE}/configmaps`, { body: { metadata: { name }, data: { key: 'v' } } }),
-        )),
-      );
-    }
+    const duringStall = await smallChanges('during', 5);
     await bulk;
     const bulkMs = performance.now() - bulkStarted;
     const heap2 = heapMiB();
