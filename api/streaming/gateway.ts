@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
-import { NotFoundError } from '../../src/errors.js';
+import { ForbiddenError, NotFoundError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { untilAborted, type Runnable } from '../../src/manager.js';
 import type { ZcloudMetrics } from '../../src/metrics.js';
@@ -99,6 +99,11 @@ export class StreamGateway implements Runnable, StreamHandlers {
   readonly #sockjs: SockjsTransport;
   /** SockJS sessions authorized whose connection has not opened yet, by session id. */
   readonly #pendingSockjs = new Map<string, Accepted>();
+  /**
+   * The user of each SockJS session, while it lives: the id is the client's choice, so every
+   * later request of the session (xhr polls and sends) must come from the same user.
+   */
+  readonly #sockjsOwners = new Map<string, string>();
   readonly #open = new Set<StreamSocket>();
 
   constructor(private readonly options: StreamGatewayOptions) {
@@ -111,7 +116,9 @@ export class StreamGateway implements Runnable, StreamHandlers {
         const accepted = this.#pendingSockjs.get(sessionId);
         this.#pendingSockjs.delete(sessionId);
         if (!accepted) return void connection.close('4001', 'session not authorized');
-        this.run(sockjsStreamSocket(connection), accepted);
+        const socket = sockjsStreamSocket(connection);
+        socket.onClose(() => this.#sockjsOwners.delete(sessionId));
+        this.run(socket, accepted);
       },
     });
   }
@@ -162,11 +169,25 @@ export class StreamGateway implements Runnable, StreamHandlers {
     return target && this.#routes.some((r) => r.pattern.test(target.endpointPath)) ? target : undefined;
   }
 
-  /** Keeps what a SockJS session was authorized for until its connection opens (first request wins). */
+  /**
+   * Keeps what a new SockJS session was authorized for until its connection opens; a request
+   * of an existing session must come from the session's user (403 otherwise).
+   */
   private holdSockjs(sessionId: string | undefined, accepted: Accepted): void {
-    if (!sessionId || this.#pendingSockjs.has(sessionId)) return;
+    if (!sessionId) return;
+    const owner = this.#sockjsOwners.get(sessionId);
+    if (owner !== undefined) {
+      if (owner !== accepted.user.name) throw new ForbiddenError('this SockJS session belongs to another user');
+      return;
+    }
+    this.#sockjsOwners.set(sessionId, accepted.user.name);
     this.#pendingSockjs.set(sessionId, accepted);
-    setTimeout(() => this.#pendingSockjs.get(sessionId) === accepted && this.#pendingSockjs.delete(sessionId), SOCKJS_OPEN_MS).unref();
+    setTimeout(() => {
+      // Never opened: forget it. (An opened one is forgotten when it closes.)
+      if (this.#pendingSockjs.get(sessionId) !== accepted) return;
+      this.#pendingSockjs.delete(sessionId);
+      this.#sockjsOwners.delete(sessionId);
+    }, SOCKJS_OPEN_MS).unref();
   }
 
   /** Matches, authenticates and authorizes a request for the endpoint at `pathname`; throws what it is refused with. */
@@ -185,7 +206,12 @@ export class StreamGateway implements Runnable, StreamHandlers {
       const found = route.pattern.exec(pathname);
       if (!found) continue;
       const params: Record<string, string> = {};
-      route.names.forEach((name, i) => (params[name] = decodeURIComponent(found[i + 1])));
+      try {
+        route.names.forEach((name, i) => (params[name] = decodeURIComponent(found[i + 1])));
+      } catch (err) {
+        if (err instanceof URIError) throw new NotFoundError(`no stream at ${pathname} (malformed escape)`);
+        throw err;
+      }
       return { route, params };
     }
     throw new NotFoundError(`no stream at ${pathname}`);

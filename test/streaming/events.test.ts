@@ -106,6 +106,19 @@ describe('event stream', function () {
     expect((await fetch(`${endpoint}/info`)).status).to.equal(401);
     expect((await fetch(`${endpoint}/info?token=${userToken}`)).status).to.equal(200);
 
+    // A session's id is the client's choice: its later requests must come from the same user.
+    const opened = await fetch(`${endpoint}/000/sessionone/xhr?token=${env.admin}`, { method: 'POST' });
+    expect(opened.status).to.equal(200);
+    expect(await opened.text()).to.equal('o\n');
+    const hijack = await fetch(`${endpoint}/000/sessionone/xhr?token=${userToken}`, { method: 'POST' });
+    expect(hijack.status).to.equal(403);
+    const polled = await fetch(`${endpoint}/000/sessionone/xhr?token=${env.admin}`, { method: 'POST' });
+    expect(polled.status).to.equal(200);
+    expect(await polled.text()).to.match(/^a\[/);
+
+    const gauge = async (): Promise<number> =>
+      Number(/zcloud_websocket_connections\{endpoint="\/clusters\/\{cluster\}\/event"\} (\d+)/.exec((await env.api('GET', '/metrics')).text)?.[1]);
+    const before = await gauge();
     const client = new SockJS(`${endpoint}?token=${env.admin}`, undefined, { transports: ['websocket'] });
     const frames: string[] = [];
     try {
@@ -118,8 +131,7 @@ describe('event stream', function () {
         setTimeout(() => reject(new Error(`no event of web within 5 s; ${frames.length} frames`)), 5000);
       });
       expect((client as unknown as { transport: string }).transport).to.equal('websocket');
-      const metrics = await env.api('GET', '/metrics');
-      expect(metrics.text).to.match(/zcloud_websocket_connections\{endpoint="\/clusters\/\{cluster\}\/event"\} 1\b/);
+      expect(await gauge()).to.equal(before + 1);
     } finally {
       client.onclose = null;
       client.close();
