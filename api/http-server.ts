@@ -1,8 +1,16 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type express from 'express';
 import { untilAborted, type Runnable } from '../src/manager.js';
+
+/** What the streams take from the HTTP server before Express sees a request. */
+export interface StreamHandlers {
+  /** Takes a request that is the streams' (SockJS), answering true; false leaves it to Express. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
 
 /**
  * The HTTP server as a Runnable: listens when started, and when stopped closes every
@@ -19,6 +27,8 @@ export class HttpServer implements Runnable {
     private readonly host: string,
     /** How the manager's log names it (there may be two: the API and the metrics port). */
     readonly name = 'http',
+    /** Takes websocket upgrades and SockJS requests (the streams); without it upgrades are refused. */
+    private readonly streams?: StreamHandlers,
   ) {
     this.#listening = new Promise((resolve, reject) => {
       this.#resolveListening = resolve;
@@ -36,7 +46,10 @@ export class HttpServer implements Runnable {
   async start(signal: AbortSignal): Promise<void> {
     let server: Server;
     try {
-      server = this.app.listen(this.port, this.host);
+      const { streams, app } = this;
+      server = createServer((req, res) => void (streams?.handleRequest(req, res) || app(req, res)));
+      if (streams) server.on('upgrade', streams.handleUpgrade);
+      server.listen(this.port, this.host);
       await once(server, 'listening');
     } catch (err) {
       this.#rejectListening(err);

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { createApp, createMetricsApp } from '../api/app.js';
 import { HttpServer } from '../api/http-server.js';
+import { createStreamGateway } from '../api/streaming/index.js';
 import type { ApiServices } from '../api/services.js';
 import { clusterHealthController } from '../controllers/cluster-health.js';
 import { clusterProvisioningController } from '../controllers/cluster-provisioning.js';
@@ -121,7 +122,9 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const services: ApiServices = { config, logger, users, audit, clusters, quotas };
     const metricsServer = config.metricsPort !== undefined ? new HttpServer(createMetricsApp(metrics, services), config.metricsPort, config.listenHost, 'metrics-http') : undefined;
     const app = createApp({ services, isReady: () => manager.ready, metrics, metricsOnOwnPort: metricsServer !== undefined });
-    const server = new HttpServer(app, config.port, config.listenHost);
+    const streams = createStreamGateway({ services, metrics, provisioningLog });
+    const server = new HttpServer(app, config.port, config.listenHost, 'http', streams);
+    manager.add('server', streams);
     manager.add('server', server);
     if (metricsServer) manager.add('server', metricsServer);
     manager.start();

@@ -112,6 +112,21 @@ export const configKeys = {
     doc: 'failed logins from one source address within ZCLOUD_LOGIN_FAILURE_WINDOW before it is refused with 429 (a user name gets 5 times as many)',
   },
   ZCLOUD_LOGIN_FAILURE_WINDOW: { schema: duration, default: '15m', doc: 'how long a failed login counts against its address and user' },
+  ZCLOUD_PUBLIC_URL: {
+    schema: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
+    default: undefined,
+    doc: 'the URL browsers reach zcloud at; a browser websocket must come from its origin (unset: the request\'s own scheme and Host)',
+  },
+  ZCLOUD_WATCH_HISTORY: {
+    schema: z.coerce.number().int().min(1).max(1_000_000),
+    default: '1000',
+    doc: 'changes kept per cluster and kind for resumable watches; an older cursor gets an `expired` frame',
+  },
+  ZCLOUD_STREAM_MAX_BUFFER: {
+    schema: z.coerce.number().int().min(1024).max(1 << 30),
+    default: '1048576',
+    doc: 'bytes a websocket may have unsent before its client is dropped as too slow (close code 4008)',
+  },
 } as const;
 
 type Keys = typeof configKeys;
@@ -136,6 +151,9 @@ export interface Config {
   uiDir?: string;
   loginMaxFailures: number;
   loginFailureWindowMs: number;
+  publicUrl?: string;
+  watchHistory: number;
+  streamMaxBufferBytes: number;
 }
 
 const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -193,5 +211,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uiDir: parseKey('ZCLOUD_UI_DIR', raw('ZCLOUD_UI_DIR')),
     loginMaxFailures: parseKey('ZCLOUD_LOGIN_MAX_FAILURES', raw('ZCLOUD_LOGIN_MAX_FAILURES')),
     loginFailureWindowMs: parseKey('ZCLOUD_LOGIN_FAILURE_WINDOW', raw('ZCLOUD_LOGIN_FAILURE_WINDOW')),
+    publicUrl: parseKey('ZCLOUD_PUBLIC_URL', raw('ZCLOUD_PUBLIC_URL')),
+    watchHistory: parseKey('ZCLOUD_WATCH_HISTORY', raw('ZCLOUD_WATCH_HISTORY')),
+    streamMaxBufferBytes: parseKey('ZCLOUD_STREAM_MAX_BUFFER', raw('ZCLOUD_STREAM_MAX_BUFFER')),
   };
 }

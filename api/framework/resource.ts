@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { KubeObject } from '../../src/kube/kube-object.js';
+import type { CachedKindName } from '../../src/kube/resource-kind.js';
 import type { Principal } from '../../src/users.js';
 import type { ApiServices } from '../services.js';
 
@@ -63,6 +65,19 @@ export interface ResourceDefinition<C extends z.ZodType = z.ZodType, U extends z
   guardChildren?(ctx: RequestContext, id: string): Promise<void> | void;
   /** Extra body keys to redact in the audit trail (beyond passwords, keys, tokens...). */
   sensitiveFields?: readonly string[];
+  /** The cached kind the collection shows one object per item of: the resumable watch follows it. */
+  watch?: WatchSource;
+}
+
+/** A collection whose items are one cached object each, translated by `toApi`. */
+export interface WatchSource {
+  kind: CachedKindName;
+  toApi(object: KubeObject, ctx: RequestContext): ApiObject;
+}
+
+/** Keeps the object type of `toApi` for the resource file; the watch hands it objects of `kind` only. */
+export function watchSource<T extends KubeObject>(kind: CachedKindName, toApi: (object: T, ctx: RequestContext) => ApiObject): WatchSource {
+  return { kind, toApi: toApi as (object: KubeObject, ctx: RequestContext) => ApiObject };
 }
 
 /** Identity function that keeps the zod input types of create/update for the handlers. */

@@ -28,6 +28,7 @@ import { daemonsetResource } from './daemonset.js';
 import { jobResource } from './job.js';
 import { cronjobResource } from './cronjob.js';
 import { podResource } from './pod.js';
+import { eventResource } from './event.js';
 
 /** Every zcloud.cn/v1 resource. The registry derives the URL tree from their parents. */
 export const allResources: readonly ResourceDefinition[] = [
@@ -60,4 +61,5 @@ export const allResources: readonly ResourceDefinition[] = [
   jobResource,
   cronjobResource,
   podResource,
+  eventResource,
 ];

@@ -33,6 +33,7 @@ export const namespaceResource = defineResource({
   parents: ['cluster'],
   list: cachedHandlers('namespaces', toApi).list,
   get: cachedHandlers('namespaces', toApi).get,
+  watch: cachedHandlers('namespaces', toApi).watch,
   create: {
     input: z.object({ name: LabelNameSchema }),
     run: async (ctx, input) => toApi(await clusterOf(ctx).client.create('namespaces', { metadata: { name: input.name } }), ctx),

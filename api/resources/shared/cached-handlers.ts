@@ -1,7 +1,7 @@
 import type { KubeObject } from '../../../src/kube/kube-object.js';
 import type { CachedKindName } from '../../../src/kube/resource-kind.js';
 import { clusterOf, readCache } from '../../cluster-access.js';
-import type { ApiObject, RequestContext } from '../../framework/resource.js';
+import { watchSource, type ApiObject, type RequestContext } from '../../framework/resource.js';
 
 /**
  * list/get/remove for a kind whose zcloud view is a translation of one Kubernetes object:
@@ -27,5 +27,6 @@ export function cachedHandlers<T extends KubeObject>(kind: CachedKindName, toApi
     remove: async (ctx: RequestContext, id: string): Promise<void> => {
       await clusterOf(ctx).client.delete(kind, ctx.parents.namespace, id);
     },
+    watch: watchSource(kind, toApi),
   };
 }
