@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     await http.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } } });
     const runtime = await zcloud.services.clusters.register(CLUSTER, kubeconfig);
     while (!runtime.available) await new Promise((r) => setTimeout(r, 50));
-    const token = await zcloud.services.users.login('admin', ADMIN_SHA1, 3_600_000, 'bench');
+    const token = await zcloud.services.users.login('admin', ADMIN_SHA1, 3_600_000, 'bench', 'zcloud');
     const base = `${zcloud.url.replace(/^http/, 'ws')}/apis/ws.zcloud.cn/v1`;
     const collection = encodeURIComponent(`/apis/zcloud.cn/v1/clusters/${CLUSTER}/namespaces/${NAMESPACE}/configmaps`);
     const eventUrl = `${base}/clusters/${CLUSTER}/event?token=${token}`;
