@@ -102,46 +102,56 @@ describe('data dir: acknowledged writes survive kill -9 (issue 22)', () => {
     await second.stop();
   });
 
-  it('keeps every acknowledged user and its audit entry across rounds of kill -9 during concurrent writes', async () => {
+  // `npm run reliability` (R2 of issue 16) raises both: 20 rounds of 64 concurrent writers.
+  const rounds = Number(process.env.ZCLOUD_RELIABILITY_ROUNDS ?? 3);
+  const writerCount = Number(process.env.ZCLOUD_RELIABILITY_WRITERS ?? 16);
+  it('keeps every acknowledged user, quota request and audit entry across rounds of kill -9 during concurrent writes', async function () {
+    this.timeout(60_000 + rounds * 30_000);
     const dataDir = tempDir();
-    const acknowledged: string[] = [];
-    const rounds = 3;
+    // Every acknowledged write must be found in the trail, so the trail must not drop any.
+    const env = { ZCLOUD_DATA_DIR: dataDir, ZCLOUD_AUDIT_MAX_ENTRIES: '1000000' };
+    const acknowledged = { users: [] as string[], userquotas: [] as string[] };
+    const total = () => acknowledged.users.length + acknowledged.userquotas.length;
     for (let round = 0; round < rounds; round++) {
-      const zcloud = await startZcloudProcess({ env: { ZCLOUD_DATA_DIR: dataDir }, freshPidNamespace: round % 2 === 1 && canUnsharePid() });
+      const zcloud = await startZcloudProcess({ env, freshPidNamespace: round % 2 === 1 && canUnsharePid() });
       const token = await adminToken(zcloud);
       let killed = false;
       const writer = async (w: number): Promise<void> => {
         for (let i = 0; !killed; i++) {
-          const name = `u${round}-${w}-${i}`;
+          // Users and quota requests in turn: two collections of one data file.
+          const [kind, name] = i % 2 === 0 ? (['users', `u${round}-${w}-${i}`] as const) : (['userquotas', `q${round}-${w}-${i}`] as const);
+          const body = kind === 'users' ? { name, password: sha1(`${name}-pw`) } : { namespace: name, cpu: '1', memory: '1Gi', storage: '1Gi', purpose: 'R2' };
           // A request cut off by the kill was never acknowledged: fetch rejects with a TypeError.
-          const res = await createUser(zcloud, token, name).catch((err: unknown) => {
+          const res = await call(zcloud, 'POST', `${API}/${kind}`, token, body).catch((err: unknown) => {
             if (err instanceof TypeError) return undefined;
             throw err;
           });
-          if (res?.status === 201) acknowledged.push(name);
-          else if (res) throw new Error(`create ${name} answered ${res.status}`);
+          if (res?.status === 201) acknowledged[kind].push(name);
+          else if (res) throw new Error(`create ${kind} ${name} answered ${res.status}`);
         }
       };
-      const before = acknowledged.length;
-      const writers = Array.from({ length: 16 }, (_, w) => writer(w));
-      // Kill while writes are in full flow: after this round's first answers, at a varying moment.
-      await eventually(() => acknowledged.length - before >= 8, 30_000);
-      await new Promise((resolve) => setTimeout(resolve, 50 + 100 * round));
+      const before = total();
+      const writers = Array.from({ length: writerCount }, (_, w) => writer(w));
+      // Kill while writes are in full flow: after this round's first answers, at a random moment.
+      await eventually(() => total() - before >= 8, 30_000);
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.floor(Math.random() * 400)));
       await zcloud.kill9();
       killed = true;
       await Promise.all(writers);
     }
 
-    const last = await startZcloudProcess({ env: { ZCLOUD_DATA_DIR: dataDir } });
+    const last = await startZcloudProcess({ env });
     const token = await adminToken(last);
-    const users = new Set((await call(last, 'GET', `${API}/users`, token)).body.data.map((u: { name: string }) => u.name));
-    expect(acknowledged.filter((name) => !users.has(name))).to.deep.equal([]);
-    const audited = new Set(
-      (await call(last, 'GET', `${API}/auditlogs`, token)).body.data
-        .filter((e: { path: string; status: number }) => e.path === `${API}/users` && e.status === 201)
-        .map((e: { body: { name: string } }) => e.body.name),
+    const trail = (await call(last, 'GET', `${API}/auditlogs`, token)).body.data as Array<{ path: string; status: number; body: Record<string, string> }>;
+    for (const kind of ['users', 'userquotas'] as const) {
+      const stored = new Set((await call(last, 'GET', `${API}/${kind}`, token)).body.data.map((o: { id: string }) => o.id));
+      expect(acknowledged[kind].filter((name) => !stored.has(name)), `${kind} acknowledged but missing`).to.deep.equal([]);
+      const audited = new Set(trail.filter((e) => e.path === `${API}/${kind}` && e.status === 201).map((e) => e.body.name ?? e.body.namespace));
+      expect(acknowledged[kind].filter((name) => !audited.has(name)), `${kind} acknowledged but not audited`).to.deep.equal([]);
+    }
+    console.log(
+      `      R2: ${rounds} kill -9 rounds of ${writerCount} concurrent writers: ${acknowledged.users.length} users and ${acknowledged.userquotas.length} quota requests acknowledged, all present and audited after restart`,
     );
-    expect(acknowledged.filter((name) => !audited.has(name))).to.deep.equal([]);
     await last.stop();
   });
 });
