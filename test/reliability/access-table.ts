@@ -34,6 +34,7 @@ export const ZCLOUD_TABLE: Readonly<Record<string, Row>> = {
   storagecluster: CLUSTER_LEVEL,
   blockdevice: CLUSTER_LEVEL,
   configmap: NAMESPACED,
+  event: NAMESPACED,
   cronjob: NAMESPACED,
   daemonset: NAMESPACED,
   deployment: NAMESPACED,
@@ -77,4 +78,12 @@ export const OSP_TABLE: Readonly<Record<string, [member: Expectation, outsider: 
   'put /users/:name': ['denied', 'denied'],
   'get /pods/:cluster': ['allowed', 'denied'],
   'get /pods/:cluster/:namespace/:name': ['allowed', 'denied'],
+};
+
+/** The websocket endpoints (`/apis/ws.zcloud.cn/v1`), refused before the upgrade: accepted is 101. */
+export const STREAM_TABLE: Readonly<Record<string, [member: Expectation, outsider: Expectation]>> = {
+  // Events are filtered to the caller's namespaces, so anyone with a project in the cluster may open them.
+  '/clusters/rel/event': ['allowed', 'denied'],
+  '/watch?url=/apis/zcloud.cn/v1/clusters/rel/namespaces/granted/configmaps': ['allowed', 'denied'],
+  '/clusters/rel/zkelog': ['denied', 'denied'],
 };

@@ -10,7 +10,8 @@ import { OSP_ROUTES } from '../../api/osp.js';
 import { allResources } from '../../api/resources/index.js';
 import { importedCluster, type ImportedCluster } from '../helpers/imported.js';
 import { API, sha1 } from '../helpers/zcloud.js';
-import { expectationOf, OSP_TABLE, PUBLIC, type Caller, type Verb } from './access-table.js';
+import { upgradeStatus, WS } from '../helpers/streams.js';
+import { expectationOf, OSP_TABLE, PUBLIC, STREAM_TABLE, type Caller, type Verb } from './access-table.js';
 
 /** How many generated hostile requests R3 sends: `npm run reliability` raises it to 10,000. */
 const HOSTILE_REQUESTS = Number(process.env.ZCLOUD_RELIABILITY_REQUESTS ?? 2_000);
@@ -175,6 +176,28 @@ describe('reliability: the whole API surface (R3, R4, R6)', function () {
       }
     }
     console.log(`      R4 OSP: ${routes.length} routes × 4 callers, ${failures.length} mismatches`);
+    expect(failures, failures.join('\n')).to.deep.equal([]);
+  });
+
+  it('R4: walks the authorization matrix of the websocket endpoints (refused before the upgrade)', async () => {
+    const failures: string[] = [];
+    const base = `${env.zcloud.url.replace(/^http/, 'ws')}${WS}`;
+    for (const [endpoint, row] of Object.entries(STREAM_TABLE)) {
+      const url = `${base}${endpoint}`;
+      const withToken = (token: string) => `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+      const anonymous = await upgradeStatus(url);
+      if (anonymous !== 401) failures.push(`anonymous ${endpoint} → ${anonymous}`);
+      for (const caller of ['admin', 'member', 'outsider'] as const) {
+        const expected = caller === 'admin' ? 'allowed' : row[caller === 'member' ? 0 : 1];
+        const status = await upgradeStatus(withToken(tokens[caller]));
+        const ok = expected === 'denied' ? status === 403 : status === 101 || (![401, 403].includes(status) && status < 500);
+        if (!ok) failures.push(`${caller} ${endpoint}: expected ${expected}, got ${status}`);
+      }
+      // Another API's token opens nothing here either.
+      const osp = await upgradeStatus(withToken(ospTokens.admin));
+      if (osp !== 401) failures.push(`OSP token ${endpoint} → ${osp}`);
+    }
+    console.log(`      R4 websockets: ${Object.keys(STREAM_TABLE).length} endpoints × 5 callers, ${failures.length} mismatches`);
     expect(failures, failures.join('\n')).to.deep.equal([]);
   });
 
