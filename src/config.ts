@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -104,6 +105,17 @@ export const configKeys = {
     doc: 'failed logins from one source address within ZCLOUD_LOGIN_FAILURE_WINDOW before it is refused with 429 (a user name gets 5 times as many)',
   },
   ZCLOUD_LOGIN_FAILURE_WINDOW: { schema: duration, default: '15m', doc: 'how long a failed login counts against its address and user' },
+  ZCLOUD_CHART_DIR: {
+    schema: optionalDirectory,
+    default: '',
+    doc: 'directory of user charts (<name>/<version>/ with Chart.yaml and zcloud-form.json) offered beside the built-in ones; empty: none',
+  },
+  ZCLOUD_HELM_CACHE_DIR: {
+    schema: z.string(),
+    default: '',
+    doc: 'where the helm binary is extracted on first use; empty: ~/.cache/zcloud',
+  },
+  ZCLOUD_HELM_TIMEOUT: { schema: duration, default: '5m', doc: 'longest time one helm call (install, uninstall...) may take before it is killed' },
 } as const;
 
 type Keys = typeof configKeys;
@@ -127,6 +139,9 @@ export interface Config {
   uiDir?: string;
   loginMaxFailures: number;
   loginFailureWindowMs: number;
+  chartDir?: string;
+  helmCacheDir: string;
+  helmTimeoutMs: number;
 }
 
 const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -183,5 +198,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uiDir: parseKey('ZCLOUD_UI_DIR', raw('ZCLOUD_UI_DIR')),
     loginMaxFailures: parseKey('ZCLOUD_LOGIN_MAX_FAILURES', raw('ZCLOUD_LOGIN_MAX_FAILURES')),
     loginFailureWindowMs: parseKey('ZCLOUD_LOGIN_FAILURE_WINDOW', raw('ZCLOUD_LOGIN_FAILURE_WINDOW')),
+    chartDir: parseKey('ZCLOUD_CHART_DIR', raw('ZCLOUD_CHART_DIR')),
+    helmCacheDir: path.resolve(parseKey('ZCLOUD_HELM_CACHE_DIR', raw('ZCLOUD_HELM_CACHE_DIR')) || path.join(os.homedir(), '.cache', 'zcloud')),
+    helmTimeoutMs: parseKey('ZCLOUD_HELM_TIMEOUT', raw('ZCLOUD_HELM_TIMEOUT')),
   };
 }

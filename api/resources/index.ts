@@ -28,6 +28,10 @@ import { daemonsetResource } from './daemonset.js';
 import { jobResource } from './job.js';
 import { cronjobResource } from './cronjob.js';
 import { podResource } from './pod.js';
+import { applicationResource } from './application.js';
+import { chartResource } from './chart.js';
+import { monitorResource } from './monitor.js';
+import { registryResource } from './registry.js';
 
 /** Every zcloud.cn/v1 resource. The registry derives the URL tree from their parents. */
 export const allResources: readonly ResourceDefinition[] = [
@@ -60,4 +64,8 @@ export const allResources: readonly ResourceDefinition[] = [
   jobResource,
   cronjobResource,
   podResource,
+  chartResource,
+  applicationResource,
+  monitorResource,
+  registryResource,
 ];
