@@ -14,7 +14,7 @@ import {
 import type { AuditTrail } from '../src/audit.js';
 import type { ClusterManager, ClusterRuntime } from '../src/clusters/cluster-manager.js';
 import type { ControllerDefinition, Reconciler, Result } from '../src/controller.js';
-import { InputError } from '../src/errors.js';
+import { ignoreNotFound, InputError } from '../src/errors.js';
 import type { CachedKindName } from '../src/kube/resource-kind.js';
 import type { Logger } from '../src/logger.js';
 
@@ -166,9 +166,12 @@ export class ApplicationReconciler implements Reconciler {
     }
     await this.options.audit.recordSystem(ACTOR, 'uninstall', applicationPath(runtime.name, namespace, name), { chartName: app.spec.chartName, chartVersion: app.spec.chartVersion });
     const latest = runtime.cache.informer<ApplicationObject>('applications')?.store.get(namespace, name) ?? app;
-    await runtime.client.mergePatch('applications', namespace, name, {
-      metadata: { resourceVersion: latest.metadata.resourceVersion, finalizers: (latest.metadata.finalizers ?? []).filter((f) => f !== APPLICATION_FINALIZER) },
-    });
+    // Gone already: an earlier reconcile removed the finalizer and the cache had not caught up.
+    await runtime.client
+      .mergePatch('applications', namespace, name, {
+        metadata: { resourceVersion: latest.metadata.resourceVersion, finalizers: (latest.metadata.finalizers ?? []).filter((f) => f !== APPLICATION_FINALIZER) },
+      })
+      .catch(ignoreNotFound);
     this.options.logger.info('application uninstalled', { cluster: runtime.name, namespace, application: name });
     return {};
   }
@@ -179,7 +182,7 @@ export class ApplicationReconciler implements Reconciler {
     const current = latest.status ?? {};
     const changed = Object.entries(change).some(([k, v]) => JSON.stringify(current[k as keyof typeof current]) !== JSON.stringify(v));
     if (!changed) return;
-    await runtime.client.mergePatchStatus('applications', app.metadata.namespace, app.metadata.name, { status: change });
+    await runtime.client.mergePatchStatus('applications', app.metadata.namespace, app.metadata.name, { status: change }).catch(ignoreNotFound);
   }
 }
 

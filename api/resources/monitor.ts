@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createSystemApp, SYSTEM_NAMESPACE, systemApp } from '../../src/apps/system-apps.js';
+import { createSystemApp, deleteSystemApp, systemApp } from '../../src/apps/system-apps.js';
 import { NotFoundError } from '../../src/errors.js';
 import { clusterOf } from '../cluster-access.js';
 import { defineResource, type RequestContext } from '../framework/resource.js';
@@ -45,7 +45,7 @@ export const monitorResource = defineResource({
   },
   remove: async (ctx, id) => {
     if (id !== MONITOR_ID || !monitorOf(ctx)) throw new NotFoundError(`monitor ${id} not found`);
-    await clusterOf(ctx).client.delete('applications', SYSTEM_NAMESPACE, MONITOR_ID);
+    await deleteSystemApp(clusterOf(ctx), 'monitor');
   },
   sensitiveFields: ['adminPassword'],
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createSystemApp, SYSTEM_NAMESPACE, systemApp } from '../../src/apps/system-apps.js';
+import { createSystemApp, deleteSystemApp, systemApp } from '../../src/apps/system-apps.js';
 import { InputError, NotFoundError } from '../../src/errors.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
 import { definedConfigs, systemAppFields, systemAppToApi } from './system-app-fields.js';
@@ -38,7 +38,7 @@ export const registryResource = defineResource({
   },
   remove: async (ctx, id) => {
     if (!registryOf(ctx, id)) throw new NotFoundError(`registry ${id} not found`);
-    await ctx.services.clusters.requireAvailable(id).client.delete('applications', SYSTEM_NAMESPACE, 'registry');
+    await deleteSystemApp(ctx.services.clusters.requireAvailable(id), 'registry');
   },
   sensitiveFields: ['adminPassword'],
 });

@@ -79,3 +79,13 @@ export async function createSystemApp(runtime: ClusterRuntime, catalog: ChartCat
   await runtime.client.create('secrets', secret);
   return created;
 }
+
+/**
+ * Deletes the system application `app` (its release is uninstalled by the application
+ * controller) and its admin Secret. The Secret also has the Application as owner; deleting it
+ * here does not leave its removal to the garbage collector's timing.
+ */
+export async function deleteSystemApp(runtime: ClusterRuntime, app: SystemAppName): Promise<void> {
+  await runtime.client.delete('applications', SYSTEM_NAMESPACE, app);
+  await runtime.client.delete('secrets', SYSTEM_NAMESPACE, adminSecretName(app)).catch(ignoreNotFound);
+}
