@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { Helm } from '../../src/apps/helm.js';
 import { importedCluster, type ImportedCluster } from '../helpers/imported.js';
 import { eventually, freshNamespace } from '../helpers/world.js';
+import { startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
 /** The helm zcloud runs, pointed at the test cluster as an operator would run it. */
 const helm = new Helm({ cacheDir: path.join(os.homedir(), '.cache', 'zcloud'), timeoutMs: 60_000 });
@@ -35,7 +36,11 @@ describe('applications (real helm, real apiserver)', function () {
   afterEach(function () {
     if (this.currentTest?.state === 'failed') console.log(env.zcloud.logs().split('\n').filter((l) => /applic|helm|release|reconcile|informer/i.test(l) && !/"request"/.test(l)).slice(-30).join('\n'));
   });
-  after(() => env?.close());
+  let restarted: TestZcloud | undefined;
+  after(async () => {
+    await restarted?.close();
+    await env?.close();
+  });
 
   it('lists the catalogue under a namespace: user charts with versions and forms, no system charts; icons are served', async () => {
     const list = await env.api('GET', `${env.nsPath(ns)}/charts`);
@@ -132,5 +137,33 @@ describe('applications (real helm, real apiserver)', function () {
     expect(await apps.readNamespacedDeployment({ name: 'web', namespace: ns }).then(() => 'present', () => 'gone')).to.equal('gone');
     expect(await core.readNamespacedService({ name: 'web', namespace: ns }).then(() => 'present', () => 'gone')).to.equal('gone');
     expect(await applicationCr(ns, 'web').then(() => 'present', () => 'gone')).to.equal('gone');
+  });
+
+  // Last: it replaces the suite's zcloud with a new one on the same data dir.
+  it('converges without a duplicate release when zcloud stops mid-install and starts again', async () => {
+    const res = await env.api('POST', url, { body: { name: 'site', chartName: 'static-site', chartVersion: '1.0.0', configs: { title: 'Restart' } } });
+    expect(res.status, res.text).to.equal(201);
+    // Stop zcloud as soon as helm has begun to record the release (its first release Secret).
+    await eventually(
+      async () => {
+        const secrets = await core.listNamespacedSecret({ namespace: ns, labelSelector: 'owner=helm,name=site' });
+        expect(secrets.items.length).to.be.greaterThan(0);
+      },
+      { within: 30_000, interval: 10 },
+    );
+    await env.zcloud.close();
+    restarted = await startTestZcloud({ dataDir: env.zcloud.dataDir, env: { ZCLOUD_HEALTH_INTERVAL: '1s' } });
+    const token = await restarted.adminToken();
+    await eventually(
+      async () => {
+        const got = await restarted!.request('GET', `${url}/site`, { token });
+        expect(got.body.status, got.text).to.equal('succeed');
+      },
+      { within: 60_000, interval: 250 },
+    );
+    const listed = await releases(ns);
+    expect(listed.map((r) => [r.name, r.status])).to.deep.equal([['site', 'deployed']]);
+    const deployments = await apps.listNamespacedDeployment({ namespace: ns });
+    expect(deployments.items.map((d) => d.metadata?.name)).to.deep.equal(['site']);
   });
 });
