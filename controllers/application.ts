@@ -1,7 +1,7 @@
 import { APPLICATION_FINALIZER, ensureApplicationCache, type ApplicationObject, type AppResource } from '../src/apps/application-crd.js';
 import type { ChartCatalog } from '../src/apps/chart-catalog.js';
 import { valuesFromConfigs } from '../src/apps/chart-form.js';
-import { HelmError, type Helm } from '../src/apps/helm.js';
+import { HelmError, type Helm, type HelmCall } from '../src/apps/helm.js';
 import {
   CACHE_OF_TYPE,
   RELEASE_NAME_ANNOTATION,
@@ -106,8 +106,7 @@ export class ApplicationReconciler implements Reconciler {
     const call = { kubeconfig, signal };
     let appResources: AppResource[];
     try {
-      await this.recoverInterruptedRelease(name, namespace, call);
-      await this.options.helm.upgradeInstall(name, namespace, chart!.dir, { ...call, values });
+      await this.upgradeInstall(name, namespace, chart!.dir, values, call);
       appResources = appResourcesOf(await this.options.helm.manifest(name, namespace, call));
     } catch (err) {
       if (!(err instanceof HelmError) || signal.aborted) throw err;
@@ -130,11 +129,22 @@ export class ApplicationReconciler implements Reconciler {
   }
 
   /**
-   * A release left pending by a helm call that was cut short (zcloud stopped mid-install) blocks
-   * every later call. Only this reconcile runs helm for this release, so a pending one is stale:
-   * an install is uninstalled (installed again right after), an upgrade rolled back.
+   * `helm upgrade --install`. A release left pending by a helm call that was cut short (zcloud
+   * stopped mid-install) makes helm refuse with "another operation is in progress". Only this
+   * reconcile runs helm for this release, so such a release is stale: a pending install is
+   * uninstalled, a pending upgrade rolled back, and the install tried once more.
    */
-  private async recoverInterruptedRelease(name: string, namespace: string, call: { kubeconfig: string; signal: AbortSignal }): Promise<void> {
+  private async upgradeInstall(name: string, namespace: string, chartDir: string, values: Record<string, unknown>, call: HelmCall): Promise<void> {
+    try {
+      await this.options.helm.upgradeInstall(name, namespace, chartDir, { ...call, values });
+    } catch (err) {
+      if (!(err instanceof HelmError) || !/another operation .*is in progress/i.test(err.message)) throw err;
+      await this.recoverInterruptedRelease(name, namespace, call);
+      await this.options.helm.upgradeInstall(name, namespace, chartDir, { ...call, values });
+    }
+  }
+
+  private async recoverInterruptedRelease(name: string, namespace: string, call: HelmCall): Promise<void> {
     const release = await this.options.helm.status(name, namespace, call);
     if (!release?.status.startsWith('pending-')) return;
     this.options.logger.warn('release left pending by an interrupted helm call; recovering', { namespace, release: name, status: release.status });

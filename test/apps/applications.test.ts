@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { expect } from 'chai';
@@ -137,6 +138,28 @@ describe('applications (real helm, real apiserver)', function () {
     expect(await apps.readNamespacedDeployment({ name: 'web', namespace: ns }).then(() => 'present', () => 'gone')).to.equal('gone');
     expect(await core.readNamespacedService({ name: 'web', namespace: ns }).then(() => 'present', () => 'gone')).to.equal('gone');
     expect(await applicationCr(ns, 'web').then(() => 'present', () => 'gone')).to.equal('gone');
+  });
+
+  it('recovers a release left pending-install by a helm call that died, without a second release', async () => {
+    const chartDir = env.zcloud.running.services.catalog.version('static-site', '1.0.0')!.dir;
+    await helm.upgradeInstall('pending', ns, chartDir, { kubeconfig: env.cluster.kubeconfig, values: { title: 't', body: 'b', replicas: 1 } });
+    // What a helm killed with SIGKILL mid-install leaves: its release record still pending-install.
+    const [secret] = (await core.listNamespacedSecret({ namespace: ns, labelSelector: 'owner=helm,name=pending' })).items;
+    const release = JSON.parse(gunzipSync(Buffer.from(Buffer.from(secret!.data!.release!, 'base64').toString('utf8'), 'base64')).toString('utf8'));
+    release.info.status = 'pending-install';
+    const encoded = Buffer.from(gzipSync(Buffer.from(JSON.stringify(release))).toString('base64')).toString('base64');
+    await core.replaceNamespacedSecret({
+      name: secret!.metadata!.name!,
+      namespace: ns,
+      body: { ...secret, metadata: { ...secret!.metadata, labels: { ...secret!.metadata!.labels, status: 'pending-install' } }, data: { release: encoded } },
+    });
+    expect((await releases(ns)).find((r) => r.name === 'pending')?.status).to.equal('pending-install');
+    const res = await env.api('POST', url, { body: { name: 'pending', chartName: 'static-site', chartVersion: '1.0.0', configs: {} } });
+    expect(res.status, res.text).to.equal(201);
+    await eventually(async () => expect((await env.api('GET', `${url}/pending`)).body.status).to.equal('succeed'), { within: 60_000, interval: 250 });
+    expect((await releases(ns)).filter((r) => r.name === 'pending').map((r) => r.status)).to.deep.equal(['deployed']);
+    expect((await env.api('DELETE', `${url}/pending`)).status).to.equal(204);
+    await eventually(async () => expect((await env.api('GET', `${url}/pending`)).status).to.equal(404), { within: 60_000, interval: 250 });
   });
 
   // Last: it replaces the suite's zcloud with a new one on the same data dir.
