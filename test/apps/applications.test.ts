@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import path from 'node:path';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { Helm } from '../../src/apps/helm.js';
 import { importedCluster, type ImportedCluster } from '../helpers/imported.js';
@@ -41,6 +41,14 @@ describe('applications (real helm, real apiserver)', function () {
   after(async () => {
     await restarted?.close();
     await env?.close();
+  });
+
+  it('installs the Application CRD (status subresource, printer columns) when the cluster is attached', async () => {
+    const crds = env.cluster.kc.makeApiClient(ApiextensionsV1Api);
+    const crd = await eventually(() => crds.readCustomResourceDefinition({ name: 'applications.app.zcloud.cn' }), { within: 15_000, interval: 200 });
+    const v1 = crd.spec.versions.find((v) => v.name === 'v1')!;
+    expect(v1.subresources?.status).to.deep.equal({});
+    expect(v1.additionalPrinterColumns?.map((c) => c.name)).to.deep.equal(['Chart', 'Version', 'Status', 'Ready', 'Workloads', 'Age']);
   });
 
   it('lists the catalogue under a namespace: user charts with versions and forms, no system charts; icons are served', async () => {
