@@ -170,6 +170,30 @@ describe('applications (real helm, real apiserver)', function () {
     await eventually(async () => expect((await env.api('GET', `${url}/pending`)).status).to.equal(404), { within: 60_000, interval: 250 });
   });
 
+  it('keeps an application whose uninstall fails, says why, and finishes once helm can uninstall', async () => {
+    const res = await env.api('POST', url, { body: { name: 'stuck', chartName: 'static-site', chartVersion: '1.0.0', configs: {} } });
+    expect(res.status, res.text).to.equal(201);
+    await eventually(async () => expect((await env.api('GET', `${url}/stuck`)).body.status).to.equal('succeed'), { within: 60_000, interval: 250 });
+    // A release record helm cannot read: every uninstall fails until it is gone.
+    const [record] = (await core.listNamespacedSecret({ namespace: ns, labelSelector: 'owner=helm,name=stuck' })).items;
+    await core.replaceNamespacedSecret({ name: record!.metadata!.name!, namespace: ns, body: { ...record, data: { release: Buffer.from('not a release').toString('base64') } } });
+    expect((await env.api('DELETE', `${url}/stuck`)).status).to.equal(204);
+    const stuck = await eventually(
+      async () => {
+        const got = await env.api('GET', `${url}/stuck`);
+        expect(got.body.status, got.text).to.equal('delete');
+        expect(got.body.message).to.match(/^helm uninstall failed: /);
+        return got.body;
+      },
+      { within: 30_000, interval: 250 },
+    );
+    expect(stuck.message.length).to.be.greaterThan('helm uninstall failed: '.length);
+    expect(await applicationCr(ns, 'stuck').then(() => 'present', () => 'gone')).to.equal('present');
+    await core.deleteNamespacedSecret({ name: record!.metadata!.name!, namespace: ns });
+    // The next retry (every 30 s) finds no release and lets the Application go.
+    await eventually(async () => expect((await env.api('GET', `${url}/stuck`)).status).to.equal(404), { within: 60_000, interval: 500 });
+  });
+
   // Last: it replaces the suite's zcloud with a new one on the same data dir.
   it('converges without a duplicate release when zcloud stops mid-install and starts again', async () => {
     const res = await env.api('POST', url, { body: { name: 'site', chartName: 'static-site', chartVersion: '1.0.0', configs: { title: 'Restart' } } });
@@ -194,7 +218,7 @@ describe('applications (real helm, real apiserver)', function () {
     );
     const listed = await releases(ns);
     expect(listed.map((r) => [r.name, r.status])).to.deep.equal([['site', 'deployed']]);
-    const deployments = await apps.listNamespacedDeployment({ namespace: ns });
+    const deployments = await apps.listNamespacedDeployment({ namespace: ns, labelSelector: 'app.kubernetes.io/instance=site' });
     expect(deployments.items.map((d) => d.metadata?.name)).to.deep.equal(['site']);
   });
 });
