@@ -6,6 +6,8 @@ import { fullPath } from './framework/audit-request.js';
 import { ResourceRegistry } from './framework/registry.js';
 import { API_PREFIX, createApiRouter } from './framework/router.js';
 import { createDocsRouter } from './docs-page.js';
+import { createChartIconRouter } from './chart-icons.js';
+import { CHART_ICON_PREFIX } from './resources/chart.js';
 import { zcloudOpenApi } from './framework/openapi.js';
 import { httpMetrics, metricsHandler } from './metrics-endpoint.js';
 import { ospOpenApi } from './osp-openapi.js';
@@ -71,6 +73,7 @@ export function createApp({ services, isReady, metrics, metricsOnOwnPort }: AppO
   app.get(`${API_PREFIX}/openapi.json`, (_req, res) => void res.json(zcloudDocument));
   app.get(`${OSP_PREFIX}/openapi.json`, (_req, res) => void res.json(ospDocument));
   app.use('/docs', createDocsRouter());
+  app.use(CHART_ICON_PREFIX, createChartIconRouter(services.catalog, services));
   app.use(API_PREFIX, createApiRouter({ registry, services }));
   app.use(OSP_PREFIX, createOspRouter(services));
   app.use(WEB_PREFIX, createWebSessionRouter(services));

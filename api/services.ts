@@ -1,3 +1,4 @@
+import type { ChartCatalog } from '../src/apps/chart-catalog.js';
 import type { ClusterManager } from '../src/clusters/cluster-manager.js';
 import type { UserQuotaService } from '../src/quotas/user-quota-service.js';
 import type { AuditTrail } from '../src/audit.js';
@@ -13,4 +14,6 @@ export interface ApiServices {
   audit: AuditTrail;
   clusters: ClusterManager;
   quotas: UserQuotaService;
+  /** The charts applications install (built-in and ZCLOUD_CHART_DIR). */
+  catalog: ChartCatalog;
 }

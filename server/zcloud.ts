@@ -3,10 +3,13 @@ import { createApp, createMetricsApp } from '../api/app.js';
 import { HttpServer } from '../api/http-server.js';
 import { createStreamGateway } from '../api/streaming/index.js';
 import type { ApiServices } from '../api/services.js';
+import { applicationController, applicationCrdController } from '../controllers/application.js';
 import { clusterHealthController } from '../controllers/cluster-health.js';
 import { clusterProvisioningController } from '../controllers/cluster-provisioning.js';
 import { configReloadController } from '../controllers/config-reload.js';
 import { userQuotaController } from '../controllers/user-quota.js';
+import { builtInChartDir, ChartCatalog } from '../src/apps/chart-catalog.js';
+import { Helm } from '../src/apps/helm.js';
 import { AuditTrail, auditLog } from '../src/audit.js';
 import { LoginThrottle, USER_FAILURES_FACTOR } from '../src/auth/login-throttle.js';
 import { RevokedTokens, revokedTokensCollection } from '../src/auth/revoked-tokens.js';
@@ -117,9 +120,13 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger }));
     const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: PARALLEL_PROVISIONING_RUNS, metrics }));
     clusters.onProvisioningRequested((name) => provisioning.enqueue(name));
+    const catalog = new ChartCatalog({ builtInDir: builtInChartDir(), userDir: config.chartDir, logger });
+    const helm = new Helm({ cacheDir: config.helmCacheDir, timeoutMs: config.helmTimeoutMs });
+    controller(applicationCrdController({ clusters }));
+    controller(applicationController({ clusters, catalog, helm, audit, logger }));
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
-    const services: ApiServices = { config, logger, users, audit, clusters, quotas };
+    const services: ApiServices = { config, logger, users, audit, clusters, quotas, catalog };
     const metricsServer = config.metricsPort !== undefined ? new HttpServer(createMetricsApp(metrics, services), config.metricsPort, config.listenHost, 'metrics-http') : undefined;
     const app = createApp({ services, isReady: () => manager.ready, metrics, metricsOnOwnPort: metricsServer !== undefined });
     const streams = createStreamGateway({ services, metrics, provisioningLog });

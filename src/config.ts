@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
@@ -127,6 +128,17 @@ export const configKeys = {
     default: '1048576',
     doc: 'bytes a websocket may have unsent before its client is dropped as too slow (close code 4008)',
   },
+  ZCLOUD_CHART_DIR: {
+    schema: optionalDirectory,
+    default: '',
+    doc: 'directory of user charts (<name>/<version>/ with Chart.yaml and zcloud-form.json) offered beside the built-in ones; empty: none',
+  },
+  ZCLOUD_HELM_CACHE_DIR: {
+    schema: z.string(),
+    default: '',
+    doc: 'where the helm binary is extracted on first use; empty: ~/.cache/zcloud',
+  },
+  ZCLOUD_HELM_TIMEOUT: { schema: duration, default: '5m', doc: 'longest time one helm call (install, uninstall...) may take before it is killed' },
 } as const;
 
 type Keys = typeof configKeys;
@@ -154,6 +166,9 @@ export interface Config {
   publicUrl?: string;
   watchHistory: number;
   streamMaxBufferBytes: number;
+  chartDir?: string;
+  helmCacheDir: string;
+  helmTimeoutMs: number;
 }
 
 const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -214,5 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: parseKey('ZCLOUD_PUBLIC_URL', raw('ZCLOUD_PUBLIC_URL')),
     watchHistory: parseKey('ZCLOUD_WATCH_HISTORY', raw('ZCLOUD_WATCH_HISTORY')),
     streamMaxBufferBytes: parseKey('ZCLOUD_STREAM_MAX_BUFFER', raw('ZCLOUD_STREAM_MAX_BUFFER')),
+    chartDir: parseKey('ZCLOUD_CHART_DIR', raw('ZCLOUD_CHART_DIR')),
+    helmCacheDir: path.resolve(parseKey('ZCLOUD_HELM_CACHE_DIR', raw('ZCLOUD_HELM_CACHE_DIR')) || path.join(os.homedir(), '.cache', 'zcloud')),
+    helmTimeoutMs: parseKey('ZCLOUD_HELM_TIMEOUT', raw('ZCLOUD_HELM_TIMEOUT')),
   };
 }

@@ -29,6 +29,10 @@ import { jobResource } from './job.js';
 import { cronjobResource } from './cronjob.js';
 import { podResource } from './pod.js';
 import { eventResource } from './event.js';
+import { applicationResource } from './application.js';
+import { chartResource } from './chart.js';
+import { monitorResource } from './monitor.js';
+import { registryResource } from './registry.js';
 
 /** Every zcloud.cn/v1 resource. The registry derives the URL tree from their parents. */
 export const allResources: readonly ResourceDefinition[] = [
@@ -62,4 +66,8 @@ export const allResources: readonly ResourceDefinition[] = [
   cronjobResource,
   podResource,
   eventResource,
+  chartResource,
+  applicationResource,
+  monitorResource,
+  registryResource,
 ];

@@ -71,6 +71,15 @@ export class ClusterClient {
     return this.settled(name, patched);
   }
 
+  /** JSON merge patch of the status subresource (kinds that have one, e.g. zcloud's CRDs). */
+  async mergePatchStatus<T extends KubeObject>(name: CachedKindName, namespace: string | undefined, objectName: string, patch: unknown): Promise<T> {
+    const kind = this.kindOf(name);
+    const patched = await this.call(`patch the status of ${kind.kind} ${objectName}`, () =>
+      this.http.request<T>('PATCH', `${objectPath(kind, namespace, objectName)}/status`, { body: patch, contentType: 'application/merge-patch+json' }),
+    );
+    return this.settled(name, patched);
+  }
+
   /** Deletes and waits until the cache shows the object gone or terminating. */
   async delete(name: CachedKindName, namespace: string | undefined, objectName: string, options: DeleteOptions = {}): Promise<void> {
     const kind = this.kindOf(name);

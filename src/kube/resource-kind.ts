@@ -67,6 +67,8 @@ export const CACHED_KINDS = {
   events: [core('events', 'Event')],
   // CRD installed by zcloud on the first storagecluster create (src/storage/storagecluster-crd.ts).
   storageclusters: [{ ...of('storage.zcloud.cn', 'v1', 'storageclusters', 'StorageCluster', false), optional: true }],
+  // CRD installed by zcloud when it attaches a cluster (src/apps/application-crd.ts).
+  applications: [{ ...of('app.zcloud.cn', 'v1', 'applications', 'Application'), optional: true }],
 } as const satisfies Record<string, readonly ResourceKind[]>;
 
 export type CachedKindName = keyof typeof CACHED_KINDS;

@@ -1,8 +1,6 @@
 import type { ClusterRuntime } from '../clusters/cluster-manager.js';
-import { ClusterUnavailableError } from '../errors.js';
+import { ensureCustomResourceCache } from '../kube/custom-resource.js';
 import type { Informer } from '../kube/informer.js';
-import { translateKubeError } from '../kube/kube-errors.js';
-import { KubeApiError } from '../kube/kube-http.js';
 import type { KubeObject } from '../kube/kube-object.js';
 
 export const STORAGE_TYPES = ['lvm', 'ceph'] as const;
@@ -124,29 +122,10 @@ export const storageClusterCrd = {
   },
 };
 
-const CRD_COLLECTION = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
-
 /**
  * The synced cache of StorageCluster objects in `runtime`'s cluster, installing the CRD first
- * when the cluster does not serve the kind yet. Idempotent: a CRD installed already (by an
- * earlier call, another zcloud, or an operator) is used as it is.
- * Throws ClusterUnavailableError when the apiserver does not start serving the kind in time.
+ * when the cluster does not serve the kind yet (see ensureCustomResourceCache).
  */
-export async function ensureStorageClusterCache(runtime: ClusterRuntime): Promise<Informer<StorageClusterObject>> {
-  const cached = runtime.cache.informer<StorageClusterObject>('storageclusters');
-  if (cached?.hasSynced) return cached;
-  const what = `install the StorageCluster CRD in cluster ${runtime.name}`;
-  try {
-    if (!cached) await runtime.http.request('POST', CRD_COLLECTION, { body: storageClusterCrd, signal: runtime.signal });
-  } catch (err) {
-    if (!(err instanceof KubeApiError && err.status === 409)) throw translateKubeError(err, what);
-  }
-  let informer: Informer<StorageClusterObject> | undefined;
-  try {
-    informer = await runtime.cache.ensureInformer<StorageClusterObject>('storageclusters');
-  } catch (err) {
-    throw translateKubeError(err, `discover storageclusters in cluster ${runtime.name}`);
-  }
-  if (!informer) throw new ClusterUnavailableError(`${what}: the cluster does not serve storageclusters yet`);
-  return informer;
+export function ensureStorageClusterCache(runtime: ClusterRuntime): Promise<Informer<StorageClusterObject>> {
+  return ensureCustomResourceCache<StorageClusterObject>(runtime, 'storageclusters', storageClusterCrd);
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { builtInChartDir, ChartCatalog } from '../../src/apps/chart-catalog.js';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -92,6 +93,7 @@ describe('schema-driven REST framework', () => {
       audit: new AuditTrail(store, 100),
       clusters,
       quotas: new UserQuotaService(store, clusters, users, () => undefined),
+      catalog: new ChartCatalog({ builtInDir: builtInChartDir(), logger }),
     };
     const app = express();
     app.use(API_PREFIX, createApiRouter({ registry: new ResourceRegistry(resources), services }));
