@@ -50,6 +50,11 @@ export const ZCLOUD_TABLE: Readonly<Record<string, Row>> = {
   service: NAMESPACED,
   statefulset: NAMESPACED,
   udpingress: NAMESPACED,
+  application: NAMESPACED,
+  chart: NAMESPACED,
+  monitor: CLUSTER_LEVEL,
+  // Top-level but naming a cluster in its body: admin's only.
+  registry: { reads: ['denied', 'denied'], writes: ['denied', 'denied'] },
   // Users see themselves in the list; the item addressed here is another user (admin).
   user: { list: ['allowed', 'allowed'], writes: ['denied', 'denied'], get: ['denied', 'denied'], 'action:login': ['allowed', 'allowed'] },
   // Anyone may file a quota request and see their own; only admin approves.
