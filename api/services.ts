@@ -3,6 +3,7 @@ import type { UserQuotaService } from '../src/quotas/user-quota-service.js';
 import type { AuditTrail } from '../src/audit.js';
 import type { Config } from '../src/config.js';
 import type { Logger } from '../src/logger.js';
+import type { ProvisioningLog } from '../src/provisioning/provisioning-log.js';
 import type { UserService } from '../src/users.js';
 
 /** What the API layer may call. Composed once in server/zcloud.ts. */
@@ -13,4 +14,6 @@ export interface ApiServices {
   audit: AuditTrail;
   clusters: ClusterManager;
   quotas: UserQuotaService;
+  /** The provisioning log of each provisioned cluster (zkelog). */
+  provisioningLog: ProvisioningLog;
 }

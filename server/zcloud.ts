@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { createApp, createMetricsApp } from '../api/app.js';
 import { HttpServer } from '../api/http-server.js';
@@ -40,9 +41,6 @@ const collections: readonly StoreDef[] = [
   clusterPkiCollection,
   provisioningJournalCollection,
 ];
-
-/** Provisioning runs in parallel across clusters (not yet a setting). */
-const PARALLEL_PROVISIONING_RUNS = 2;
 
 export interface RunningZcloud {
   /** e.g. http://127.0.0.1:8080 */
@@ -87,7 +85,8 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const audit = new AuditTrail(store, config.auditMaxEntries);
     const pki = new ClusterPkiStore(store, SecretBox.forDataDir(config.dataDir));
     const journal = new ProvisioningJournalStore(store);
-    const provisioningLog = new ProvisioningLog();
+    // Kept in the data dir too: why a create failed is still readable after a restart.
+    const provisioningLog = new ProvisioningLog(undefined, path.join(config.dataDir, 'provisioning-logs'));
     const clusters = new ClusterManager({
       store,
       users,
@@ -115,11 +114,11 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs, metrics }));
     controller(configReloadController({ clusters, logger }));
     const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger }));
-    const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: PARALLEL_PROVISIONING_RUNS, metrics }));
+    const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: config.provisioningParallelRuns, metrics }));
     clusters.onProvisioningRequested((name) => provisioning.enqueue(name));
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
-    const services: ApiServices = { config, logger, users, audit, clusters, quotas };
+    const services: ApiServices = { config, logger, users, audit, clusters, quotas, provisioningLog };
     const metricsServer = config.metricsPort !== undefined ? new HttpServer(createMetricsApp(metrics, services), config.metricsPort, config.listenHost, 'metrics-http') : undefined;
     const app = createApp({ services, isReady: () => manager.ready, metrics, metricsOnOwnPort: metricsServer !== undefined });
     const server = new HttpServer(app, config.port, config.listenHost);

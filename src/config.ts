@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import cron from 'node-cron';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -15,6 +16,9 @@ const duration = z
   });
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** A node-cron expression: five fields (minute first), or six with seconds first. */
+const cronExpression = z.string().refine((text) => cron.validate(text), 'a cron expression like "0 */12 * * *" (minute hour day month weekday)');
 
 /** Names proxy-addr (Express's `trust proxy`) knows for address ranges. */
 const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
@@ -104,6 +108,26 @@ export const configKeys = {
     doc: 'failed logins from one source address within ZCLOUD_LOGIN_FAILURE_WINDOW before it is refused with 429 (a user name gets 5 times as many)',
   },
   ZCLOUD_LOGIN_FAILURE_WINDOW: { schema: duration, default: '15m', doc: 'how long a failed login counts against its address and user' },
+  ZCLOUD_PROVISIONING_PARALLEL_RUNS: {
+    schema: z.coerce.number().int().min(1).max(64),
+    default: '2',
+    doc: 'provisioning runs (create, re-run) in progress at once, across clusters; more wait in the queue',
+  },
+  ZCLOUD_ETCD_SNAPSHOT_SCHEDULE: {
+    schema: cronExpression,
+    default: '0 */12 * * *',
+    doc: 'when each etcd host of a provisioned cluster saves a snapshot under /opt/zcloud/etcd-snapshots (cron, local time)',
+  },
+  ZCLOUD_ETCD_SNAPSHOT_RETENTION: {
+    schema: z.coerce.number().int().min(1).max(1000),
+    default: '6',
+    doc: 'snapshots kept per etcd host; older ones are removed after each new one',
+  },
+  ZCLOUD_CERT_CHECK_SCHEDULE: {
+    schema: cronExpression,
+    default: '30 3 * * *',
+    doc: 'when the certificates of provisioned clusters are checked; those expiring within 30 days are re-issued and the cluster re-run (cron, local time)',
+  },
 } as const;
 
 type Keys = typeof configKeys;
@@ -127,6 +151,10 @@ export interface Config {
   uiDir?: string;
   loginMaxFailures: number;
   loginFailureWindowMs: number;
+  provisioningParallelRuns: number;
+  etcdSnapshotSchedule: string;
+  etcdSnapshotRetention: number;
+  certCheckSchedule: string;
 }
 
 const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -183,5 +211,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uiDir: parseKey('ZCLOUD_UI_DIR', raw('ZCLOUD_UI_DIR')),
     loginMaxFailures: parseKey('ZCLOUD_LOGIN_MAX_FAILURES', raw('ZCLOUD_LOGIN_MAX_FAILURES')),
     loginFailureWindowMs: parseKey('ZCLOUD_LOGIN_FAILURE_WINDOW', raw('ZCLOUD_LOGIN_FAILURE_WINDOW')),
+    provisioningParallelRuns: parseKey('ZCLOUD_PROVISIONING_PARALLEL_RUNS', raw('ZCLOUD_PROVISIONING_PARALLEL_RUNS')),
+    etcdSnapshotSchedule: parseKey('ZCLOUD_ETCD_SNAPSHOT_SCHEDULE', raw('ZCLOUD_ETCD_SNAPSHOT_SCHEDULE')),
+    etcdSnapshotRetention: parseKey('ZCLOUD_ETCD_SNAPSHOT_RETENTION', raw('ZCLOUD_ETCD_SNAPSHOT_RETENTION')),
+    certCheckSchedule: parseKey('ZCLOUD_CERT_CHECK_SCHEDULE', raw('ZCLOUD_CERT_CHECK_SCHEDULE')),
   };
 }

@@ -28,6 +28,7 @@ import { daemonsetResource } from './daemonset.js';
 import { jobResource } from './job.js';
 import { cronjobResource } from './cronjob.js';
 import { podResource } from './pod.js';
+import { zkelogResource } from './zkelog.js';
 
 /** Every zcloud.cn/v1 resource. The registry derives the URL tree from their parents. */
 export const allResources: readonly ResourceDefinition[] = [
@@ -35,6 +36,7 @@ export const allResources: readonly ResourceDefinition[] = [
   userquotaResource,
   auditlogResource,
   clusterResource,
+  zkelogResource,
   namespaceResource,
   configmapResource,
   nodeResource,
