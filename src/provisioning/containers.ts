@@ -122,15 +122,23 @@ export async function writeHostFiles(docker: Docker, baseImage: string, hostDir:
 /**
  * Runs `command` once in a throwaway container of `image` (host network) and returns its
  * output: how zcloud looks at a host as its containers see it. Labelled like every container of
- * the cluster, and removed whatever happens.
+ * the cluster, and removed whatever happens. `access` widens what it sees (the host's processes,
+ * privileged to read their fds) for probes that need it.
  */
-export async function runOnce(docker: Docker, image: string, command: string[], options: DockerCallOptions, binds: string[] = []): Promise<string> {
+export async function runOnce(
+  docker: Docker,
+  image: string,
+  command: string[],
+  options: DockerCallOptions,
+  binds: string[] = [],
+  access: { privileged?: boolean; pidHost?: boolean } = {},
+): Promise<string> {
   const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
   const name = `zcloud-probe-${options.cluster}`;
   const stale = await call('list containers', docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } }));
   for (const c of stale) await call(`remove ${name}`, docker.getContainer(c.Id).remove({ force: true }));
   // A TTY gives the output as plain bytes rather than Docker's multiplexed frames.
-  const probe = await call(`create ${name}`, docker.createContainer({ name, Image: image, Cmd: command, Tty: true, Labels: { [CLUSTER_LABEL]: options.cluster }, HostConfig: { NetworkMode: 'host', Binds: binds } }));
+  const probe = await call(`create ${name}`, docker.createContainer({ name, Image: image, Cmd: command, Tty: true, Labels: { [CLUSTER_LABEL]: options.cluster }, HostConfig: { NetworkMode: 'host', Binds: binds, Privileged: access.privileged ?? false, ...(access.pidHost ? { PidMode: 'host' } : {}) } }));
   try {
     await call(`start ${name}`, probe.start());
     const exit = (await call(`wait for ${name}`, probe.wait())) as { StatusCode: number };

@@ -5,6 +5,7 @@ import { CancelledError, withDeadline } from './deadline.js';
 import { connectHost, HostError, type HostConnection } from './host-connection.js';
 import { observeHostFacts } from './host-facts.js';
 import { imageReference } from './images.js';
+import { checkPorts, dockerVersionProblem, SUPPORTED_DOCKER_TEXT } from './preflight.js';
 import type { ProvisioningJournalStore } from './journal-store.js';
 import { APISERVER_PORT, controlPlaneContainers, etcdContainer, hostFiles, KUBE_DIR, kubeletContainer } from './node-plan.js';
 import type { ClusterPki } from './pki.js';
@@ -67,9 +68,16 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
       const ensured = await clusterPki();
       log.append(cluster, `[pki] ${Object.keys(ensured.certificates).length} certificates stored (private keys sealed)`);
     },
+    // Pre-flight: nothing is changed on any host before every host passed (preflight.ts).
     connect: async (node) => {
-      const version = await (await connection(node)).dockerVersion();
-      log.append(cluster, `[connect] ${node.name}: ssh ok, Docker ${version} on ${spec.dockerSocket}`);
+      const connected = await connection(node);
+      const version = await connected.dockerVersion();
+      const versionProblem = dockerVersionProblem(version);
+      if (versionProblem && !spec.ignoreDockerVersion) throw new Error(versionProblem);
+      const versionNote = versionProblem ? `outside ${SUPPORTED_DOCKER_TEXT}, accepted by ignoreDockerVersion` : `supported: ${SUPPORTED_DOCKER_TEXT}`;
+      log.append(cluster, `[connect] ${node.name}: ssh ok, Docker ${version} (${versionNote}) on ${spec.dockerSocket}`);
+      if (spec.disablePortCheck) log.append(cluster, `[connect] ${node.name}: port checks skipped (disablePortCheck)`);
+      else log.append(cluster, `[connect] ${node.name}: ${await checkPorts(connected.docker, node, dockerOptions(node.name))}`);
     },
     files: async (node) => {
       const files = hostFiles(cluster, spec, await clusterPki(), node);
