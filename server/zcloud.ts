@@ -25,6 +25,7 @@ import { ProvisioningJournalStore, provisioningJournalCollection } from '../src/
 import { adminKubeconfig } from '../src/provisioning/kubeconfig.js';
 import { APISERVER_PORT } from '../src/provisioning/node-plan.js';
 import { ClusterPkiStore, clusterPkiCollection } from '../src/provisioning/pki-store.js';
+import { ProvisioningMaintenance } from '../src/provisioning/maintenance.js';
 import { ProvisioningLog } from '../src/provisioning/provisioning-log.js';
 import { SecretBox } from '../src/provisioning/secret-box.js';
 import { openLowdbStore } from '../src/store/lowdb-store.js';
@@ -116,6 +117,21 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger }));
     const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: config.provisioningParallelRuns, metrics }));
     clusters.onProvisioningRequested((name) => provisioning.enqueue(name));
+    manager.add(
+      'controllers',
+      new ProvisioningMaintenance({
+        etcdSnapshotSchedule: config.etcdSnapshotSchedule,
+        etcdSnapshotRetention: config.etcdSnapshotRetention,
+        certCheckSchedule: config.certCheckSchedule,
+        runningClusters: () => clusters.list().flatMap((runtime) => (runtime.record.source.kind === 'ssh' ? [{ name: runtime.name, spec: runtime.record.source.spec }] : [])),
+        journal,
+        pki,
+        log: provisioningLog,
+        logger,
+        // Until provisioned clusters have an Updating run (PUT updates), the key finds nothing to do for a Running cluster.
+        requestRerun: (name) => provisioning.enqueue(name),
+      }),
+    );
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
     const services: ApiServices = { config, logger, users, audit, clusters, quotas, provisioningLog };

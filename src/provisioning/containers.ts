@@ -21,6 +21,11 @@ export interface ContainerSpec {
   binds: string[];
   privileged?: boolean;
   pidHost?: boolean;
+  /**
+   * Hash of the host files its command names (certificates, kubeconfigs): part of the spec
+   * hash, so a renewed certificate recreates the containers that read it (they load it at start).
+   */
+  filesHash?: string;
 }
 
 export type ContainerOutcome = 'created' | 'recreated' | 'started' | 'unchanged';
@@ -35,6 +40,14 @@ export interface DockerCallOptions {
 export function containerSpecHash(spec: ContainerSpec): string {
   const canonical = { ...spec, binds: [...spec.binds], privileged: spec.privileged ?? false, pidHost: spec.pidHost ?? false };
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 32);
+}
+
+/** `spec` with the hash of the `files` its command names (see ContainerSpec.filesHash). */
+export function withFilesHash(spec: ContainerSpec, files: readonly HostFile[]): ContainerSpec {
+  const used = files.filter((file) => spec.command.some((arg) => arg.includes(file.path)));
+  const hash = createHash('sha256');
+  for (const file of used) hash.update(`${file.path}\0${file.content}\0`);
+  return { ...spec, filesHash: hash.digest('hex').slice(0, 32) };
 }
 
 /** Makes the host run `spec` as its container `spec.name`, changing only what differs. */
@@ -142,7 +155,9 @@ export async function runOnce(
   try {
     await call(`start ${name}`, probe.start());
     const exit = (await call(`wait for ${name}`, probe.wait())) as { StatusCode: number };
-    const output = (await call(`logs of ${name}`, probe.logs({ stdout: true, stderr: true }))).toString('utf8');
+    const logs: unknown = await call(`logs of ${name}`, probe.logs({ stdout: true, stderr: true }));
+    // docker-modem parses an answer that happens to be JSON (say `etcdctl --write-out=json`): give it back as text.
+    const output = Buffer.isBuffer(logs) ? logs.toString('utf8') : typeof logs === 'string' ? logs : JSON.stringify(logs);
     if (exit.StatusCode !== 0) throw new Error(`${options.host}: ${command.join(' ')} exited with ${exit.StatusCode}: ${output.trim()}`);
     return output;
   } finally {

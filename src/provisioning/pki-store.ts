@@ -26,11 +26,24 @@ export class ClusterPkiStore {
     return stored && openPki(stored, this.box);
   }
 
-  /** The cluster's PKI complete for `spec`, written (durably) first if anything was issued. */
-  async ensure(cluster: string, spec: ProvisionedClusterSpec): Promise<ClusterPki> {
-    const { pki, changed } = await completeClusterPki(spec, await this.get(cluster));
+  /** The cluster's PKI complete for `spec`, written (durably) first if anything was issued. `now` starts new certificates' validity. */
+  async ensure(cluster: string, spec: ProvisionedClusterSpec, now = new Date()): Promise<ClusterPki> {
+    const { pki, changed } = await completeClusterPki(spec, await this.get(cluster), now);
     if (changed) await this.#records.put(cluster, sealPki(cluster, pki, this.box));
     return pki;
+  }
+
+  /**
+   * Issues again (same CA, new key and serial) every leaf certificate of the cluster that
+   * expires before `before`, and stores them; returns their ids (none: nothing written). The
+   * hosts get the new files from the next run of the cluster.
+   */
+  async renewExpiring(cluster: string, spec: ProvisionedClusterSpec, before: Date): Promise<string[]> {
+    const existing = await this.get(cluster);
+    if (!existing) return [];
+    const { pki, renewed } = await completeClusterPki(spec, existing, new Date(), before);
+    if (renewed.length > 0) await this.#records.put(cluster, sealPki(cluster, pki, this.box));
+    return renewed;
   }
 
   async remove(cluster: string): Promise<void> {

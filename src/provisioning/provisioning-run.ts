@@ -1,6 +1,6 @@
 import { request } from 'node:https';
 import type { ProvisionedClusterSpec, ProvisionedNode } from '../clusters/provisioning-spec.js';
-import { ensureContainer, writeHostFiles, type DockerCallOptions } from './containers.js';
+import { ensureContainer, withFilesHash, writeHostFiles, type ContainerSpec, type DockerCallOptions } from './containers.js';
 import { CancelledError, withDeadline } from './deadline.js';
 import { connectHost, HostError, type HostConnection } from './host-connection.js';
 import { observeHostFacts } from './host-facts.js';
@@ -58,8 +58,9 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
     return connected;
   };
   const clusterPki = async (): Promise<ClusterPki> => (pki ??= await options.pki.ensure(cluster, spec));
-  const ensure = async (node: ProvisionedNode, container: Parameters<typeof ensureContainer>[1]) => {
-    const outcome = await ensureContainer((await connection(node)).docker, container, dockerOptions(node.name));
+  const ensure = async (node: ProvisionedNode, container: ContainerSpec) => {
+    const files = hostFiles(cluster, spec, await clusterPki(), node);
+    const outcome = await ensureContainer((await connection(node)).docker, withFilesHash(container, files), dockerOptions(node.name));
     log.append(cluster, `[${container.name}] ${node.name}: container ${container.name} ${outcome}`);
   };
 
