@@ -1,7 +1,9 @@
 import type { ProvisionedClusterSpec } from '../clusters/provisioning-spec.js';
 import { defineCollection, type Store, type StoreCollection } from '../store/store.js';
 import { completeClusterPki, openPki, sealPki, StoredClusterPkiSchema, type ClusterPki, type StoredClusterPki } from './pki.js';
-import type { SecretBox } from './secret-box.js';
+import { SecretBox } from './secret-box.js';
+
+const registryContext = (cluster: string, url: string) => `registry/${cluster}/${url}`;
 
 /** One record per provisioned cluster, keyed by cluster name; private keys sealed. */
 export const clusterPkiCollection = defineCollection('clusterpki', StoredClusterPkiSchema);
@@ -44,6 +46,24 @@ export class ClusterPkiStore {
     const { pki, renewed } = await completeClusterPki(spec, existing, new Date(), before);
     if (renewed.length > 0) await this.#records.put(cluster, sealPki(cluster, pki, this.box));
     return renewed;
+  }
+
+  /**
+   * `spec` with every private registry's password sealed (bound to cluster and registry URL),
+   * as the cluster record stores it; already sealed ones are left alone. The box of the PKI
+   * keys seals them: one key in the data dir for every secret of provisioned clusters.
+   */
+  sealRegistryPasswords(cluster: string, spec: ProvisionedClusterSpec): ProvisionedClusterSpec {
+    const privateRegistries = spec.privateRegistries.map((r) =>
+      r.password === '' || SecretBox.isSealed(r.password) ? r : { ...r, password: this.box.seal(r.password, registryContext(cluster, r.url)) },
+    );
+    return { ...spec, privateRegistries };
+  }
+
+  /** The clear password of a registry of a stored spec (empty when it has none). */
+  registryPassword(cluster: string, registry: { url: string; password: string }): string {
+    if (registry.password === '' || !SecretBox.isSealed(registry.password)) return registry.password;
+    return this.box.open(registry.password, registryContext(cluster, registry.url));
   }
 
   async remove(cluster: string): Promise<void> {

@@ -5,6 +5,7 @@ import { CancelledError, withDeadline } from './deadline.js';
 import { connectHost, HostError, type HostConnection } from './host-connection.js';
 import { observeHostFacts } from './host-facts.js';
 import { imageReference } from './images.js';
+import { DOCKER_CERTS_DIR, ensureImage, KUBELET_DIR, registryHostFiles, type PrivateRegistry } from './registries.js';
 import { checkPorts, dockerVersionProblem, SUPPORTED_DOCKER_TEXT } from './preflight.js';
 import type { ProvisioningJournalStore } from './journal-store.js';
 import { APISERVER_PORT, controlPlaneContainers, etcdContainer, hostFiles, KUBE_DIR, kubeletContainer } from './node-plan.js';
@@ -58,9 +59,13 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
     return connected;
   };
   const clusterPki = async (): Promise<ClusterPki> => (pki ??= await options.pki.ensure(cluster, spec));
+  const registryPassword = (registry: PrivateRegistry) => options.pki.registryPassword(cluster, registry);
   const ensure = async (node: ProvisionedNode, container: ContainerSpec) => {
+    const { docker } = await connection(node);
+    const image = await ensureImage(docker, container.image, spec.privateRegistries, registryPassword, dockerOptions(node.name));
+    if (image === 'pulled') log.append(cluster, `[${container.name}] ${node.name}: pulled ${container.image}`);
     const files = hostFiles(cluster, spec, await clusterPki(), node);
-    const outcome = await ensureContainer((await connection(node)).docker, withFilesHash(container, files), dockerOptions(node.name));
+    const outcome = await ensureContainer(docker, withFilesHash(container, files), dockerOptions(node.name));
     log.append(cluster, `[${container.name}] ${node.name}: container ${container.name} ${outcome}`);
   };
 
@@ -82,8 +87,18 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
     },
     files: async (node) => {
       const files = hostFiles(cluster, spec, await clusterPki(), node);
-      await writeHostFiles((await connection(node)).docker, imageReference('base'), KUBE_DIR, files, dockerOptions(node.name));
+      const { docker } = await connection(node);
+      await writeHostFiles(docker, imageReference('base'), KUBE_DIR, files, dockerOptions(node.name));
       log.append(cluster, `[files] ${node.name}: ${files.length} files under ${KUBE_DIR}/ssl`);
+      const registry = registryHostFiles(spec.privateRegistries, registryPassword);
+      if (registry.dockerCerts.length > 0) {
+        await writeHostFiles(docker, imageReference('base'), DOCKER_CERTS_DIR, registry.dockerCerts, dockerOptions(node.name));
+        log.append(cluster, `[files] ${node.name}: ${registry.dockerCerts.map((f) => f.path).join(', ')}`);
+      }
+      if (registry.kubelet.length > 0) {
+        await writeHostFiles(docker, imageReference('base'), KUBELET_DIR, registry.kubelet, dockerOptions(node.name));
+        log.append(cluster, `[files] ${node.name}: registry credentials for the kubelet in ${KUBELET_DIR}/config.json`);
+      }
     },
     etcd: (node) => ensure(node, etcdContainer(spec, node)),
     'control-plane': async (node) => {

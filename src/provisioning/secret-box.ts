@@ -39,6 +39,11 @@ export class SecretBox {
     return new SecretBox(key);
   }
 
+  /** Whether `value` has the form `seal` gives (it may still not open here). */
+  static isSealed(value: string): boolean {
+    return value.startsWith(`${FORMAT}:`);
+  }
+
   seal(plain: string, context: string): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
