@@ -84,7 +84,8 @@ describe('provisioning: pre-flight checks and the zkelog (real host)', function 
   it('keeps the log across a restart on the same data dir', async () => {
     const before = (await zkelog()).text;
     await zcloud.close();
-    zcloud = await startTestZcloud({ dataDir });
+    // Restarted with snapshots every 3 s: the composition root's schedule, checked once the cluster runs (below).
+    zcloud = await startTestZcloud({ dataDir, env: { ZCLOUD_ETCD_SNAPSHOT_SCHEDULE: '*/3 * * * * *' } });
     admin = await zcloud.adminToken();
     const after = await zkelog();
     expect(after.status).to.equal(200);
@@ -106,6 +107,8 @@ describe('provisioning: pre-flight checks and the zkelog (real host)', function 
     await eventually(async () => expect((await statusOf()).status).to.equal('Running'), { within: 240_000, interval: 1_000 });
     // etcd (2379, 2380) was left running by the cancelled run: its ports were recognised as the cluster's own.
     expect((await zkelog()).text).to.match(/ports free but 2379, 2380\b[^\n]* \(held by this cluster's containers\)/);
+    // zcloud's own schedule (ZCLOUD_ETCD_SNAPSHOT_SCHEDULE) snapshots the cluster now that it runs.
+    await eventually(async () => expect((await zkelog()).text).to.match(/\[etcd-snapshot\] \S+: saved \/opt\/zcloud\/etcd-snapshots\/held-\d{8}T\d{9}Z\.db; \d kept/), { within: 20_000, interval: 1_000 });
   });
 
   it('an imported cluster answers an empty log', async () => {
