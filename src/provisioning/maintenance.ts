@@ -45,11 +45,18 @@ export class ProvisioningMaintenance implements Runnable {
 
   async start(signal: AbortSignal): Promise<void> {
     this.#signal = signal;
-    const { etcdSnapshotSchedule, certCheckSchedule } = this.options;
+    const { etcdSnapshotSchedule, certCheckSchedule, logger } = this.options;
+    // node-cron's own messages (a round skipped because the last one still runs) go to zcloud's log, not the console.
+    const cronLogger = {
+      info: (message: string) => logger.debug(message, { part: 'node-cron' }),
+      warn: (message: string) => logger.warn(message, { part: 'node-cron' }),
+      error: (message: string | Error) => logger.error(String(message), { part: 'node-cron' }),
+      debug: (message: string | Error) => logger.debug(String(message), { part: 'node-cron' }),
+    };
     // noOverlap: a slow snapshot round is not started twice.
     const tasks: ScheduledTask[] = [
-      cron.schedule(etcdSnapshotSchedule, () => this.#track(this.snapshotAll()), { name: 'etcd-snapshots', noOverlap: true }),
-      cron.schedule(certCheckSchedule, () => this.#track(this.renewCertificates()), { name: 'certificate-check', noOverlap: true }),
+      cron.schedule(etcdSnapshotSchedule, () => this.#track(this.snapshotAll()), { name: 'etcd-snapshots', noOverlap: true, logger: cronLogger }),
+      cron.schedule(certCheckSchedule, () => this.#track(this.renewCertificates()), { name: 'certificate-check', noOverlap: true, logger: cronLogger }),
     ];
     await untilAborted(signal);
     for (const task of tasks) await task.destroy();
