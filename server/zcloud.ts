@@ -101,7 +101,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
         return adminKubeconfig(name, `https://${first.address}:${APISERVER_PORT}`, credentials);
       },
       restartProvisioning: async (name) => void (await journal.newGeneration(name)),
-      sealSpec: (name, spec) => pki.sealRegistryPasswords(name, spec),
+      sealSpec: (name, spec, previous) => pki.sealRegistryPasswords(name, spec, previous),
       deprovision: (name, spec) => deprovisionCluster({ cluster: name, spec, journal, pki, log: provisioningLog }),
     });
     manager.add('caches', clusters);

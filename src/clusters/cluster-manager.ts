@@ -121,7 +121,7 @@ export interface ClusterManagerOptions {
   /** Makes the next provisioning run of a cluster start from its first step (a new journal generation). */
   restartProvisioning?: (name: string) => Promise<void>;
   /** The spec as stored: secrets it carries (registry passwords) sealed. Default: as given. */
-  sealSpec?: (name: string, spec: ProvisionedClusterSpec) => ProvisionedClusterSpec;
+  sealSpec?: (name: string, spec: ProvisionedClusterSpec, previous?: ProvisionedClusterSpec) => ProvisionedClusterSpec;
   /** Removes what zcloud put on a provisioned cluster's hosts; its failure keeps the record. */
   deprovision?: (name: string, spec: ProvisionedClusterSpec) => Promise<void>;
 }
@@ -325,7 +325,7 @@ export class ClusterManager implements Runnable {
     const nodesOf = (s: ProvisionedClusterSpec) => JSON.stringify(s.nodes.map((n) => ({ name: n.name, address: n.address, roles: [...n.roles].sort() })));
     if (nodesOf(record.source.spec) !== nodesOf(spec)) throw new InputError('must stay as created when a failed cluster is re-run; delete the cluster and create it again to change nodes', 'nodes');
     await this.options.restartProvisioning?.(name);
-    const stored = this.options.sealSpec?.(name, spec) ?? spec;
+    const stored = this.options.sealSpec?.(name, spec, record.source.spec) ?? spec;
     const updated = await this.#records.update(name, (current) => ({ ...current, source: { kind: 'ssh', spec: stored, phase: 'Creating', message: '' } }));
     this.#provisioning.set(name, updated);
     this.#onProvisioningRequested(name);

@@ -50,13 +50,19 @@ export class ClusterPkiStore {
 
   /**
    * `spec` with every private registry's password sealed (bound to cluster and registry URL),
-   * as the cluster record stores it; already sealed ones are left alone. The box of the PKI
-   * keys seals them: one key in the data dir for every secret of provisioned clusters.
+   * as the cluster record stores it; already sealed ones are left alone. A registry sent
+   * without a password (GET shows only `hasPassword`, so a client echoing it sends none) keeps
+   * the one `previous` had for the same URL and user. The box of the PKI keys seals them: one
+   * key in the data dir for every secret of provisioned clusters.
    */
-  sealRegistryPasswords(cluster: string, spec: ProvisionedClusterSpec): ProvisionedClusterSpec {
-    const privateRegistries = spec.privateRegistries.map((r) =>
-      r.password === '' || SecretBox.isSealed(r.password) ? r : { ...r, password: this.box.seal(r.password, registryContext(cluster, r.url)) },
-    );
+  sealRegistryPasswords(cluster: string, spec: ProvisionedClusterSpec, previous?: ProvisionedClusterSpec): ProvisionedClusterSpec {
+    const privateRegistries = spec.privateRegistries.map((r) => {
+      if (r.password === '') {
+        const kept = previous?.privateRegistries.find((p) => p.url === r.url && p.user === r.user)?.password;
+        return kept ? { ...r, password: kept } : r;
+      }
+      return SecretBox.isSealed(r.password) ? r : { ...r, password: this.box.seal(r.password, registryContext(cluster, r.url)) };
+    });
     return { ...spec, privateRegistries };
   }
 
