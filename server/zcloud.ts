@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { createApp, createMetricsApp } from '../api/app.js';
 import { HttpServer } from '../api/http-server.js';
@@ -28,6 +29,7 @@ import { ProvisioningJournalStore, provisioningJournalCollection } from '../src/
 import { adminKubeconfig } from '../src/provisioning/kubeconfig.js';
 import { APISERVER_PORT } from '../src/provisioning/node-plan.js';
 import { ClusterPkiStore, clusterPkiCollection } from '../src/provisioning/pki-store.js';
+import { ProvisioningMaintenance } from '../src/provisioning/maintenance.js';
 import { ProvisioningLog } from '../src/provisioning/provisioning-log.js';
 import { openLowdbStore } from '../src/store/lowdb-store.js';
 import type { StoreDef } from '../src/store/store.js';
@@ -43,9 +45,6 @@ const collections: readonly StoreDef[] = [
   clusterPkiCollection,
   provisioningJournalCollection,
 ];
-
-/** Provisioning runs in parallel across clusters (not yet a setting). */
-const PARALLEL_PROVISIONING_RUNS = 2;
 
 export interface RunningZcloud {
   /** e.g. http://127.0.0.1:8080 */
@@ -90,7 +89,8 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const audit = new AuditTrail(store, config.auditMaxEntries);
     const pki = new ClusterPkiStore(store, store.secrets);
     const journal = new ProvisioningJournalStore(store);
-    const provisioningLog = new ProvisioningLog();
+    // Kept in the data dir too: why a create failed is still readable after a restart.
+    const provisioningLog = new ProvisioningLog(undefined, path.join(config.dataDir, 'provisioning-logs'));
     const clusters = new ClusterManager({
       store,
       users,
@@ -104,6 +104,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
         return adminKubeconfig(name, `https://${first.address}:${APISERVER_PORT}`, credentials);
       },
       restartProvisioning: async (name) => void (await journal.newGeneration(name)),
+      sealSpec: (name, spec, previous) => pki.sealRegistryPasswords(name, spec, previous),
       deprovision: (name, spec) => deprovisionCluster({ cluster: name, spec, journal, pki, log: provisioningLog }),
     });
     manager.add('caches', clusters);
@@ -118,15 +119,30 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs, metrics }));
     controller(configReloadController({ clusters, logger }));
     const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger }));
-    const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: PARALLEL_PROVISIONING_RUNS, metrics }));
+    const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: config.provisioningParallelRuns, metrics }));
     clusters.onProvisioningRequested((name) => provisioning.enqueue(name));
     const catalog = new ChartCatalog({ builtInDir: builtInChartDir(), userDir: config.chartDir, logger });
     const helm = new Helm({ cacheDir: config.helmCacheDir, timeoutMs: config.helmTimeoutMs });
     controller(applicationCrdController({ clusters }));
     controller(applicationController({ clusters, catalog, helm, audit, logger }));
+    manager.add(
+      'controllers',
+      new ProvisioningMaintenance({
+        etcdSnapshotSchedule: config.etcdSnapshotSchedule,
+        etcdSnapshotRetention: config.etcdSnapshotRetention,
+        certCheckSchedule: config.certCheckSchedule,
+        runningClusters: () => clusters.list().flatMap((runtime) => (runtime.record.source.kind === 'ssh' ? [{ name: runtime.name, spec: runtime.record.source.spec }] : [])),
+        journal,
+        pki,
+        log: provisioningLog,
+        logger,
+        // Until provisioned clusters have an Updating run (PUT updates), the key finds nothing to do for a Running cluster.
+        requestRerun: (name) => provisioning.enqueue(name),
+      }),
+    );
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
-    const services: ApiServices = { config, logger, users, audit, clusters, quotas, catalog };
+    const services: ApiServices = { config, logger, users, audit, clusters, quotas, catalog, provisioningLog };
     const metricsServer = config.metricsPort !== undefined ? new HttpServer(createMetricsApp(metrics, services), config.metricsPort, config.listenHost, 'metrics-http') : undefined;
     const app = createApp({ services, isReady: () => manager.ready, metrics, metricsOnOwnPort: metricsServer !== undefined });
     const streams = createStreamGateway({ services, metrics, provisioningLog });

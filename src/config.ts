@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import cron from 'node-cron';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -16,6 +17,9 @@ const duration = z
   });
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** A node-cron expression: five fields (minute first), or six with seconds first. */
+const cronExpression = z.string().refine((text) => cron.validate(text), 'a cron expression like "0 */12 * * *" (minute hour day month weekday)');
 
 /** Names proxy-addr (Express's `trust proxy`) knows for address ranges. */
 const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
@@ -139,6 +143,26 @@ export const configKeys = {
     doc: 'where the helm binary is extracted on first use; empty: ~/.cache/zcloud',
   },
   ZCLOUD_HELM_TIMEOUT: { schema: duration, default: '5m', doc: 'longest time one helm call (install, uninstall...) may take before it is killed' },
+  ZCLOUD_PROVISIONING_PARALLEL_RUNS: {
+    schema: z.coerce.number().int().min(1).max(64),
+    default: '2',
+    doc: 'provisioning runs (create, re-run) in progress at once, across clusters; more wait in the queue',
+  },
+  ZCLOUD_ETCD_SNAPSHOT_SCHEDULE: {
+    schema: cronExpression,
+    default: '0 */12 * * *',
+    doc: 'when each etcd host of a provisioned cluster saves a snapshot under /opt/zcloud/etcd-snapshots (cron, local time)',
+  },
+  ZCLOUD_ETCD_SNAPSHOT_RETENTION: {
+    schema: z.coerce.number().int().min(1).max(1000),
+    default: '6',
+    doc: 'snapshots kept per etcd host; older ones are removed after each new one',
+  },
+  ZCLOUD_CERT_CHECK_SCHEDULE: {
+    schema: cronExpression,
+    default: '30 3 * * *',
+    doc: 'when the certificates of provisioned clusters are checked; those expiring within 30 days are re-issued and the cluster re-run (cron, local time)',
+  },
 } as const;
 
 type Keys = typeof configKeys;
@@ -169,6 +193,10 @@ export interface Config {
   chartDir?: string;
   helmCacheDir: string;
   helmTimeoutMs: number;
+  provisioningParallelRuns: number;
+  etcdSnapshotSchedule: string;
+  etcdSnapshotRetention: number;
+  certCheckSchedule: string;
 }
 
 const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -232,5 +260,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chartDir: parseKey('ZCLOUD_CHART_DIR', raw('ZCLOUD_CHART_DIR')),
     helmCacheDir: path.resolve(parseKey('ZCLOUD_HELM_CACHE_DIR', raw('ZCLOUD_HELM_CACHE_DIR')) || path.join(os.homedir(), '.cache', 'zcloud')),
     helmTimeoutMs: parseKey('ZCLOUD_HELM_TIMEOUT', raw('ZCLOUD_HELM_TIMEOUT')),
+    provisioningParallelRuns: parseKey('ZCLOUD_PROVISIONING_PARALLEL_RUNS', raw('ZCLOUD_PROVISIONING_PARALLEL_RUNS')),
+    etcdSnapshotSchedule: parseKey('ZCLOUD_ETCD_SNAPSHOT_SCHEDULE', raw('ZCLOUD_ETCD_SNAPSHOT_SCHEDULE')),
+    etcdSnapshotRetention: parseKey('ZCLOUD_ETCD_SNAPSHOT_RETENTION', raw('ZCLOUD_ETCD_SNAPSHOT_RETENTION')),
+    certCheckSchedule: parseKey('ZCLOUD_CERT_CHECK_SCHEDULE', raw('ZCLOUD_CERT_CHECK_SCHEDULE')),
   };
 }

@@ -23,11 +23,13 @@ export interface OspBody {
   data?: unknown;
 }
 
-/** What a request is answered: status, extra headers, and a JSON body (none: an empty answer, as 204). */
+/** What a request is answered: status, extra headers, and a JSON body or plain text (neither: an empty answer, as 204). */
 export interface Answer {
   status: number;
   headers?: Readonly<Record<string, string>>;
   body?: unknown;
+  /** Sent as `text/plain; charset=utf-8` instead of a JSON body. */
+  text?: string;
 }
 
 export interface ErrorResponse extends Answer {
@@ -67,10 +69,11 @@ export function logServerError(logger: Logger, what: string, path: string, err: 
   if (response.status === 500) logger.error(what, { path, error: String((err as Error)?.stack ?? err) });
 }
 
-/** Writes `answer`: its headers, its status, and its body as JSON (or nothing). */
+/** Writes `answer`: its headers, its status, and its body as JSON, its text, or nothing. */
 export function writeAnswer(res: Response, answer: Answer): void {
   for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
-  if (answer.body === undefined) res.status(answer.status).end();
+  if (answer.text !== undefined) res.status(answer.status).type('text/plain; charset=utf-8').send(answer.text);
+  else if (answer.body === undefined) res.status(answer.status).end();
   else res.status(answer.status).json(answer.body);
 }
 

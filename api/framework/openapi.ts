@@ -175,7 +175,12 @@ export function zcloudOpenApi(registry: ResourceRegistry, prefix: string): OpenA
     const itemParams = pathParameters(itemTemplate);
 
     const onCollection: Partial<Record<HttpMethod, OpenApiOperation>> = {};
-    if (allowedMethods(entry, false).includes('GET')) {
+    if (def.text) {
+      onCollection.get = op('list', `Read ${entry.collectionName} (text, one line per entry)`, {
+        parameters: collectionParams,
+        responses: { '200': { description: `the ${entry.collectionName} as text lines, oldest first`, content: { 'text/plain': { schema: { type: 'string' } } } } },
+      });
+    } else if (allowedMethods(entry, false).includes('GET')) {
       onCollection.get = op('list', `List ${entry.collectionName}`, {
         parameters: [
           ...collectionParams,

@@ -30,7 +30,7 @@ export class ResourceRegistry {
   constructor(defs: readonly ResourceDefinition[]) {
     for (const def of defs) {
       if (this.#byKind.has(def.kind)) throw new Error(`resource kind ${def.kind} defined twice`);
-      this.#byKind.set(def.kind, { def: withGetFromList(def), collectionName: pluralize(def.kind), children: new Map() });
+      this.#byKind.set(def.kind, { def: withGetFromList(def), collectionName: def.collectionName ?? pluralize(def.kind), children: new Map() });
     }
     for (const entry of this.#byKind.values()) {
       const parents = entry.def.parents ?? [];

@@ -70,7 +70,7 @@ export function resolvePath(registry: ResourceRegistry, segments: readonly strin
  */
 export function allowedMethods(entry: RegisteredResource, onItem: boolean): string[] {
   const d = entry.def;
-  if (!onItem) return [d.list && 'GET', d.create && 'POST'].filter(Boolean) as string[];
+  if (!onItem) return [(d.list || d.text) && 'GET', d.create && 'POST'].filter(Boolean) as string[];
   return [d.get && 'GET', d.update && 'PUT', d.remove && 'DELETE', hasActions(entry) && 'POST'].filter(Boolean) as string[];
 }
 
@@ -90,7 +90,7 @@ export function operationOf(method: string, action: string | undefined, path: Re
   };
   switch (method) {
     case 'GET':
-      if (id === undefined) return entry.def.list ? { verb: 'list' } : notAllowed();
+      if (id === undefined) return entry.def.list || entry.def.text ? { verb: 'list' } : notAllowed();
       return entry.def.get ? { verb: 'get', id } : notAllowed();
     case 'POST':
       if (action !== undefined) {
@@ -184,7 +184,9 @@ export async function guard(
   operation: Operation,
   decision: Extract<Decision, { allowed: true }>,
 ): Promise<void> {
-  for (const step of path.ancestry) await registry.byKind(step.kind)?.def.guardChildren?.(ctx, step.id);
+  if (!path.entry.def.servedWhileParentUnavailable) {
+    for (const step of path.ancestry) await registry.byKind(step.kind)?.def.guardChildren?.(ctx, step.id);
+  }
   if (!decision.visible || (operation.verb !== 'update' && operation.verb !== 'delete' && operation.verb !== 'action')) return;
   const { def } = path.entry;
   const object = def.get ? await def.get(ctx, operation.id) : undefined;
@@ -212,6 +214,7 @@ export function validate(path: ResolvedPath, operation: Operation, body: unknown
 /** What a handler produced, before it is shaped into the answer. */
 export type Outcome =
   | { kind: 'collection'; items: ApiObject[] }
+  | { kind: 'text'; lines: readonly string[] }
   | { kind: 'object'; status: 200 | 201; object: ApiObject }
   | { kind: 'output'; output: unknown }
   | { kind: 'deleted' };
@@ -234,6 +237,7 @@ export async function dispatch(
   const { def } = path.entry;
   switch (operation.verb) {
     case 'list': {
+      if (def.text) return { kind: 'text', lines: await def.text(ctx) };
       const items = applyFilters(await def.list!(ctx), ctx.query).filter((o) => decision.visible?.(o) ?? true);
       return { kind: 'collection', items };
     }
@@ -272,6 +276,8 @@ export function shape(path: ResolvedPath, outcome: Outcome): Answer {
       return { status: outcome.status, body: shapeObject(outcome.object) };
     case 'output':
       return { status: 200, body: outcome.output };
+    case 'text':
+      return { status: 200, text: outcome.lines.map((line) => `${line}\n`).join('') };
     case 'deleted':
       // 204 for every kind, also when deletion continues in the background (a namespace
       // finalizing, a quota's namespace going): the seed says so, and its clients treat any

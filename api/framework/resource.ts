@@ -52,6 +52,18 @@ export interface ResourceDefinition<C extends z.ZodType = z.ZodType, U extends z
   /** Kinds this one nests under; several parents give several URL families (pod). */
   parents?: readonly string[];
   list?(ctx: RequestContext): Promise<ApiObject[]>;
+  /**
+   * A text view in place of a list (the provisioning log): GET on the collection URL answers
+   * `text/plain`, one line per entry, in order; no envelope, no items, no links.
+   */
+  text?(ctx: RequestContext): Promise<readonly string[]>;
+  /** The collection's name in URLs when it is not the plural of `kind` (`zkelog`). */
+  collectionName?: string;
+  /**
+   * Served while a parent is unavailable (a cluster still Creating, or CreateFailed): the
+   * parents' `guardChildren` are skipped, and the handler answers 404 for a missing parent itself.
+   */
+  servedWhileParentUnavailable?: boolean;
   get?(ctx: RequestContext, id: string): Promise<ApiObject | undefined>;
   create?: WriteDefinition<C, (ctx: RequestContext, input: z.output<C>) => Promise<ApiObject>>;
   update?: WriteDefinition<U, (ctx: RequestContext, id: string, input: z.output<U>) => Promise<ApiObject>>;

@@ -33,6 +33,7 @@ import { applicationResource } from './application.js';
 import { chartResource } from './chart.js';
 import { monitorResource } from './monitor.js';
 import { registryResource } from './registry.js';
+import { zkelogResource } from './zkelog.js';
 
 /** Every zcloud.cn/v1 resource. The registry derives the URL tree from their parents. */
 export const allResources: readonly ResourceDefinition[] = [
@@ -40,6 +41,7 @@ export const allResources: readonly ResourceDefinition[] = [
   userquotaResource,
   auditlogResource,
   clusterResource,
+  zkelogResource,
   namespaceResource,
   configmapResource,
   nodeResource,

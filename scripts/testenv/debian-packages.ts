@@ -25,6 +25,8 @@ export const requiredPackages: readonly string[] = [
   'docker.io',
   'busybox-static',
   'etcd-client',
+  // The private registry of test/provisioning/private-registry.test.ts (Distribution registry 2.8).
+  'docker-registry',
   // Headless browser of the /docs page test (test/api/docs-page.test.ts); no browser is ever downloaded.
   'chromium',
 ];

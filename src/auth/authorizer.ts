@@ -38,6 +38,9 @@ export function holdsCluster(user: Principal, cluster: string): boolean {
 
 const READS: ReadonlySet<Verb> = new Set(['list', 'get']);
 
+/** Kinds below a cluster that only admin may read: the provisioning log names hosts, addresses and errors of the cluster's machines. */
+const ADMIN_ONLY_CLUSTER_KINDS: ReadonlySet<string> = new Set(['zkelog']);
+
 /**
  * Rules for top-level kinds a normal user may touch. Anything not listed is admin-only.
  * `ownerField` names the field holding the owning user's name.
@@ -73,6 +76,7 @@ export function authorize(user: Principal, req: AccessRequest): Decision {
     if (req.verb === 'get' && cluster && holdsCluster(user, cluster)) return allow;
     return deny('only admin may manage clusters');
   }
+  if (ADMIN_ONLY_CLUSTER_KINDS.has(req.kind)) return deny(`only admin may read ${req.kind}`);
   if (cluster === undefined) {
     const rule = topLevelRules[req.kind];
     return rule ? rule(user, req) : deny(`only admin may access ${req.kind}`);

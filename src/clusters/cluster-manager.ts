@@ -120,6 +120,8 @@ export interface ClusterManagerOptions {
   provisionedKubeconfig?: (name: string, spec: ProvisionedClusterSpec) => Promise<string>;
   /** Makes the next provisioning run of a cluster start from its first step (a new journal generation). */
   restartProvisioning?: (name: string) => Promise<void>;
+  /** The spec as stored: secrets it carries (registry passwords) sealed. Default: as given. */
+  sealSpec?: (name: string, spec: ProvisionedClusterSpec, previous?: ProvisionedClusterSpec) => ProvisionedClusterSpec;
   /** Removes what zcloud put on a provisioned cluster's hosts; its failure keeps the record. */
   deprovision?: (name: string, spec: ProvisionedClusterSpec) => Promise<void>;
 }
@@ -275,7 +277,8 @@ export class ClusterManager implements Runnable {
   /** Records a cluster to provision (`Creating`) and hands it to the provisioning controller. */
   async createProvisioned(name: string, spec: ProvisionedClusterSpec): Promise<ClusterRecord> {
     if (this.#runtimes.has(name) || this.#provisioning.has(name) || (await this.#records.get(name))) throw new ConflictError(`cluster ${name} already exists`);
-    const record = await this.#records.create(name, { name, source: { kind: 'ssh', spec, phase: 'Creating', message: '' }, creationTimestamp: new Date().toISOString() });
+    const stored = this.options.sealSpec?.(name, spec) ?? spec;
+    const record = await this.#records.create(name, { name, source: { kind: 'ssh', spec: stored, phase: 'Creating', message: '' }, creationTimestamp: new Date().toISOString() });
     this.#provisioning.set(name, record);
     this.#onProvisioningRequested(name);
     return record;
@@ -322,7 +325,8 @@ export class ClusterManager implements Runnable {
     const nodesOf = (s: ProvisionedClusterSpec) => JSON.stringify(s.nodes.map((n) => ({ name: n.name, address: n.address, roles: [...n.roles].sort() })));
     if (nodesOf(record.source.spec) !== nodesOf(spec)) throw new InputError('must stay as created when a failed cluster is re-run; delete the cluster and create it again to change nodes', 'nodes');
     await this.options.restartProvisioning?.(name);
-    const updated = await this.#records.update(name, (current) => ({ ...current, source: { kind: 'ssh', spec, phase: 'Creating', message: '' } }));
+    const stored = this.options.sealSpec?.(name, spec, record.source.spec) ?? spec;
+    const updated = await this.#records.update(name, (current) => ({ ...current, source: { kind: 'ssh', spec: stored, phase: 'Creating', message: '' } }));
     this.#provisioning.set(name, updated);
     this.#onProvisioningRequested(name);
     return updated;

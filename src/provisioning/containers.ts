@@ -21,6 +21,11 @@ export interface ContainerSpec {
   binds: string[];
   privileged?: boolean;
   pidHost?: boolean;
+  /**
+   * Hash of the host files its command names (certificates, kubeconfigs): part of the spec
+   * hash, so a renewed certificate recreates the containers that read it (they load it at start).
+   */
+  filesHash?: string;
 }
 
 export type ContainerOutcome = 'created' | 'recreated' | 'started' | 'unchanged';
@@ -35,6 +40,14 @@ export interface DockerCallOptions {
 export function containerSpecHash(spec: ContainerSpec): string {
   const canonical = { ...spec, binds: [...spec.binds], privileged: spec.privileged ?? false, pidHost: spec.pidHost ?? false };
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 32);
+}
+
+/** `spec` with the hash of the `files` its command names (see ContainerSpec.filesHash). */
+export function withFilesHash(spec: ContainerSpec, files: readonly HostFile[]): ContainerSpec {
+  const used = files.filter((file) => spec.command.some((arg) => arg.includes(file.path)));
+  const hash = createHash('sha256');
+  for (const file of used) hash.update(`${file.path}\0${file.content}\0`);
+  return { ...spec, filesHash: hash.digest('hex').slice(0, 32) };
 }
 
 /** Makes the host run `spec` as its container `spec.name`, changing only what differs. */
@@ -122,19 +135,29 @@ export async function writeHostFiles(docker: Docker, baseImage: string, hostDir:
 /**
  * Runs `command` once in a throwaway container of `image` (host network) and returns its
  * output: how zcloud looks at a host as its containers see it. Labelled like every container of
- * the cluster, and removed whatever happens.
+ * the cluster, and removed whatever happens. `access` widens what it sees (the host's processes,
+ * privileged to read their fds) for probes that need it.
  */
-export async function runOnce(docker: Docker, image: string, command: string[], options: DockerCallOptions, binds: string[] = []): Promise<string> {
+export async function runOnce(
+  docker: Docker,
+  image: string,
+  command: string[],
+  options: DockerCallOptions,
+  binds: string[] = [],
+  access: { privileged?: boolean; pidHost?: boolean } = {},
+): Promise<string> {
   const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
   const name = `zcloud-probe-${options.cluster}`;
   const stale = await call('list containers', docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } }));
   for (const c of stale) await call(`remove ${name}`, docker.getContainer(c.Id).remove({ force: true }));
   // A TTY gives the output as plain bytes rather than Docker's multiplexed frames.
-  const probe = await call(`create ${name}`, docker.createContainer({ name, Image: image, Cmd: command, Tty: true, Labels: { [CLUSTER_LABEL]: options.cluster }, HostConfig: { NetworkMode: 'host', Binds: binds } }));
+  const probe = await call(`create ${name}`, docker.createContainer({ name, Image: image, Cmd: command, Tty: true, Labels: { [CLUSTER_LABEL]: options.cluster }, HostConfig: { NetworkMode: 'host', Binds: binds, Privileged: access.privileged ?? false, ...(access.pidHost ? { PidMode: 'host' } : {}) } }));
   try {
     await call(`start ${name}`, probe.start());
     const exit = (await call(`wait for ${name}`, probe.wait())) as { StatusCode: number };
-    const output = (await call(`logs of ${name}`, probe.logs({ stdout: true, stderr: true }))).toString('utf8');
+    const logs: unknown = await call(`logs of ${name}`, probe.logs({ stdout: true, stderr: true }));
+    // docker-modem parses an answer that happens to be JSON (say `etcdctl --write-out=json`): give it back as text.
+    const output = Buffer.isBuffer(logs) ? logs.toString('utf8') : typeof logs === 'string' ? logs : JSON.stringify(logs);
     if (exit.StatusCode !== 0) throw new Error(`${options.host}: ${command.join(' ')} exited with ${exit.StatusCode}: ${output.trim()}`);
     return output;
   } finally {

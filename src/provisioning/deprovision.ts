@@ -47,4 +47,6 @@ export async function deprovisionCluster(options: DeprovisionOptions): Promise<v
   }
   await options.pki.remove(cluster);
   await journal.remove(cluster);
+  // A cluster created later under the same name starts with an empty log.
+  log.forget(cluster);
 }

@@ -19,7 +19,7 @@ x509.cryptoProvider.set(webcrypto as unknown as Crypto);
  */
 
 const CA_VALIDITY_DAYS = 3650;
-/** Leaf certificates last a year; the expiry check (not built yet) renews them 30 days before. */
+/** Leaf certificates last a year; the daily expiry check (maintenance.ts) renews them 30 days before. */
 const LEAF_VALIDITY_DAYS = 365;
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
@@ -70,7 +70,14 @@ export function certificateFingerprint(certPem: string): string {
  * unchanged is kept, and a missing or changed one is issued. `changed` says whether anything
  * was generated, i.e. whether the stored form must be written.
  */
-export async function completeClusterPki(spec: ProvisionedClusterSpec, existing: ClusterPki | undefined, now = new Date()): Promise<{ pki: ClusterPki; changed: boolean }> {
+export async function completeClusterPki(
+  spec: ProvisionedClusterSpec,
+  existing: ClusterPki | undefined,
+  now = new Date(),
+  /** Leaf certificates that expire before this are issued again (renewal); default: none. */
+  renewBefore?: Date,
+): Promise<{ pki: ClusterPki; changed: boolean; renewed: string[] }> {
+  const renewed: string[] = [];
   let changed = existing === undefined;
   const ca = existing?.ca ?? (await issueCa('kube-ca', now));
   const frontProxyCa = existing?.frontProxyCa ?? (await issueCa('front-proxy-ca', now));
@@ -79,16 +86,27 @@ export async function completeClusterPki(spec: ProvisionedClusterSpec, existing:
   const certificates: Record<string, IssuedCertificate> = {};
   for (const wanted of planCertificates(spec)) {
     const held = existing?.certificates[wanted.id];
-    if (held && sameRequest(held.request, wanted)) {
+    const expiring = held !== undefined && renewBefore !== undefined && certificateNotAfter(held.certPem) < renewBefore;
+    if (held && sameRequest(held.request, wanted) && !expiring) {
       certificates[wanted.id] = held;
       continue;
     }
+    if (expiring) renewed.push(wanted.id);
     certificates[wanted.id] = { request: wanted, ...(await issueLeaf(wanted, issuers[wanted.issuer], now)) };
     changed = true;
   }
   // A certificate of a node that left the spec is dropped with it.
   if (existing && Object.keys(existing.certificates).some((id) => !(id in certificates))) changed = true;
-  return { pki: { ca, frontProxyCa, serviceAccount, certificates }, changed };
+  return { pki: { ca, frontProxyCa, serviceAccount, certificates }, changed, renewed };
+}
+
+export function certificateNotAfter(certPem: string): Date {
+  return new x509.X509Certificate(certPem).notAfter;
+}
+
+/** The serial number, hex, as `openssl x509 -serial` prints it (upper case). */
+export function certificateSerial(certPem: string): string {
+  return new x509.X509Certificate(certPem).serialNumber.toUpperCase();
 }
 
 export function sealPki(cluster: string, pki: ClusterPki, box: SecretBox): StoredClusterPki {

@@ -1,10 +1,12 @@
 import { request } from 'node:https';
 import type { ProvisionedClusterSpec, ProvisionedNode } from '../clusters/provisioning-spec.js';
-import { ensureContainer, writeHostFiles, type DockerCallOptions } from './containers.js';
+import { ensureContainer, withFilesHash, writeHostFiles, type ContainerSpec, type DockerCallOptions } from './containers.js';
 import { CancelledError, withDeadline } from './deadline.js';
 import { connectHost, HostError, type HostConnection } from './host-connection.js';
 import { observeHostFacts } from './host-facts.js';
 import { imageReference } from './images.js';
+import { DOCKER_CERTS_DIR, ensureImage, KUBELET_DIR, registryHostFiles, type PrivateRegistry } from './registries.js';
+import { checkPorts, dockerVersionProblem, SUPPORTED_DOCKER_TEXT } from './preflight.js';
 import type { ProvisioningJournalStore } from './journal-store.js';
 import { APISERVER_PORT, controlPlaneContainers, etcdContainer, hostFiles, KUBE_DIR, kubeletContainer } from './node-plan.js';
 import type { ClusterPki } from './pki.js';
@@ -57,8 +59,13 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
     return connected;
   };
   const clusterPki = async (): Promise<ClusterPki> => (pki ??= await options.pki.ensure(cluster, spec));
-  const ensure = async (node: ProvisionedNode, container: Parameters<typeof ensureContainer>[1]) => {
-    const outcome = await ensureContainer((await connection(node)).docker, container, dockerOptions(node.name));
+  const registryPassword = (registry: PrivateRegistry) => options.pki.registryPassword(cluster, registry);
+  const ensure = async (node: ProvisionedNode, container: ContainerSpec) => {
+    const { docker } = await connection(node);
+    const image = await ensureImage(docker, container.image, spec.privateRegistries, registryPassword, dockerOptions(node.name));
+    if (image === 'pulled') log.append(cluster, `[${container.name}] ${node.name}: pulled ${container.image}`);
+    const files = hostFiles(cluster, spec, await clusterPki(), node);
+    const outcome = await ensureContainer(docker, withFilesHash(container, files), dockerOptions(node.name));
     log.append(cluster, `[${container.name}] ${node.name}: container ${container.name} ${outcome}`);
   };
 
@@ -67,14 +74,31 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
       const ensured = await clusterPki();
       log.append(cluster, `[pki] ${Object.keys(ensured.certificates).length} certificates stored (private keys sealed)`);
     },
+    // Pre-flight: nothing is changed on any host before every host passed (preflight.ts).
     connect: async (node) => {
-      const version = await (await connection(node)).dockerVersion();
-      log.append(cluster, `[connect] ${node.name}: ssh ok, Docker ${version} on ${spec.dockerSocket}`);
+      const connected = await connection(node);
+      const version = await connected.dockerVersion();
+      const versionProblem = dockerVersionProblem(version);
+      if (versionProblem && !spec.ignoreDockerVersion) throw new Error(versionProblem);
+      const versionNote = versionProblem ? `outside ${SUPPORTED_DOCKER_TEXT}, accepted by ignoreDockerVersion` : `supported: ${SUPPORTED_DOCKER_TEXT}`;
+      log.append(cluster, `[connect] ${node.name}: ssh ok, Docker ${version} (${versionNote}) on ${spec.dockerSocket}`);
+      if (spec.disablePortCheck) log.append(cluster, `[connect] ${node.name}: port checks skipped (disablePortCheck)`);
+      else log.append(cluster, `[connect] ${node.name}: ${await checkPorts(connected.docker, node, dockerOptions(node.name))}`);
     },
     files: async (node) => {
       const files = hostFiles(cluster, spec, await clusterPki(), node);
-      await writeHostFiles((await connection(node)).docker, imageReference('base'), KUBE_DIR, files, dockerOptions(node.name));
+      const { docker } = await connection(node);
+      await writeHostFiles(docker, imageReference('base'), KUBE_DIR, files, dockerOptions(node.name));
       log.append(cluster, `[files] ${node.name}: ${files.length} files under ${KUBE_DIR}/ssl`);
+      const registry = registryHostFiles(spec.privateRegistries, registryPassword);
+      if (registry.dockerCerts.length > 0) {
+        await writeHostFiles(docker, imageReference('base'), DOCKER_CERTS_DIR, registry.dockerCerts, dockerOptions(node.name));
+        log.append(cluster, `[files] ${node.name}: ${registry.dockerCerts.map((f) => f.path).join(', ')}`);
+      }
+      if (registry.kubelet.length > 0) {
+        await writeHostFiles(docker, imageReference('base'), KUBELET_DIR, registry.kubelet, dockerOptions(node.name));
+        log.append(cluster, `[files] ${node.name}: registry credentials for the kubelet in ${KUBELET_DIR}/config.json`);
+      }
     },
     etcd: (node) => ensure(node, etcdContainer(spec, node)),
     'control-plane': async (node) => {

@@ -7,7 +7,7 @@ import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { ensureDirectory, removeLeftoverTempFiles, writeFileDurably } from './durable-file.js';
 import { JsonLinesLog } from './json-lines-log.js';
 import { openCollections, sealCollections } from './sealed-fields.js';
-import { SecretBox } from './secret-box.js';
+import { SecretBox } from '../store/secret-box.js';
 import type { AppendLog, CollectionDef, LogDef, LogEntry, Store, StoreCollection, StoreDef } from './store.js';
 
 const FileSchema = z.object({

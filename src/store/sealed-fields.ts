@@ -1,4 +1,4 @@
-import type { SecretBox } from './secret-box.js';
+import type { SecretBox } from '../store/secret-box.js';
 
 /**
  * Which fields of stored records are secrets, by name, wherever they sit in a record: an imported

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { SecretBox } from './secret-box.js';
+import type { SecretBox } from '../store/secret-box.js';
 
 /**
  * A named, typed collection of records keyed by id. `schema` validates every record read back

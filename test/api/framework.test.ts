@@ -19,6 +19,7 @@ import { ClusterManager } from '../../src/clusters/cluster-manager.js';
 import { UserQuotaService } from '../../src/quotas/user-quota-service.js';
 import { userQuotasCollection } from '../../src/quotas/user-quota.js';
 import { ClusterUnavailableError, ConflictError } from '../../src/errors.js';
+import { ProvisioningLog } from '../../src/provisioning/provisioning-log.js';
 import { createLogger } from '../../src/logger.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
 import type { Store } from '../../src/store/store.js';
@@ -31,7 +32,22 @@ const pods: ApiObject[] = [
   { id: 'web-2', name: 'web-2', node: 'n2' },
 ];
 const resources = [
-  defineResource({ kind: 'cluster', list: async () => [{ id: 'c1' }], get: async (_c, id) => (id === 'c1' ? { id } : undefined) }),
+  defineResource({
+    kind: 'cluster',
+    list: async () => [{ id: 'c1' }],
+    get: async (_c, id) => (id === 'c1' ? { id } : undefined),
+    guardChildren: (_c, id) => {
+      if (id === 'c-down') throw new ClusterUnavailableError('cluster c-down is Creating');
+    },
+  }),
+  // A text view, served also while its cluster is unavailable (as zkelog).
+  defineResource({
+    kind: 'eventlog',
+    collectionName: 'eventlog',
+    parents: ['cluster'],
+    servedWhileParentUnavailable: true,
+    text: async (ctx) => [`first line of ${ctx.parents.cluster}`, 'second line'],
+  }),
   defineResource({
     kind: 'namespace',
     parents: ['cluster'],
@@ -94,6 +110,7 @@ describe('schema-driven REST framework', () => {
       clusters,
       quotas: new UserQuotaService(store, clusters, users, () => undefined),
       catalog: new ChartCatalog({ builtInDir: builtInChartDir(), logger }),
+      provisioningLog: new ProvisioningLog(),
     };
     const app = express();
     app.use(API_PREFIX, createApiRouter({ registry: new ResourceRegistry(resources), services }));
@@ -159,6 +176,17 @@ describe('schema-driven REST framework', () => {
     expect(put.headers.get('allow')).to.equal('GET, DELETE');
     const post = await call('POST', '/clusters', { token: admin, body: '{}' });
     expect(post.status).to.equal(405);
+  });
+
+  it('answers a text kind as text/plain lines, past an unavailable parent, with GET only', async () => {
+    const res = await fetch(`${base}/clusters/c-down/eventlog`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.equal('text/plain; charset=utf-8');
+    expect(await res.text()).to.equal('first line of c-down\nsecond line\n');
+    expect((await call('GET', '/clusters/c-down/namespaces', { token: admin })).status).to.equal(503);
+    const post = await call('POST', '/clusters/c1/eventlog', { token: admin, body: '{}' });
+    expect(post.status).to.equal(405);
+    expect(post.headers.get('allow')).to.equal('GET');
   });
 
   it('answers DELETE with 204, as the seed says, also where deletion continues in the background', async () => {

@@ -94,6 +94,22 @@ describe('provisioning PKI', function () {
     expect(reopened.ca.keyPem).to.equal(pki.ca.keyPem);
   });
 
+  it('seals registry passwords bound to cluster and URL, and keeps a sealed one when a re-run body sends none', async () => {
+    const dir = tempDir();
+    const store = await openLowdbStore({ dataDir: dir, collections: [clusterPkiCollection] });
+    const pki = new ClusterPkiStore(store, SecretBox.forDataDir(dir));
+    const withRegistry = (password: string) => ({ ...spec, privateRegistries: [{ url: 'reg.example:5000', user: 'ops', password, cacert: '' }] });
+    const sealed = pki.sealRegistryPasswords('prov', withRegistry('hunter2'));
+    const stored = sealed.privateRegistries[0]!;
+    expect(stored.password).to.match(/^aes256gcm\.v1:/).and.not.include('hunter2');
+    expect(pki.registryPassword('prov', stored)).to.equal('hunter2');
+    expect(() => pki.registryPassword('other', stored)).to.throw(/cannot be opened/);
+    expect(pki.sealRegistryPasswords('prov', sealed).privateRegistries[0]!.password).to.equal(stored.password);
+    expect(pki.sealRegistryPasswords('prov', withRegistry(''), sealed).privateRegistries[0]!.password).to.equal(stored.password);
+    expect(pki.sealRegistryPasswords('prov', withRegistry('')).privateRegistries[0]!.password).to.equal('');
+    await store.close();
+  });
+
   it('refuses a sealed value that was tampered with, moved to another record, or sealed under another key', () => {
     const dir = tempDir();
     const box = SecretBox.forDataDir(dir);
