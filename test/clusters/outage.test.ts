@@ -63,6 +63,12 @@ describe('clusters: apiserver outage, relist and start-up', function () {
     expect(await etcdDelete(etcdPort, '/registry/namespaces/doomed')).to.equal(1);
     await etcdCompactAll(etcdPort);
 
+    // `npm run reliability` (R1 of issue 16) keeps the apiserver down 30 s, answering 503 throughout.
+    const outageMs = Number(process.env.ZCLOUD_RELIABILITY_OUTAGE_MS ?? 0);
+    while (Date.now() - stoppedAt < outageMs) {
+      expect((await zcloud.request('GET', `${API}/clusters/${NAME}/namespaces`, { token: admin })).status).to.equal(503);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
     await cluster.start();
     await eventually(async () => expect(await status()).to.equal('Running'), { within: 60_000, interval: 250 });
     await eventually(
