@@ -19,7 +19,6 @@ import { Manager, untilAborted } from '../src/manager.js';
 import { ZcloudMetrics } from '../src/metrics.js';
 import { userQuotasCollection } from '../src/quotas/user-quota.js';
 import { UserQuotaService } from '../src/quotas/user-quota-service.js';
-import { deprovisionCluster } from '../src/provisioning/deprovision.js';
 import { ProvisioningJournalStore, provisioningJournalCollection } from '../src/provisioning/journal-store.js';
 import { adminKubeconfig } from '../src/provisioning/kubeconfig.js';
 import { APISERVER_PORT } from '../src/provisioning/node-plan.js';
@@ -101,7 +100,6 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
         return adminKubeconfig(name, `https://${first.address}:${APISERVER_PORT}`, credentials);
       },
       restartProvisioning: async (name) => void (await journal.newGeneration(name)),
-      deprovision: (name, spec) => deprovisionCluster({ cluster: name, spec, journal, pki, log: provisioningLog }),
     });
     manager.add('caches', clusters);
     metrics.observeInformers(() => clusters.informerSamples());

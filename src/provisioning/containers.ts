@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import { withDeadline } from './deadline.js';
+import type { HostDirCleanup } from './node-plan.js';
 
 /**
  * The containers and files zcloud puts on a provisioned host. Every container carries the label
@@ -124,13 +125,13 @@ export async function writeHostFiles(docker: Docker, baseImage: string, hostDir:
  * output: how zcloud looks at a host as its containers see it. Labelled like every container of
  * the cluster, and removed whatever happens.
  */
-export async function runOnce(docker: Docker, image: string, command: string[], options: DockerCallOptions, binds: string[] = []): Promise<string> {
+export async function runOnce(docker: Docker, image: string, command: string[], options: DockerCallOptions, access: { binds?: string[]; privileged?: boolean } = {}): Promise<string> {
   const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
   const name = `zcloud-probe-${options.cluster}`;
   const stale = await call('list containers', docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } }));
   for (const c of stale) await call(`remove ${name}`, docker.getContainer(c.Id).remove({ force: true }));
   // A TTY gives the output as plain bytes rather than Docker's multiplexed frames.
-  const probe = await call(`create ${name}`, docker.createContainer({ name, Image: image, Cmd: command, Tty: true, Labels: { [CLUSTER_LABEL]: options.cluster }, HostConfig: { NetworkMode: 'host', Binds: binds } }));
+  const probe = await call(`create ${name}`, docker.createContainer({ name, Image: image, Cmd: command, Tty: true, Labels: { [CLUSTER_LABEL]: options.cluster }, HostConfig: { NetworkMode: 'host', Binds: access.binds ?? [], Privileged: access.privileged ?? false } }));
   try {
     await call(`start ${name}`, probe.start());
     const exit = (await call(`wait for ${name}`, probe.wait())) as { StatusCode: number };
@@ -142,16 +143,37 @@ export async function runOnce(docker: Docker, image: string, command: string[], 
   }
 }
 
+/** dockershim's label on every container the kubelet made for a pod (sandbox or app). */
+const POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
+
 /**
  * Removes what zcloud put on the host for the cluster: every container labelled with it
- * (running or not) and the directory of its files. Containers without the label, whoever
+ * (running or not), the containers its kubelet made for pods (dockershim's labels: call this only
+ * on a host of the cluster), and `dirs` as each says. Containers with neither label, whoever
  * started them, are never touched. Returns the names of the containers removed.
  */
-export async function removeClusterFromHost(docker: Docker, baseImage: string, filesDir: string, options: DockerCallOptions): Promise<string[]> {
+export async function removeClusterFromHost(docker: Docker, baseImage: string, dirs: readonly HostDirCleanup[], options: DockerCallOptions): Promise<string[]> {
   const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
   const labelled = await call('list containers', docker.listContainers({ all: true, filters: { label: [`${CLUSTER_LABEL}=${options.cluster}`] } }));
-  for (const c of labelled) await call(`remove ${c.Names[0] ?? c.Id}`, docker.getContainer(c.Id).remove({ force: true }));
-  const parent = filesDir.replace(/\/[^/]+$/, '');
-  await runOnce(docker, baseImage, ['rm', '-rf', filesDir], { ...options }, [`${parent}:${parent}`]);
-  return labelled.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')).sort();
+  // The kubelet goes first, or it would start the pods' containers again.
+  const order = (c: Docker.ContainerInfo) => (c.Names[0] === '/kubelet' ? 0 : 1);
+  for (const c of [...labelled].sort((a, b) => order(a) - order(b))) await call(`remove ${c.Names[0] ?? c.Id}`, docker.getContainer(c.Id).remove({ force: true }));
+  const pods = await call('list pod containers', docker.listContainers({ all: true, filters: { label: [POD_NAMESPACE_LABEL] } }));
+  for (const c of pods) await call(`remove ${c.Names[0] ?? c.Id}`, docker.getContainer(c.Id).remove({ force: true }));
+  const binds: string[] = [];
+  const script: string[] = ['set -e'];
+  for (const dir of dirs) {
+    if (dir.remove === 'directory') {
+      const parent = dir.path.replace(/\/[^/]+$/, '');
+      binds.push(`${parent}:${parent}`);
+      script.push(`rm -rf '${dir.path}'`);
+      continue;
+    }
+    binds.push(`${dir.path}:${dir.path}${dir.unmountBelow ? ':rshared' : ''}`);
+    // Deepest first; lazily, as a pod volume may still be busy for a moment after its container went.
+    if (dir.unmountBelow) script.push(`awk '$5 ~ "^${dir.path}/" {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done`);
+    script.push(`find '${dir.path}' -mindepth 1 -maxdepth 1 -exec rm -rf {} +`);
+  }
+  await runOnce(docker, baseImage, ['sh', '-c', script.join('\n')], options, { binds, privileged: true });
+  return [...labelled, ...pods].map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')).sort();
 }
