@@ -6,7 +6,7 @@ import { CLUSTER_LABEL } from '../../src/provisioning/containers.js';
 import { connectHost, type HostConnection } from '../../src/provisioning/host-connection.js';
 import { imageReference } from '../../src/provisioning/images.js';
 import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
-import { hostSetLayout } from '../../scripts/testenv/hosts/layout.js';
+import { hostSetLayout, readHostPids } from '../../scripts/testenv/hosts/layout.js';
 import { eventually } from '../helpers/world.js';
 import { API, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
@@ -29,6 +29,8 @@ describe('clusters: the lifecycle of a provisioned cluster (real hosts)', functi
   let admin: string;
   let first: Host, second: Host, third: Host;
   let core: CoreV1Api;
+  // Probes every second: an apiserver stopped by hand shows within seconds.
+  const zcloudEnv = { ZCLOUD_HEALTH_INTERVAL: '1s' };
 
   const roles = { first: ['controlplane', 'etcd', 'worker'], worker: ['worker'] };
   const node = (host: Host, nodeRoles: string[]) => ({ name: host.name, address: host.address, roles: nodeRoles });
@@ -79,8 +81,7 @@ describe('clusters: the lifecycle of a provisioned cluster (real hosts)', functi
     await destroyHosts(setName);
     set = await upHosts(setName, { count: 3 });
     [first, second, third] = set.hosts.nodes as [Host, Host, Host];
-    // Probes every second: an apiserver stopped by hand shows within seconds.
-    zcloud = await startTestZcloud({ env: { ZCLOUD_HEALTH_INTERVAL: '1s' } });
+    zcloud = await startTestZcloud({ env: zcloudEnv });
     admin = await zcloud.adminToken();
     const created = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: body(twoNodes()) });
     expect(created.status, created.text).to.equal(201);
@@ -188,17 +189,38 @@ describe('clusters: the lifecycle of a provisioned cluster (real hosts)', functi
     await waitForStatus('Running', 90_000);
   });
 
-  it('DELETE: Deleting, then gone; no zcloud or pod container on any host, a foreign container survives', async () => {
+  it('resumes an update cut short by zcloud stopping when it starts again on the same data', async () => {
+    const put = await zcloud.request('PUT', `${API}/clusters/lc`, { token: admin, body: body(twoNodes()) });
+    expect(put.body.status, put.text).to.equal('Updating');
+    await zcloud.close();
+    zcloud = await startTestZcloud({ dataDir: zcloud.dataDir, env: zcloudEnv });
+    admin = await zcloud.adminToken();
+    expect((await get()).body.status).to.equal('Updating');
+    await waitForStatus('Running', 240_000);
+    expect((await get()).body.message).to.equal('');
+    expect(await containers(third, CLUSTER_LABEL)).to.deep.equal([]);
+    expect((await core.listNode()).items.map((n) => n.metadata?.name)).not.to.include(third.name);
+  });
+
+  it('DELETE: Deleting (retried with backoff while a host is unreachable, saying so), then gone; no zcloud or pod container on any host, a foreign container survives', async () => {
     await runPodOn(second, 'on-second');
     await onHost(second, async (c) => {
       const foreign = await c.docker.createContainer({ name: 'started-by-hand', Image: imageReference('base'), Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'host' } });
       await foreign.start();
     });
+    // The second host's sshd stops: its address refuses SSH until the host set is brought up again.
+    process.kill(readHostPids(hostSetLayout(setName))[second.name]!.sshd!, 'SIGTERM');
     const removed = await zcloud.request('DELETE', `${API}/clusters/lc`, { token: admin });
     expect(removed.status, removed.text).to.equal(204);
     expect((await get()).body.status).to.equal('Deleting');
     expect((await zcloud.request('GET', `${API}/clusters`, { token: admin })).body.data.map((c: { status: string }) => c.status)).to.deep.equal(['Deleting']);
-    await eventually(async () => expect((await get()).status).to.equal(404), { within: 120_000, interval: 500 });
+    await eventually(async () => {
+      const got = await get();
+      expect(got.body.status).to.equal('Deleting');
+      expect(got.body.message).to.satisfy((m: string) => m.startsWith(`retrying with backoff: ${second.name}: `), got.body.message);
+    }, { within: 60_000, interval: 500 });
+    await upHosts(setName);
+    await eventually(async () => expect((await get()).status).to.equal(404), { within: 180_000, interval: 500 });
     for (const host of [first, second, third]) {
       expect(await containers(host, CLUSTER_LABEL), host.name).to.deep.equal([]);
       expect(await containers(host, 'io.kubernetes.pod.namespace'), host.name).to.deep.equal([]);
