@@ -3,7 +3,8 @@ import type { ProvisionedClusterSpec, ProvisionedNode } from './provisioning-spe
 /**
  * What a PUT may change on a running provisioned cluster, decided from the spec it runs and the
  * one asked for (pure). Nodes are matched by name: a node of both lists must keep its address
- * and roles; workers and edge nodes may come and go. The rest of the spec is fixed at create
+ * and roles; workers and edge nodes may come and go, etcd nodes may go (one etcd node always
+ * stays: the spec's own rules). The rest of the spec is fixed at create
  * (CIDRs, DNS, network, version: changing them would rebuild the cluster), except the SSH
  * credentials, which an operator rotates.
  */
@@ -33,7 +34,6 @@ export function nodeChanges(running: ProvisionedClusterSpec, wanted: Provisioned
   const removed = running.nodes.filter((n) => !wantedNames.has(n.name));
   for (const node of removed) {
     if (node.roles.includes('controlplane')) issues.push({ path: ['nodes'], message: `controlplane node ${node.name} cannot be removed` });
-    else if (node.roles.includes('etcd')) issues.push({ path: ['nodes'], message: `removing etcd node ${node.name} is not built yet` });
   }
   wanted.nodes.forEach((node, i) => {
     const before = runningByName.get(node.name);

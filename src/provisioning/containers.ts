@@ -143,6 +143,29 @@ export async function runOnce(docker: Docker, image: string, command: string[], 
   }
 }
 
+/**
+ * Runs `command` inside the running container `name` (docker exec) and returns its output; a
+ * non-zero exit fails naming the host and the command.
+ */
+export async function execIn(docker: Docker, name: string, command: string[], options: DockerCallOptions): Promise<string> {
+  const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
+  const exec = await call(`exec in ${name}`, docker.getContainer(name).exec({ Cmd: command, AttachStdout: true, AttachStderr: true, Tty: true }));
+  const stream = await call(`exec in ${name}`, exec.start({ hijack: true, stdin: false, Tty: true }));
+  const chunks: Buffer[] = [];
+  await call(
+    `output of ${command[0]} in ${name}`,
+    new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    }),
+  );
+  const output = Buffer.concat(chunks).toString('utf8');
+  const { ExitCode } = await call(`inspect exec in ${name}`, exec.inspect());
+  if (ExitCode !== 0) throw new Error(`${options.host}: ${command.slice(0, 2).join(' ')} … in ${name} exited with ${ExitCode}: ${output.trim()}`);
+  return output;
+}
+
 /** dockershim's label on every container the kubelet made for a pod (sandbox or app). */
 const POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
 

@@ -1,11 +1,11 @@
 import type { ProvisionedClusterSpec, ProvisionedNode } from '../clusters/provisioning-spec.js';
 import type { KubeHttp } from '../kube/kube-http.js';
 import { KubeApiError } from '../kube/kube-http.js';
-import { removeClusterFromHost } from './containers.js';
+import { execIn, removeClusterFromHost } from './containers.js';
 import { connectHost } from './host-connection.js';
 import { imageReference } from './images.js';
 import type { ProvisioningJournalStore } from './journal-store.js';
-import { ZCLOUD_HOST_DIRS } from './node-plan.js';
+import { etcdctlCommand, etcdMemberName, hasRole, ZCLOUD_HOST_DIRS } from './node-plan.js';
 import type { ClusterPkiStore } from './pki-store.js';
 import type { ProvisioningLog } from './provisioning-log.js';
 
@@ -78,8 +78,9 @@ export interface NodeRemovalOptions extends HostCleanOptions {
 
 /**
  * Removes `node` from a running cluster: drained (best effort: cordoned, its pods evicted, for at
- * most a minute), then its host cleaned, then its Node object deleted (after the kubelet is
- * gone, which would register it again) and its pinned host key forgotten. Every part is
+ * most a minute), an etcd member removed from the etcd cluster, then its host cleaned, then its
+ * Node object deleted (after the kubelet is gone, which would register it again), with any pod
+ * still bound to it, and its pinned host key forgotten. Every part is
  * idempotent, so a removal cut short is simply done again.
  */
 export async function removeNode(node: ProvisionedNode, options: NodeRemovalOptions): Promise<void> {
@@ -91,18 +92,27 @@ export async function removeNode(node: ProvisionedNode, options: NodeRemovalOpti
     if (signal?.aborted) throw err;
     log.append(cluster, `[remove] ${node.name}: drain incomplete, removing anyway: ${(err as Error).message}`);
   }
+  if (hasRole(node, 'etcd')) await removeEtcdMember(node, options);
   await cleanHost(node, (await options.journal.current(cluster)).hostKeys[node.name], options);
-  try {
-    await kube.request('DELETE', `/api/v1/nodes/${node.name}`, { signal });
-  } catch (err) {
-    if (!(err instanceof KubeApiError && err.status === 404)) throw new Error(`${node.name}: delete its Node object: ${(err as Error).message}`, { cause: err });
+  await kube.request('DELETE', `/api/v1/nodes/${node.name}`, { signal }).catch(ignoreGone);
+  // Pods still bound to it (a drain cut short) have no kubelet left to confirm their end.
+  for (const pod of await podsOn(kube, node.name, signal)) {
+    await kube.request('DELETE', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}?gracePeriodSeconds=0`, { signal }).catch(ignoreGone);
   }
   await options.journal.unpinHostKey(cluster, node.name);
-  log.append(cluster, `[remove] ${node.name}: Node object deleted, host key forgotten`);
+  log.append(cluster, `[remove] ${node.name}: Node object and its pods deleted, host key forgotten`);
 }
 
 interface PodList {
   items: { metadata: { name: string; namespace: string; ownerReferences?: { kind: string }[]; annotations?: Record<string, string> } }[];
+}
+
+function podsOn(kube: KubeHttp, node: string, signal?: AbortSignal): Promise<PodList['items']> {
+  return kube.request<PodList>('GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${node}`)}`, { signal }).then((list) => list.items);
+}
+
+function ignoreGone(err: unknown): void {
+  if (!(err instanceof KubeApiError && err.status === 404)) throw err;
 }
 
 /** Cordons the node and evicts its pods (not DaemonSets' nor static ones, which would only come back), waiting until they are gone. */
@@ -115,12 +125,11 @@ async function drainNode(kube: KubeHttp, name: string, signal?: AbortSignal): Pr
   try {
     await kube.request('PATCH', `/api/v1/nodes/${name}`, { body: { spec: { unschedulable: true } }, contentType: 'application/strategic-merge-patch+json', signal });
   } catch (err) {
-    if (err instanceof KubeApiError && err.status === 404) return;
-    throw err;
+    return ignoreGone(err);
   }
   const evictable = async () => {
-    const pods = await kube.request<PodList>('GET', `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${name}`)}`, { signal });
-    return pods.items.filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === 'DaemonSet') && !p.metadata.annotations?.['kubernetes.io/config.mirror']);
+    const pods = await podsOn(kube, name, signal);
+    return pods.filter((p) => !p.metadata.ownerReferences?.some((o) => o.kind === 'DaemonSet') && !p.metadata.annotations?.['kubernetes.io/config.mirror']);
   };
   for (let pods = await evictable(); pods.length > 0; pods = await evictable()) {
     within();
@@ -132,5 +141,35 @@ async function drainNode(kube: KubeHttp, name: string, signal?: AbortSignal): Pr
       });
     }
     await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
+/**
+ * Takes `node`'s member out of the etcd cluster, through etcdctl in the etcd container of a
+ * member that stays (the spec's first etcd node), before its container goes: a member that
+ * merely vanished would count against the quorum forever. Nothing to do once it is not listed.
+ */
+async function removeEtcdMember(node: ProvisionedNode, options: NodeRemovalOptions): Promise<void> {
+  const { cluster, spec, log } = options;
+  const staying = spec.nodes.find((n) => hasRole(n, 'etcd') && n.name !== node.name);
+  if (!staying) throw new Error(`${node.name}: no other etcd member to remove it through`);
+  const timeoutMs = options.callTimeoutMs ?? 30_000;
+  const connection = await connectHost(
+    { name: staying.name, address: staying.address, port: spec.sshPort, user: spec.sshUser, privateKey: spec.sshKey, pinnedHostKey: (await options.journal.current(cluster)).hostKeys[staying.name] },
+    { dockerSocket: spec.dockerSocket, timeoutMs, signal: options.signal },
+  );
+  try {
+    const docker = { cluster, host: staying.name, timeoutMs, signal: options.signal };
+    // `member list` prints `<hex id>, <status>, <name>, <peer urls>, <client urls>, <learner>` per member.
+    const members = (await execIn(connection.docker, 'etcd', etcdctlCommand(staying, ['member', 'list']), docker)).split('\n').map((line) => line.split(',').map((f) => f.trim()));
+    const member = members.find((fields) => fields[2] === etcdMemberName(node));
+    if (!member) {
+      log.append(cluster, `[remove] ${node.name}: not an etcd member (any more)`);
+      return;
+    }
+    await execIn(connection.docker, 'etcd', etcdctlCommand(staying, ['member', 'remove', member[0]!]), docker);
+    log.append(cluster, `[remove] ${node.name}: etcd member ${member[0]} removed through ${staying.name}`);
+  } finally {
+    await connection.close();
   }
 }

@@ -117,6 +117,17 @@ export function etcdContainer(spec: ProvisionedClusterSpec, node: ProvisionedNod
   };
 }
 
+/** etcdctl as run inside the etcd container of `node`, with that member's certificate (it serves clients and peers). */
+export function etcdctlCommand(node: ProvisionedNode, args: string[]): string[] {
+  const name = etcdName(node);
+  return ['etcdctl', '--endpoints=https://127.0.0.1:2379', `--cacert=${ssl('ca.crt')}`, `--cert=${ssl(`${name}.crt`)}`, `--key=${ssl(`${name}.key`)}`, ...args];
+}
+
+/** The etcd member name of `node`, as `--name` gives it. */
+export function etcdMemberName(node: ProvisionedNode): string {
+  return etcdName(node);
+}
+
 export function controlPlaneContainers(spec: ProvisionedClusterSpec, node: ProvisionedNode): ContainerSpec[] {
   const apiserver: ContainerSpec = {
     name: 'kube-apiserver',

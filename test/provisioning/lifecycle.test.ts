@@ -2,9 +2,11 @@ import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLUSTER_LABEL } from '../../src/provisioning/containers.js';
+import type { ProvisionedNode } from '../../src/clusters/provisioning-spec.js';
+import { CLUSTER_LABEL, execIn } from '../../src/provisioning/containers.js';
 import { connectHost, type HostConnection } from '../../src/provisioning/host-connection.js';
 import { imageReference } from '../../src/provisioning/images.js';
+import { etcdctlCommand } from '../../src/provisioning/node-plan.js';
 import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { hostSetLayout, readHostPids } from '../../scripts/testenv/hosts/layout.js';
 import { eventually } from '../helpers/world.js';
@@ -32,10 +34,10 @@ describe('clusters: the lifecycle of a provisioned cluster (real hosts)', functi
   // Probes every second: an apiserver stopped by hand shows within seconds.
   const zcloudEnv = { ZCLOUD_HEALTH_INTERVAL: '1s' };
 
-  const roles = { first: ['controlplane', 'etcd', 'worker'], worker: ['worker'] };
+  const roles = { first: ['controlplane', 'etcd', 'worker'], second: ['etcd', 'worker'], worker: ['worker'] };
   const node = (host: Host, nodeRoles: string[]) => ({ name: host.name, address: host.address, roles: nodeRoles });
   const body = (nodes: ReturnType<typeof node>[]) => ({ name: 'lc', nodes, sshUser: set.hosts.sshUser, sshKey: set.hosts.sshKey });
-  const twoNodes = () => [node(first, roles.first), node(second, roles.worker)];
+  const twoNodes = () => [node(first, roles.first), node(second, roles.second)];
   const threeNodes = () => [...twoNodes(), node(third, roles.worker)];
   const get = async (name = 'lc') => zcloud.request('GET', `${API}/clusters/${name}`, { token: admin });
   const waitForStatus = (status: string, within: number, name = 'lc') =>
@@ -103,10 +105,11 @@ describe('clusters: the lifecycle of a provisioned cluster (real hosts)', functi
 
   it('refuses (422, naming the field) node changes a running cluster cannot take, touching nothing', async () => {
     const refusals: [ReturnType<typeof node>[], string][] = [
-      [[node(third, roles.first), node(second, roles.worker)], `nodes: controlplane node ${first.name} cannot be removed`],
+      [[node(third, roles.first), node(second, roles.second)], `nodes: controlplane node ${first.name} cannot be removed`],
       [[node(first, roles.first), node(second, ['worker', 'edge'])], 'nodes.1.roles: node'],
-      [[node(first, roles.first), { ...node(second, roles.worker), address: third.address }], 'nodes.1.address: node'],
-      [[node(first, roles.first), { ...node(second, roles.worker), name: 'renamed' }], 'nodes.1.name: '],
+      [[node(first, roles.first), { ...node(second, roles.second), address: third.address }], 'nodes.1.address: node'],
+      [[node(first, roles.first), { ...node(second, roles.second), name: 'renamed' }], 'nodes.1.name: '],
+      [[...twoNodes(), node(third, ['etcd', 'worker'])], 'nodes.2.roles: adding an etcd node to a running cluster is not built yet'],
     ];
     for (const [nodes, message] of refusals) {
       const put = await zcloud.request('PUT', `${API}/clusters/lc`, { token: admin, body: body(nodes) });
@@ -202,14 +205,29 @@ describe('clusters: the lifecycle of a provisioned cluster (real hosts)', functi
     expect((await core.listNode()).items.map((n) => n.metadata?.name)).not.to.include(third.name);
   });
 
+  it('PUT removes the etcd node: its member leaves the etcd cluster before its containers go, its Node object deleted', async () => {
+    const etcdMembers = () => onHost(first, (c) => execIn(c.docker, 'etcd', etcdctlCommand(node(first, roles.first) as ProvisionedNode, ['member', 'list']), { cluster: 'lc', host: first.name, timeoutMs: 30_000 }));
+    expect(await etcdMembers()).to.include(`etcd-${second.name}`);
+    const put = await zcloud.request('PUT', `${API}/clusters/lc`, { token: admin, body: body([node(first, roles.first)]) });
+    expect(put.status, put.text).to.equal(200);
+    await waitForStatus('Running', 240_000);
+    expect((await get()).body.message).to.equal('');
+    const members = await etcdMembers();
+    expect(members).to.include(`etcd-${first.name}`);
+    expect(members).not.to.include(`etcd-${second.name}`);
+    expect(await containers(second, CLUSTER_LABEL)).to.deep.equal([]);
+    expect(readdirSync(hostDir(second, '/var/lib/etcd'))).to.deep.equal([]);
+    expect((await core.listNode()).items.map((n) => n.metadata?.name)).to.deep.equal([first.name]);
+  });
+
   it('DELETE: Deleting (retried with backoff while a host is unreachable, saying so), then gone; no zcloud or pod container on any host, a foreign container survives', async () => {
-    await runPodOn(second, 'on-second');
-    await onHost(second, async (c) => {
+    await runPodOn(first, 'on-first');
+    await onHost(first, async (c) => {
       const foreign = await c.docker.createContainer({ name: 'started-by-hand', Image: imageReference('base'), Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'host' } });
       await foreign.start();
     });
-    // The second host's sshd stops: its address refuses SSH until the host set is brought up again.
-    process.kill(readHostPids(hostSetLayout(setName))[second.name]!.sshd!, 'SIGTERM');
+    // The first host's sshd stops: its address refuses SSH until the host set is brought up again.
+    process.kill(readHostPids(hostSetLayout(setName))[first.name]!.sshd!, 'SIGTERM');
     const removed = await zcloud.request('DELETE', `${API}/clusters/lc`, { token: admin });
     expect(removed.status, removed.text).to.equal(204);
     expect((await get()).body.status).to.equal('Deleting');
@@ -217,7 +235,7 @@ describe('clusters: the lifecycle of a provisioned cluster (real hosts)', functi
     await eventually(async () => {
       const got = await get();
       expect(got.body.status).to.equal('Deleting');
-      expect(got.body.message).to.satisfy((m: string) => m.startsWith(`retrying with backoff: ${second.name}: `), got.body.message);
+      expect(got.body.message).to.satisfy((m: string) => m.startsWith(`retrying with backoff: ${first.name}: `), got.body.message);
     }, { within: 60_000, interval: 500 });
     await upHosts(setName);
     await eventually(async () => expect((await get()).status).to.equal(404), { within: 180_000, interval: 500 });
@@ -228,7 +246,7 @@ describe('clusters: the lifecycle of a provisioned cluster (real hosts)', functi
       expect(readdirSync(hostDir(host, '/var/lib/kubelet')), host.name).to.deep.equal([]);
       expect(readdirSync(hostDir(host, '/var/lib/etcd')), host.name).to.deep.equal([]);
     }
-    expect((await onHost(second, (c) => c.docker.getContainer('started-by-hand').inspect())).State.Running).to.equal(true);
+    expect((await onHost(first, (c) => c.docker.getContainer('started-by-hand').inspect())).State.Running).to.equal(true);
   });
 
   it('DELETE during Creating cancels the run first, then cleans the host', async () => {
