@@ -24,7 +24,6 @@ import { Manager, untilAborted } from '../src/manager.js';
 import { ZcloudMetrics } from '../src/metrics.js';
 import { userQuotasCollection } from '../src/quotas/user-quota.js';
 import { UserQuotaService } from '../src/quotas/user-quota-service.js';
-import { deprovisionCluster } from '../src/provisioning/deprovision.js';
 import { ProvisioningJournalStore, provisioningJournalCollection } from '../src/provisioning/journal-store.js';
 import { adminKubeconfig } from '../src/provisioning/kubeconfig.js';
 import { APISERVER_PORT } from '../src/provisioning/node-plan.js';
@@ -105,7 +104,6 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
       },
       restartProvisioning: async (name) => void (await journal.newGeneration(name)),
       sealSpec: (name, spec, previous) => pki.sealRegistryPasswords(name, spec, previous),
-      deprovision: (name, spec) => deprovisionCluster({ cluster: name, spec, journal, pki, log: provisioningLog }),
     });
     manager.add('caches', clusters);
     metrics.observeInformers(() => clusters.informerSamples());

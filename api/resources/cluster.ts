@@ -22,11 +22,12 @@ function toApi(runtime: ClusterRuntime): ApiObject {
     // Per kind: a failing one answers 503 alone while the others are served.
     informers: cache.informerStates(),
     creationTimestamp: runtime.record.creationTimestamp,
-    ...(runtime.record.source.kind === 'ssh' ? publicSpecView(runtime.record.source.spec) : {}),
+    // A provisioned cluster's message says why its last update did not finish (empty when it did).
+    ...(runtime.record.source.kind === 'ssh' ? { message: runtime.record.source.message, ...publicSpecView(runtime.record.source.spec) } : {}),
   };
 }
 
-/** A provisioned cluster without a runtime yet: its run's phase, message and spec (never its key). */
+/** A provisioned cluster without a runtime (Creating, CreateFailed, Deleting): its run's phase, message and spec (never its key). */
 function provisioningToApi(record: ClusterRecord): ApiObject {
   if (record.source.kind !== 'ssh') throw new Error(`cluster ${record.name} is not provisioned`);
   return {
@@ -80,19 +81,21 @@ export const clusterResource = defineResource({
       return toApi(await ctx.services.clusters.register(input.name, input.kubeconfig));
     },
   },
-  // PUT re-runs a CreateFailed provisioned cluster with a corrected body (same nodes); other updates are not built yet.
+  // PUT re-runs a CreateFailed provisioned cluster with a corrected body (same nodes), or changes a Running one's nodes (Updating).
   update: {
     input: z.looseObject({}),
     run: async (ctx, id, input) => {
       const spec = parseInput(ProvisionedClusterInputSchema, input);
-      return provisioningToApi(await ctx.services.clusters.rerunProvisioning(id, spec));
+      const record = await ctx.services.clusters.reviseProvisioned(id, spec);
+      const runtime = ctx.services.clusters.get(id);
+      return runtime ? toApi(runtime) : provisioningToApi(record);
     },
   },
   remove: async (ctx, id) => {
     await ctx.services.clusters.remove(id);
   },
   actions: {
-    // Stops a Creating cluster's run within seconds (every remote call listens); it ends CreateFailed.
+    // Stops a Creating or Updating cluster's run within seconds (every remote call listens): it ends CreateFailed or Running.
     cancel: defineAction({
       run: async (ctx, id) => {
         await ctx.services.clusters.cancelProvisioning(id);

@@ -14,14 +14,18 @@ import { untilAborted, type Runnable } from '../manager.js';
 import type { ClusterSample, InformerSample } from '../metrics.js';
 import { defineCollection, type Store, type StoreCollection } from '../store/store.js';
 import type { UserService } from '../users.js';
-import { ProvisionedClusterSpecSchema, type ProvisionedClusterSpec } from './provisioning-spec.js';
+import { nodeChanges } from './node-changes.js';
+import { ProvisionedClusterSpecSchema, ProvisionedNodeSchema, type ProvisionedClusterSpec, type ProvisionedNode } from './provisioning-spec.js';
 
 export const ClusterNameSchema = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-", at most 63');
 
-/** The phase of a provisioned cluster's run; `Running` clusters have a runtime like imported ones. */
-export const provisioningPhases = ['Creating', 'Running', 'CreateFailed'] as const;
+/**
+ * The phase of a provisioned cluster's run. `Running` and `Updating` clusters have a runtime like
+ * imported ones (an update keeps serving); `Deleting` ones wait for their hosts to be cleaned.
+ */
+export const provisioningPhases = ['Creating', 'Running', 'CreateFailed', 'Updating', 'Deleting'] as const;
 export type ProvisioningPhase = (typeof provisioningPhases)[number];
 
 const ImportedSource = z.object({ kind: z.literal('kubeconfig'), kubeconfig: z.string().min(1) });
@@ -31,6 +35,8 @@ const ProvisionedSource = z.object({
   spec: ProvisionedClusterSpecSchema,
   phase: z.enum(provisioningPhases),
   message: z.string().default(''),
+  /** Nodes an update took out of the spec whose hosts may still hold zcloud's containers and files; emptied as each is cleaned. */
+  removedNodes: z.array(ProvisionedNodeSchema).default([]),
 });
 
 export const ClusterRecordSchema = z.object({
@@ -42,7 +48,10 @@ export const ClusterRecordSchema = z.object({
 export type ClusterRecord = z.infer<typeof ClusterRecordSchema>;
 export const clustersCollection = defineCollection('clusters', ClusterRecordSchema);
 
-export type ClusterState = 'Connecting' | 'Running' | 'Unreachable' | 'Deleting';
+export type ClusterState = 'Connecting' | 'Running' | 'Updating' | 'Unreachable' | 'Deleting';
+
+type ProvisionedRecord = ClusterRecord & { source: { kind: 'ssh' } };
+const isProvisioned = (record: ClusterRecord | undefined): record is ProvisionedRecord => record?.source.kind === 'ssh';
 
 export interface ClusterHealth {
   /** undefined until the first probe answers or fails for good */
@@ -63,7 +72,8 @@ export class ClusterRuntime {
   #done: Promise<void> = Promise.resolve();
 
   constructor(
-    readonly record: ClusterRecord,
+    /** The stored record; replaced when an update changes a provisioned cluster's spec or phase. */
+    public record: ClusterRecord,
     readonly http: KubeHttp,
     readonly cache: ClusterCache,
   ) {
@@ -78,6 +88,7 @@ export class ClusterRuntime {
 
   get state(): ClusterState {
     if (this.deleting) return 'Deleting';
+    if (this.record.source.kind === 'ssh' && this.record.source.phase === 'Updating') return 'Updating';
     if (this.health.reachable === false) return 'Unreachable';
     if (this.health.reachable && this.cache.settled) return 'Running';
     return 'Connecting';
@@ -89,7 +100,9 @@ export class ClusterRuntime {
    * so nothing mistakes zcloud's own shutdown for the cluster being unregistered.
    */
   get available(): boolean {
-    return !this.#stopped && this.state === 'Running';
+    if (this.#stopped || this.deleting || this.health.reachable !== true || !this.cache.settled) return false;
+    // An update adds or removes nodes while the cluster keeps serving.
+    return this.state === 'Running' || this.state === 'Updating';
   }
 
   get signal(): AbortSignal {
@@ -122,8 +135,6 @@ export interface ClusterManagerOptions {
   restartProvisioning?: (name: string) => Promise<void>;
   /** The spec as stored: secrets it carries (registry passwords) sealed. Default: as given. */
   sealSpec?: (name: string, spec: ProvisionedClusterSpec, previous?: ProvisionedClusterSpec) => ProvisionedClusterSpec;
-  /** Removes what zcloud put on a provisioned cluster's hosts; its failure keeps the record. */
-  deprovision?: (name: string, spec: ProvisionedClusterSpec) => Promise<void>;
 }
 
 export type ClusterListener = (event: 'attached' | 'detached', name: string) => void;
@@ -159,7 +170,7 @@ export class ClusterManager implements Runnable {
   readonly #runtimes = new Map<string, ClusterRuntime>();
   readonly #listeners = new Set<ClusterListener>();
   readonly #events: ObjectEvents;
-  /** Provisioned clusters whose run has not completed (Creating, CreateFailed): records without a runtime. */
+  /** Provisioned clusters without a runtime: their create has not completed (Creating, CreateFailed), or they are Deleting. */
   readonly #provisioning = new Map<string, ClusterRecord>();
   #onProvisioningRequested: (name: string) => void = () => undefined;
   #markLoaded: () => void = () => undefined;
@@ -191,7 +202,7 @@ export class ClusterManager implements Runnable {
     if (!signal.aborted) {
       for (const record of await this.#records.list()) {
         if (record.source.kind === 'kubeconfig') this.attach(record, record.source.kubeconfig);
-        else if (record.source.phase === 'Running') this.attach(record, await this.provisionedKubeconfig(record));
+        else if (record.source.phase === 'Running' || record.source.phase === 'Updating') this.attach(record, await this.provisionedKubeconfig(record));
         else this.#provisioning.set(record.name, record);
       }
     }
@@ -278,7 +289,7 @@ export class ClusterManager implements Runnable {
   async createProvisioned(name: string, spec: ProvisionedClusterSpec): Promise<ClusterRecord> {
     if (this.#runtimes.has(name) || this.#provisioning.has(name) || (await this.#records.get(name))) throw new ConflictError(`cluster ${name} already exists`);
     const stored = this.options.sealSpec?.(name, spec) ?? spec;
-    const record = await this.#records.create(name, { name, source: { kind: 'ssh', spec: stored, phase: 'Creating', message: '' }, creationTimestamp: new Date().toISOString() });
+    const record = await this.#records.create(name, { name, source: { kind: 'ssh', spec: stored, phase: 'Creating', message: '', removedNodes: [] }, creationTimestamp: new Date().toISOString() });
     this.#provisioning.set(name, record);
     this.#onProvisioningRequested(name);
     return record;
@@ -298,41 +309,106 @@ export class ClusterManager implements Runnable {
     this.#runs.delete(name);
   }
 
-  /** Stops a `Creating` cluster's run (it ends CreateFailed); 422 in any other state. */
+  /**
+   * Stops the run of a `Creating` cluster (it ends CreateFailed) or an `Updating` one (it ends
+   * Running, the update unfinished until the next PUT); 422 in any other state.
+   */
   async cancelProvisioning(name: string): Promise<void> {
-    const source = this.#provisioning.get(name)?.source;
-    if (!source && !this.#runtimes.has(name)) throw new NotFoundError(`cluster ${name} not found`);
-    if (source?.kind !== 'ssh' || source.phase !== 'Creating') {
-      throw new InputError(`only a Creating cluster can be cancelled; ${name} is ${source?.kind === 'ssh' ? source.phase : this.#runtimes.get(name)!.state}`, 'status');
+    const record = this.provisioned(name);
+    if (!record && !this.#runtimes.has(name)) throw new NotFoundError(`cluster ${name} not found`);
+    const phase = record?.source.phase;
+    if (phase !== 'Creating' && phase !== 'Updating') {
+      throw new InputError(`only a Creating or Updating cluster can be cancelled; ${name} is ${this.#runtimes.get(name)?.state ?? phase}`, 'status');
     }
     const run = this.#runs.get(name);
     if (run) run.abort();
-    // Queued but not started: the run will find it CreateFailed and do nothing.
-    else await this.finishProvisioning(name, { phase: 'CreateFailed', message: 'cancelled before it started' });
+    // Queued but not started: the run will find the phase changed and do nothing.
+    else if (phase === 'Creating') await this.finishProvisioning(name, { phase: 'CreateFailed', message: 'cancelled before it started' });
+    else await this.finishUpdate(name, 'update cancelled before it started; PUT the cluster again to finish it');
   }
 
   /**
-   * Runs a `CreateFailed` cluster again with `spec` (say, with a corrected key), from its first
-   * step. Its node list must stay as it was: the failed run may have left containers on those
-   * hosts. 422 for any other state or a changed node list.
+   * A PUT of a provisioned cluster: a `CreateFailed` one runs again from its first step with
+   * `spec` (say, a corrected key), its node list unchanged (the failed run may have left
+   * containers on those hosts); a `Running` one is updated to the node list of `spec` (see
+   * `nodeChanges`), or, when nothing changes and its last update finished, refused as before.
+   * 422 naming the field for a change that is not allowed, or in any other state.
    */
-  async rerunProvisioning(name: string, spec: ProvisionedClusterSpec): Promise<ClusterRecord> {
-    const record = this.#provisioning.get(name);
+  async reviseProvisioned(name: string, spec: ProvisionedClusterSpec): Promise<ClusterRecord> {
+    const record = this.provisioned(name);
     if (!record && !this.#runtimes.has(name)) throw new NotFoundError(`cluster ${name} not found`);
-    if (record?.source.kind !== 'ssh' || record.source.phase !== 'CreateFailed') {
-      throw new InputError(`only a CreateFailed cluster can be re-run; updates of other clusters are not available yet`, 'status');
+    if (record?.source.phase === 'CreateFailed') return this.rerunProvisioning(record, spec);
+    if (record?.source.phase === 'Running') {
+      const changes = nodeChanges(record.source.spec, spec);
+      const issue = changes.issues[0];
+      if (issue) throw new InputError(issue.message, issue.path.join('.'));
+      const unfinished = record.source.message !== '' || record.source.removedNodes.length > 0;
+      if (changes.added.length || changes.removed.length || unfinished) return this.beginUpdate(record, spec, changes.removed);
     }
+    throw new InputError(`only a CreateFailed cluster can be re-run, or a Running one's node list changed; ${name} is ${this.#runtimes.get(name)?.state ?? record?.source.phase}`, 'status');
+  }
+
+  private async rerunProvisioning(record: ProvisionedRecord, spec: ProvisionedClusterSpec): Promise<ClusterRecord> {
     const nodesOf = (s: ProvisionedClusterSpec) => JSON.stringify(s.nodes.map((n) => ({ name: n.name, address: n.address, roles: [...n.roles].sort() })));
     if (nodesOf(record.source.spec) !== nodesOf(spec)) throw new InputError('must stay as created when a failed cluster is re-run; delete the cluster and create it again to change nodes', 'nodes');
-    await this.options.restartProvisioning?.(name);
-    const stored = this.options.sealSpec?.(name, spec, record.source.spec) ?? spec;
-    const updated = await this.#records.update(name, (current) => ({ ...current, source: { kind: 'ssh', spec: stored, phase: 'Creating', message: '' } }));
-    this.#provisioning.set(name, updated);
-    this.#onProvisioningRequested(name);
+    await this.options.restartProvisioning?.(record.name);
+    const stored = this.options.sealSpec?.(record.name, spec, record.source.spec) ?? spec;
+    const updated = await this.#records.update(record.name, (current) => ({ ...current, source: { kind: 'ssh', spec: stored, phase: 'Creating', message: '', removedNodes: [] } }));
+    this.#provisioning.set(record.name, updated);
+    this.#onProvisioningRequested(record.name);
     return updated;
   }
 
-  /** Provisioned clusters without a runtime yet (Creating, CreateFailed). */
+  /** Records the update (`Updating`, a new journal generation) before handing it to the provisioning controller. */
+  private async beginUpdate(record: ProvisionedRecord, spec: ProvisionedClusterSpec, removed: ProvisionedNode[]): Promise<ClusterRecord> {
+    await this.options.restartProvisioning?.(record.name);
+    const wanted = new Set(spec.nodes.map((n) => n.name));
+    // Nodes a cancelled update did not finish removing stay pending, unless asked back.
+    const pending = [...record.source.removedNodes.filter((n) => !wanted.has(n.name) && !removed.some((r) => r.name === n.name)), ...removed];
+    const updated = await this.#records.update(record.name, (current) => ({ ...current, source: { kind: 'ssh', spec, phase: 'Updating', message: '', removedNodes: pending } }));
+    this.#setRecord(updated);
+    this.options.logger.info('cluster update requested', { cluster: record.name, nodes: spec.nodes.map((n) => n.name), removing: pending.map((n) => n.name) });
+    this.#onProvisioningRequested(record.name);
+    return updated;
+  }
+
+  /** Ends an update: `Running`, with `message` saying why it did not finish (empty when it did). */
+  async finishUpdate(name: string, message = ''): Promise<void> {
+    const updated = await this.#records.update(name, (current) =>
+      current.source.kind === 'ssh' && current.source.phase === 'Updating' ? { ...current, source: { ...current.source, phase: 'Running', message } } : current,
+    );
+    this.#setRecord(updated);
+    this.options.logger.info('cluster update finished', { cluster: name, ...(message ? { message } : {}) });
+  }
+
+  /** A node an update removed is off its host: it is no longer pending. */
+  async nodeRemoved(name: string, node: string): Promise<void> {
+    const updated = await this.#records.update(name, (current) =>
+      current.source.kind === 'ssh' ? { ...current, source: { ...current.source, removedNodes: current.source.removedNodes.filter((n) => n.name !== node) } } : current,
+    );
+    this.#setRecord(updated);
+  }
+
+  /** Puts a changed record where readers find it: the runtime of an attached cluster, else the pending ones. */
+  #setRecord(record: ClusterRecord): void {
+    const runtime = this.#runtimes.get(record.name);
+    if (runtime) runtime.record = record;
+    else if (this.#provisioning.has(record.name)) this.#provisioning.set(record.name, record);
+  }
+
+  /** A provisioned cluster's record in any phase (attached or not); undefined for unknown or imported clusters. */
+  provisioned(name: string): ProvisionedRecord | undefined {
+    const record = this.#provisioning.get(name) ?? this.#runtimes.get(name)?.record;
+    return isProvisioned(record) ? record : undefined;
+  }
+
+  /** Provisioned clusters with a run to make: Creating, Updating, Deleting (the provisioning controller's initial keys). */
+  provisioningWork(): string[] {
+    const records = [...this.#provisioning.values(), ...[...this.#runtimes.values()].map((r) => r.record)];
+    return records.filter((r) => isProvisioned(r) && ['Creating', 'Updating', 'Deleting'].includes(r.source.phase)).map((r) => r.name);
+  }
+
+  /** Provisioned clusters without a runtime (Creating, CreateFailed, Deleting). */
   provisioningRecords(): ClusterRecord[] {
     return [...this.#provisioning.values()];
   }
@@ -349,8 +425,12 @@ export class ClusterManager implements Runnable {
   /** Ends a provisioning run: `Running` attaches the cluster like an imported one, `CreateFailed` keeps the message. */
   async finishProvisioning(name: string, outcome: { phase: 'Running' } | { phase: 'CreateFailed'; message: string }): Promise<void> {
     const record = await this.#records.update(name, (current) =>
-      current.source.kind === 'ssh' ? { ...current, source: { ...current.source, phase: outcome.phase, message: outcome.phase === 'CreateFailed' ? outcome.message : '' } } : current,
+      current.source.kind === 'ssh' && current.source.phase === 'Creating'
+        ? { ...current, source: { ...current.source, phase: outcome.phase, message: outcome.phase === 'CreateFailed' ? outcome.message : '' } }
+        : current,
     );
+    // A DELETE came first: the cluster is Deleting, and stays so.
+    if (record.source.kind === 'ssh' && record.source.phase !== outcome.phase) return;
     if (outcome.phase === 'Running') {
       const kubeconfig = await this.provisionedKubeconfig(record);
       this.#provisioning.delete(name);
@@ -369,16 +449,6 @@ export class ClusterManager implements Runnable {
     return this.provisionedKubeconfig(record);
   }
 
-  private async deprovision(record: ClusterRecord): Promise<void> {
-    if (record.source.kind !== 'ssh') return;
-    if (!this.options.deprovision) throw new Error(`cluster ${record.name} is provisioned, but zcloud was started without provisioning`);
-    try {
-      await this.options.deprovision(record.name, record.source.spec);
-    } catch (err) {
-      throw new ConflictError(`cluster ${record.name} was not removed: ${(err as Error).message}`, { cause: err });
-    }
-  }
-
   private async provisionedKubeconfig(record: ClusterRecord): Promise<string> {
     if (record.source.kind !== 'ssh') throw new Error(`cluster ${record.name} is not provisioned`);
     if (!this.options.provisionedKubeconfig) throw new Error(`cluster ${record.name} is provisioned, but zcloud was started without provisioning`);
@@ -386,35 +456,50 @@ export class ClusterManager implements Runnable {
   }
 
   /**
-   * Stops the cluster's informers, drops its cache and record, and revokes projects on it. A
-   * provisioned cluster's hosts are cleaned first (zcloud's containers and files); a host that
-   * cannot be reached fails the removal (409) and keeps the record, so it can be repeated.
+   * Removes a cluster. An imported one: its informers stop, its cache and record go, projects on
+   * it are revoked, at once. A provisioned one turns `Deleting` (durably: a restart carries on),
+   * its run (if any) is cancelled, and the provisioning controller cleans its hosts, then calls
+   * `forgetDeleted`.
    */
   async remove(name: string): Promise<void> {
-    const pending = this.#provisioning.get(name);
-    if (pending) {
-      await this.deprovision(pending);
-      this.#provisioning.delete(name);
-      await this.#records.delete(name);
-      await this.options.users.revokeCluster(name);
-      this.options.logger.info('cluster removed', { cluster: name });
+    const provisioned = this.provisioned(name);
+    if (provisioned) {
+      if (provisioned.source.phase === 'Deleting') return;
+      const deleting = await this.#records.update(name, (current) => (current.source.kind === 'ssh' ? { ...current, source: { ...current.source, phase: 'Deleting', message: '' } } : current));
+      this.#runs.get(name)?.abort();
+      const runtime = this.#runtimes.get(name);
+      if (runtime) {
+        runtime.deleting = true;
+        await runtime.stop();
+        this.#runtimes.delete(name);
+        this.emit('detached', name);
+      }
+      this.#provisioning.set(name, deleting);
+      this.options.logger.info('cluster deletion requested', { cluster: name });
+      this.#onProvisioningRequested(name);
       return;
     }
     const runtime = this.require(name);
     runtime.deleting = true;
     await runtime.stop();
-    try {
-      await this.deprovision(runtime.record);
-    } catch (err) {
-      // The cluster stays registered and attached again, as it was.
-      this.#runtimes.delete(name);
-      this.attach(runtime.record, await this.kubeconfigOf(name));
-      throw err;
-    }
     this.#runtimes.delete(name);
     await this.#records.delete(name);
     await this.options.users.revokeCluster(name);
     this.emit('detached', name);
+    this.options.logger.info('cluster removed', { cluster: name });
+  }
+
+  /** Says why a `Deleting` cluster is not gone yet (a host unreachable, retried with backoff). */
+  async deletionDelayed(name: string, message: string): Promise<void> {
+    const updated = await this.#records.update(name, (current) => (current.source.kind === 'ssh' ? { ...current, source: { ...current.source, message } } : current));
+    this.#setRecord(updated);
+  }
+
+  /** The hosts of a `Deleting` cluster are clean: its record goes and projects on it are revoked. */
+  async forgetDeleted(name: string): Promise<void> {
+    this.#provisioning.delete(name);
+    await this.#records.delete(name);
+    await this.options.users.revokeCluster(name);
     this.options.logger.info('cluster removed', { cluster: name });
   }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import { withDeadline } from './deadline.js';
+import type { HostDirCleanup } from './node-plan.js';
 
 /**
  * The containers and files zcloud puts on a provisioned host. Every container carries the label
@@ -143,15 +144,14 @@ export async function runOnce(
   image: string,
   command: string[],
   options: DockerCallOptions,
-  binds: string[] = [],
-  access: { privileged?: boolean; pidHost?: boolean } = {},
+  access: { binds?: string[]; privileged?: boolean; pidHost?: boolean } = {},
 ): Promise<string> {
   const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
   const name = `zcloud-probe-${options.cluster}`;
   const stale = await call('list containers', docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } }));
   for (const c of stale) await call(`remove ${name}`, docker.getContainer(c.Id).remove({ force: true }));
   // A TTY gives the output as plain bytes rather than Docker's multiplexed frames.
-  const probe = await call(`create ${name}`, docker.createContainer({ name, Image: image, Cmd: command, Tty: true, Labels: { [CLUSTER_LABEL]: options.cluster }, HostConfig: { NetworkMode: 'host', Binds: binds, Privileged: access.privileged ?? false, ...(access.pidHost ? { PidMode: 'host' } : {}) } }));
+  const probe = await call(`create ${name}`, docker.createContainer({ name, Image: image, Cmd: command, Tty: true, Labels: { [CLUSTER_LABEL]: options.cluster }, HostConfig: { NetworkMode: 'host', Binds: access.binds ?? [], Privileged: access.privileged ?? false, ...(access.pidHost ? { PidMode: 'host' } : {}) } }));
   try {
     await call(`start ${name}`, probe.start());
     const exit = (await call(`wait for ${name}`, probe.wait())) as { StatusCode: number };
@@ -166,15 +166,59 @@ export async function runOnce(
 }
 
 /**
+ * Runs `command` inside the running container `name` (docker exec) and returns its output; a
+ * non-zero exit fails naming the host and the command.
+ */
+export async function execIn(docker: Docker, name: string, command: string[], options: DockerCallOptions): Promise<string> {
+  const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
+  const exec = await call(`exec in ${name}`, docker.getContainer(name).exec({ Cmd: command, AttachStdout: true, AttachStderr: true, Tty: true }));
+  const stream = await call(`exec in ${name}`, exec.start({ hijack: true, stdin: false, Tty: true }));
+  const chunks: Buffer[] = [];
+  await call(
+    `output of ${command[0]} in ${name}`,
+    new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    }),
+  );
+  const output = Buffer.concat(chunks).toString('utf8');
+  const { ExitCode } = await call(`inspect exec in ${name}`, exec.inspect());
+  if (ExitCode !== 0) throw new Error(`${options.host}: ${command.slice(0, 2).join(' ')} … in ${name} exited with ${ExitCode}: ${output.trim()}`);
+  return output;
+}
+
+/** dockershim's label on every container the kubelet made for a pod (sandbox or app). */
+const POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
+
+/**
  * Removes what zcloud put on the host for the cluster: every container labelled with it
- * (running or not) and the directory of its files. Containers without the label, whoever
+ * (running or not), the containers its kubelet made for pods (dockershim's labels: call this only
+ * on a host of the cluster), and `dirs` as each says. Containers with neither label, whoever
  * started them, are never touched. Returns the names of the containers removed.
  */
-export async function removeClusterFromHost(docker: Docker, baseImage: string, filesDir: string, options: DockerCallOptions): Promise<string[]> {
+export async function removeClusterFromHost(docker: Docker, baseImage: string, dirs: readonly HostDirCleanup[], options: DockerCallOptions): Promise<string[]> {
   const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
   const labelled = await call('list containers', docker.listContainers({ all: true, filters: { label: [`${CLUSTER_LABEL}=${options.cluster}`] } }));
-  for (const c of labelled) await call(`remove ${c.Names[0] ?? c.Id}`, docker.getContainer(c.Id).remove({ force: true }));
-  const parent = filesDir.replace(/\/[^/]+$/, '');
-  await runOnce(docker, baseImage, ['rm', '-rf', filesDir], { ...options }, [`${parent}:${parent}`]);
-  return labelled.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')).sort();
+  // The kubelet goes first, or it would start the pods' containers again.
+  const order = (c: Docker.ContainerInfo) => (c.Names[0] === '/kubelet' ? 0 : 1);
+  for (const c of [...labelled].sort((a, b) => order(a) - order(b))) await call(`remove ${c.Names[0] ?? c.Id}`, docker.getContainer(c.Id).remove({ force: true }));
+  const pods = await call('list pod containers', docker.listContainers({ all: true, filters: { label: [POD_NAMESPACE_LABEL] } }));
+  for (const c of pods) await call(`remove ${c.Names[0] ?? c.Id}`, docker.getContainer(c.Id).remove({ force: true }));
+  const binds: string[] = [];
+  const script: string[] = ['set -e'];
+  for (const dir of dirs) {
+    if (dir.remove === 'directory') {
+      const parent = dir.path.replace(/\/[^/]+$/, '');
+      binds.push(`${parent}:${parent}`);
+      script.push(`rm -rf '${dir.path}'`);
+      continue;
+    }
+    binds.push(`${dir.path}:${dir.path}${dir.unmountBelow ? ':rshared' : ''}`);
+    // Deepest first; lazily, as a pod volume may still be busy for a moment after its container went.
+    if (dir.unmountBelow) script.push(`awk '$5 ~ "^${dir.path}/" {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done`);
+    script.push(`find '${dir.path}' -mindepth 1 -maxdepth 1 -exec rm -rf {} +`);
+  }
+  await runOnce(docker, baseImage, ['sh', '-c', script.join('\n')], options, { binds, privileged: true });
+  return [...labelled, ...pods].map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')).sort();
 }

@@ -36,7 +36,7 @@ export async function snapshotEtcd(docker: Docker, node: ProvisionedNode, retent
     // Marked: etcdctl's own messages share the output.
     `ls -1 ${ETCD_SNAPSHOT_DIR} | grep -E '^${options.cluster}-[0-9TZ]+\\.db$' | sort -r | sed 's/^/kept /'`,
   ].join('\n');
-  const output = await runOnce(docker, imageReference('etcd'), ['sh', '-c', script], options, [`${HOST_SSL_DIR}:${HOST_SSL_DIR}:ro`, `${ETCD_SNAPSHOT_DIR}:${ETCD_SNAPSHOT_DIR}`]);
+  const output = await runOnce(docker, imageReference('etcd'), ['sh', '-c', script], options, { binds: [`${HOST_SSL_DIR}:${HOST_SSL_DIR}:ro`, `${ETCD_SNAPSHOT_DIR}:${ETCD_SNAPSHOT_DIR}`] });
   const kept = output
     .split(/\r?\n/)
     .flatMap((line) => (line.startsWith('kept ') ? [`${ETCD_SNAPSHOT_DIR}/${line.slice('kept '.length).trim()}`] : []));

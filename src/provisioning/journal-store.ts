@@ -45,6 +45,11 @@ export class ProvisioningJournalStore {
     await this.#records.update(cluster, (j) => ({ ...j, hostKeys: { ...j.hostKeys, [host]: fingerprint } }));
   }
 
+  /** Forgets a removed node's host key: the address may later hold another host. */
+  async unpinHostKey(cluster: string, host: string): Promise<void> {
+    await this.#records.update(cluster, (j) => ({ ...j, hostKeys: Object.fromEntries(Object.entries(j.hostKeys).filter(([name]) => name !== host)) }));
+  }
+
   async remove(cluster: string): Promise<void> {
     await this.#records.delete(cluster);
   }

@@ -14,7 +14,26 @@ import type { ClusterPki } from './pki.js';
 /** Every file zcloud writes on a host lives below this directory. */
 export const HOST_SSL_DIR = '/etc/kubernetes/ssl';
 export const KUBE_DIR = '/etc/kubernetes';
+
 export const APISERVER_PORT = 6443;
+
+/**
+ * What zcloud's containers leave in a host's directories, and how a removed node or cluster
+ * gives it back: the directory of zcloud's files goes whole; etcd's and the kubelet's data
+ * directories are emptied (a host may mount them), the kubelet's after unmounting the pod
+ * volumes it mounted there.
+ */
+export interface HostDirCleanup {
+  path: string;
+  remove: 'directory' | 'contents';
+  /** Mounts below it are unmounted first (they propagate to the host: the kubelet binds it `shared`). */
+  unmountBelow?: boolean;
+}
+export const ZCLOUD_HOST_DIRS: readonly HostDirCleanup[] = [
+  { path: HOST_SSL_DIR, remove: 'directory' },
+  { path: '/var/lib/etcd', remove: 'contents' },
+  { path: '/var/lib/kubelet', remove: 'contents', unmountBelow: true },
+];
 
 const ssl = (name: string) => `${HOST_SSL_DIR}/${name}`;
 
@@ -96,6 +115,17 @@ export function etcdContainer(spec: ProvisionedClusterSpec, node: ProvisionedNod
       `--peer-cert-file=${cert}`, `--peer-key-file=${key}`, '--peer-client-cert-auth', `--peer-trusted-ca-file=${ssl('ca.crt')}`,
     ],
   };
+}
+
+/** etcdctl as run inside the etcd container of `node`, with that member's certificate (it serves clients and peers). */
+export function etcdctlCommand(node: ProvisionedNode, args: string[]): string[] {
+  const name = etcdName(node);
+  return ['etcdctl', '--endpoints=https://127.0.0.1:2379', `--cacert=${ssl('ca.crt')}`, `--cert=${ssl(`${name}.crt`)}`, `--key=${ssl(`${name}.key`)}`, ...args];
+}
+
+/** The etcd member name of `node`, as `--name` gives it. */
+export function etcdMemberName(node: ProvisionedNode): string {
+  return etcdName(node);
 }
 
 export function controlPlaneContainers(spec: ProvisionedClusterSpec, node: ProvisionedNode): ContainerSpec[] {

@@ -124,7 +124,7 @@ export async function checkPorts(docker: Docker, node: ProvisionedNode, options:
   if (taken.length === 0) return `ports ${needed.map((n) => n.port).join(', ')} free`;
 
   const holders = parseHolders(
-    await runOnce(docker, base, ['sh', '-c', `INODES=${taken.map((s) => s.inode).join(',')}; ${holderScript}`], options, [], { privileged: true, pidHost: true }),
+    await runOnce(docker, base, ['sh', '-c', `INODES=${taken.map((s) => s.inode).join(',')}; ${holderScript}`], options, { privileged: true, pidHost: true }),
   );
   const running = await withDeadline(`list containers on ${options.host}`, docker.listContainers(), options.timeoutMs, options.signal);
   const containerOf = (id: string | undefined) => (id ? running.find((c) => c.Id === id) : undefined);

@@ -102,15 +102,16 @@ describe('clusters: provisioning through the API (real host)', function () {
       expect(await clusterContainers(connection.docker, docker)).to.include('kube-apiserver');
       const removed = await zcloud.request('DELETE', `${API}/clusters/prov`, { token: admin });
       expect(removed.status, removed.text).to.be.oneOf([200, 202, 204]);
+      // Deleting until the host is clean, then gone.
+      await eventually(async () => expect((await zcloud.request('GET', `${API}/clusters/prov`, { token: admin })).status).to.equal(404), { within: 120_000, interval: 500 });
       expect(await clusterContainers(connection.docker, docker)).to.deep.equal([]);
       expect((await connection.docker.getContainer('started-by-hand').inspect()).State.Running).to.equal(true);
     } finally {
       await connection.close();
     }
-    expect((await zcloud.request('GET', `${API}/clusters/prov`, { token: admin })).status).to.equal(404);
     const never = await zcloud.request('DELETE', `${API}/clusters/wrong-key`, { token: admin });
     expect(never.status, never.text).to.be.oneOf([200, 202, 204]);
-    expect((await zcloud.request('GET', `${API}/clusters`, { token: admin })).body.data).to.deep.equal([]);
+    await eventually(async () => expect((await zcloud.request('GET', `${API}/clusters`, { token: admin })).body.data).to.deep.equal([]), { within: 30_000, interval: 500 });
   });
 
   it('cancel stops a Creating run within 30 s (CreateFailed), is refused (422) once it is not Creating; PUT re-runs it to Running', async () => {
@@ -128,7 +129,7 @@ describe('clusters: provisioning through the API (real host)', function () {
     expect(Date.now() - cancelledAt).to.be.lessThan(30_000);
     const again = await zcloud.request('POST', `${API}/clusters/cancel-me?action=cancel`, { token: admin });
     expect(again.status).to.equal(422);
-    expect(again.body.message).to.match(/^status: only a Creating cluster can be cancelled; cancel-me is CreateFailed/);
+    expect(again.body.message).to.match(/^status: only a Creating or Updating cluster can be cancelled; cancel-me is CreateFailed/);
 
     // PUT re-runs a CreateFailed cluster from its first step, its node list unchanged.
     const otherNodes = { ...body('cancel-me', set.hosts.sshKey), nodes: [{ ...body('x', '').nodes[0]!, name: 'renamed' }] };
@@ -141,7 +142,7 @@ describe('clusters: provisioning through the API (real host)', function () {
     await eventually(async () => expect((await zcloud.request('GET', `${API}/clusters/cancel-me`, { token: admin })).body.status).to.equal('Running'), { within: 240_000, interval: 1_000 });
     const running = await zcloud.request('PUT', `${API}/clusters/cancel-me`, { token: admin, body: body('cancel-me', set.hosts.sshKey) });
     expect(running.status).to.equal(422);
-    expect(running.body.message).to.match(/^status: only a CreateFailed cluster can be re-run/);
+    expect(running.body.message).to.match(/^status: only a CreateFailed cluster can be re-run, or a Running one's node list changed; cancel-me is Running/);
 
     const removed = await zcloud.request('DELETE', `${API}/clusters/cancel-me`, { token: admin });
     expect(removed.status, removed.text).to.be.oneOf([200, 202, 204]);

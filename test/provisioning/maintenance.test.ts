@@ -57,7 +57,7 @@ describe('provisioning: etcd snapshots and certificate renewal (real host)', fun
     });
   const docker = () => ({ cluster: 'ops', host: spec.nodes[0]!.name, timeoutMs: 30_000 });
   const snapshotsOnHost = async () =>
-    (await runOnce(host.docker, imageReference('base'), ['sh', '-c', `ls -1 ${ETCD_SNAPSHOT_DIR}`], docker(), [`${ETCD_SNAPSHOT_DIR}:${ETCD_SNAPSHOT_DIR}`])).split(/\r?\n/).filter(Boolean).sort();
+    (await runOnce(host.docker, imageReference('base'), ['sh', '-c', `ls -1 ${ETCD_SNAPSHOT_DIR}`], docker(), { binds: [`${ETCD_SNAPSHOT_DIR}:${ETCD_SNAPSHOT_DIR}`] })).split(/\r?\n/).filter(Boolean).sort();
 
   before(async () => {
     await destroyHosts(setName);
@@ -98,7 +98,7 @@ describe('provisioning: etcd snapshots and certificate renewal (real host)', fun
     }
     const onHost = await snapshotsOnHost();
     expect(onHost).to.deep.equal(taken.slice(1).map((f) => f.split('/').at(-1)!).sort());
-    const status = await runOnce(host.docker, imageReference('etcd'), ['etcdctl', 'snapshot', 'status', taken[2]!, '--write-out=json'], docker(), [`${ETCD_SNAPSHOT_DIR}:${ETCD_SNAPSHOT_DIR}`]);
+    const status = await runOnce(host.docker, imageReference('etcd'), ['etcdctl', 'snapshot', 'status', taken[2]!, '--write-out=json'], docker(), { binds: [`${ETCD_SNAPSHOT_DIR}:${ETCD_SNAPSHOT_DIR}`] });
     const parsed = JSON.parse(status.trim()) as { revision: number; totalKey: number };
     expect(parsed.revision).to.be.greaterThan(0);
     expect(parsed.totalKey).to.be.greaterThan(0);
@@ -145,7 +145,7 @@ describe('provisioning: etcd snapshots and certificate renewal (real host)', fun
     // The run the check asked for (what the provisioning controller does with the key once Running clusters take updates).
     await journal.newGeneration('ops');
     await runProvisioning({ cluster: 'ops', spec, journal, pki, log, signal: new AbortController().signal });
-    const onHost = await runOnce(host.docker, imageReference('base'), ['cat', `${HOST_SSL_DIR}/kube-apiserver.crt`], docker(), [`${HOST_SSL_DIR}:${HOST_SSL_DIR}:ro`]);
+    const onHost = await runOnce(host.docker, imageReference('base'), ['cat', `${HOST_SSL_DIR}/kube-apiserver.crt`], docker(), { binds: [`${HOST_SSL_DIR}:${HOST_SSL_DIR}:ro`] });
     expect(onHost.replace(/\r/g, '').trim()).to.equal(now.certificates['kube-apiserver']!.certPem.trim());
     // The apiserver was recreated with the new files and serves the new certificate.
     const served = await new Promise<string>((resolve, reject) => {

@@ -110,7 +110,7 @@ describe('provisioning: private registries (real registry, real host)', function
     expect(created.body.privateRegistries).to.deep.equal([{ url: registry, user, hasPassword: true, caCert: caPem }]);
     await eventually(async () => expect((await zcloud.request('GET', `${API}/clusters/reg`, { token: admin })).body.status).to.equal('Running'), { within: 300_000, interval: 2_000 });
 
-    const ssl = (path: string) => runOnce(host.docker, imageReference('base'), ['sh', '-c', `stat -c %a ${path}; cat ${path}`], dockerOptions(), ['/etc/docker:/etc/docker:ro', '/var/lib/kubelet:/var/lib/kubelet:ro']);
+    const ssl = (path: string) => runOnce(host.docker, imageReference('base'), ['sh', '-c', `stat -c %a ${path}; cat ${path}`], dockerOptions(), { binds: ['/etc/docker:/etc/docker:ro', '/var/lib/kubelet:/var/lib/kubelet:ro'] });
     const ca = (await ssl(`/etc/docker/certs.d/${registry}/ca.crt`)).replace(/\r/g, '');
     expect(ca.split('\n')[0]).to.equal('644');
     expect(ca.slice(4).trim()).to.equal(caPem.trim());
