@@ -75,6 +75,8 @@ describe('the seed clients of 2019: ids, self links, 204 on DELETE, protocol spe
       seen.add(path);
       const res = await env.api('GET', path);
       expect(res.status, `${path}: ${res.text}`).to.equal(200);
+      // A text resource (a cluster's zkelog) is a link too, but no collection to walk.
+      if (!res.headers.get('content-type')?.includes('json')) continue;
       expect(res.body.type, path).to.equal('collection');
       const items: Listed[] = res.body.data;
       visit(res.body.links.self as string, items);
