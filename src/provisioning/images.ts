@@ -18,6 +18,10 @@ export const imageRoles = [
   'kube-proxy',
   'pause',
   'base',
+  'flannel',
+  'flannel-cni-plugin',
+  'coredns',
+  'nginx-ingress-controller',
 ] as const;
 export type ImageRole = (typeof imageRoles)[number];
 
@@ -47,6 +51,11 @@ export const defaultImages: Readonly<Record<ImageRole, ImageName>> = {
   'kube-proxy': { name: 'kube-proxy', tag: kubernetesVersion },
   pause: { name: 'pause', tag: '3.2' },
   base: { name: 'busybox', tag: '1.35.0' },
+  // Add-ons, run by the cluster itself as pods (pulled by the kubelets, not loaded by zcloud).
+  flannel: { name: 'flannel', tag: 'v0.15.1' },
+  'flannel-cni-plugin': { name: 'flannel-cni-plugin', tag: 'v1.0.0' },
+  coredns: { name: 'coredns', tag: '1.8.0' },
+  'nginx-ingress-controller': { name: 'nginx-ingress-controller', tag: 'v0.43.0' },
 };
 
 /** The full reference of `role`'s image: `<repository>/<name>:<tag>`. */

@@ -191,3 +191,31 @@ export function kubeletContainer(spec: ProvisionedClusterSpec, node: Provisioned
     ],
   };
 }
+
+/**
+ * kube-proxy in iptables mode (privileged, host network). The conntrack settings are left to
+ * the host (`--conntrack-*=0`): kube-proxy would otherwise write nf_conntrack_max, which the
+ * kernel lets only the initial network namespace change, and fail on hosts that are network
+ * namespaces or unprivileged containers. /run is shared with the kubelet for the xtables lock.
+ */
+export function kubeProxyContainer(spec: ProvisionedClusterSpec, node: ProvisionedNode): ContainerSpec {
+  return {
+    name: 'kube-proxy',
+    image: imageReference('kube-proxy'),
+    privileged: true,
+    binds: [sslBind, '/run:/run'],
+    command: [
+      'kube-proxy',
+      `--kubeconfig=${ssl('kubeconfig-kube-proxy.yaml')}`,
+      '--proxy-mode=iptables',
+      `--cluster-cidr=${spec.clusterCidr}`,
+      `--hostname-override=${node.name}`,
+      `--bind-address=${node.address}`,
+      '--healthz-bind-address=127.0.0.1:10256',
+      '--metrics-bind-address=127.0.0.1:10249',
+      '--conntrack-max-per-core=0',
+      '--conntrack-tcp-timeout-established=0',
+      '--conntrack-tcp-timeout-close-wait=0',
+    ],
+  };
+}
