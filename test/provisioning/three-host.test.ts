@@ -104,7 +104,7 @@ describe('clusters: a 3-host cluster provisioned through the API (real hosts)', 
     expect(zcloudTaints(edge)).to.deep.equal([]);
   });
 
-  it('runs kube-proxy in iptables mode on every host: the kubernetes and kube-dns services are in its NAT rules', async () => {
+  it('runs kube-proxy in iptables mode on every host: the kubernetes service in its NAT rules, kube-dns (no endpoints here) rejected in its filter rules', async () => {
     for (const host of set.hosts.nodes) {
       const connection = await connectHost({ name: host.name, address: host.address, port: host.sshPort, user: set.hosts.sshUser, privateKey: set.hosts.sshKey }, { dockerSocket: '/var/run/docker.sock', timeoutMs: 10_000 });
       try {
@@ -112,7 +112,8 @@ describe('clusters: a 3-host cluster provisioned through the API (real hosts)', 
         await eventually(async () => {
           const nat = await execIn(connection.docker, 'kube-proxy', ['iptables-save', '-t', 'nat']);
           expect(nat, host.name).to.match(/-A KUBE-SERVICES -d 10\.43\.0\.1\/32 .*default\/kubernetes:https/);
-          expect(nat, host.name).to.include('kube-system/kube-dns:dns');
+          const filter = await execIn(connection.docker, 'kube-proxy', ['iptables-save', '-t', 'filter']);
+          expect(filter, host.name).to.match(/-A KUBE-SERVICES -d 10\.43\.0\.10\/32 -p udp .*kube-system\/kube-dns:dns has no endpoints.* -j REJECT/);
         }, { within: 60_000, interval: 2_000 });
       } finally {
         await connection.close();
