@@ -23,6 +23,7 @@ import { SecretBox } from '../src/provisioning/secret-box.js';
 import { stepKinds, type StepKind } from '../src/provisioning/step-plan.js';
 import { openLowdbStore } from '../src/store/lowdb-store.js';
 import { destroyHosts, upHosts } from '../scripts/testenv/hosts/host-set.js';
+import { threeHostCluster } from '../test/helpers/three-hosts.js';
 
 const setName = 'ad-bench';
 
@@ -34,16 +35,7 @@ async function main(): Promise<void> {
   const set = await upHosts(setName, { count: 3 });
   const store = await openLowdbStore({ dataDir, collections: [clusterPkiCollection, provisioningJournalCollection] });
   try {
-    const [cp, worker, edge] = set.hosts.nodes as [(typeof set.hosts.nodes)[number], (typeof set.hosts.nodes)[number], (typeof set.hosts.nodes)[number]];
-    const spec = ProvisionedClusterInputSchema.parse({
-      nodes: [
-        { name: cp.name, address: cp.address, roles: ['controlplane', 'etcd'] },
-        { name: worker.name, address: worker.address, roles: ['worker'] },
-        { name: edge.name, address: edge.address, roles: ['worker', 'edge'] },
-      ],
-      sshUser: set.hosts.sshUser,
-      sshKey: set.hosts.sshKey,
-    }) as ProvisionedClusterSpec;
+    const spec = ProvisionedClusterInputSchema.parse(threeHostCluster(set)) as ProvisionedClusterSpec;
     const journal = new ProvisioningJournalStore(store);
     const pki = new ClusterPkiStore(store, SecretBox.forDataDir(dataDir));
     const log = new ProvisioningLog();

@@ -213,7 +213,7 @@ export function ingressObjects(): ManifestObject[] {
       { apiGroups: ['extensions', 'networking.k8s.io'], resources: ['ingresses/status'], verbs: ['update'] },
     ]),
     bindingToServiceAccount('nginx-ingress-clusterrole-binding', 'nginx-ingress-clusterrole', account, INGRESS_NAMESPACE),
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nginx-configuration', namespace: INGRESS_NAMESPACE, labels: managed }, data: {} },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nginx-configuration', namespace: INGRESS_NAMESPACE, labels: managed } },
     {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'IngressClass',

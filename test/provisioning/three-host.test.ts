@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import { clusterContainers } from '../../src/provisioning/containers.js';
 import { connectHost } from '../../src/provisioning/host-connection.js';
 import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { threeHostCluster } from '../helpers/three-hosts.js';
 import { eventually } from '../helpers/world.js';
 import { API, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
@@ -55,21 +56,9 @@ describe('clusters: a 3-host cluster provisioned through the API (real hosts)', 
   });
 
   it('creates the cluster: Creating, then Running; its apiserver answers with the kubeconfig of getkubeconfig', async () => {
-    const [cp, worker, edge] = set.hosts.nodes as [HostSetInfo['hosts']['nodes'][number], HostSetInfo['hosts']['nodes'][number], HostSetInfo['hosts']['nodes'][number]];
     const created = await zcloud.request('POST', `${API}/clusters`, {
       token: admin,
-      body: {
-        name: 'three',
-        nodes: [
-          { name: cp.name, address: cp.address, roles: ['controlplane', 'etcd'] },
-          { name: worker.name, address: worker.address, roles: ['worker'] },
-          { name: edge.name, address: edge.address, roles: ['worker', 'edge'] },
-        ],
-        sshUser: set.hosts.sshUser,
-        sshKey: set.hosts.sshKey,
-        clusterUpstreamDNS: ['192.0.2.53'],
-        singleCloudAddress: '127.0.0.1:8080',
-      },
+      body: { name: 'three', ...threeHostCluster(set), clusterUpstreamDNS: ['192.0.2.53'], singleCloudAddress: '127.0.0.1:8080' },
     });
     expect(created.status, created.text).to.equal(201);
     expect(created.body.status).to.equal('Creating');
