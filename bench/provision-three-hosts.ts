@@ -32,9 +32,9 @@ type StepTimes = Map<StepKind, { seconds: number; count: number }>;
 async function main(): Promise<void> {
   await destroyHosts(setName);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'zcloud-bench-'));
-  const set = await upHosts(setName, { count: 3 });
   const store = await openLowdbStore({ dataDir, collections: [clusterPkiCollection, provisioningJournalCollection] });
   try {
+    const set = await upHosts(setName, { count: 3 });
     const spec = ProvisionedClusterInputSchema.parse(threeHostCluster(set)) as ProvisionedClusterSpec;
     const journal = new ProvisioningJournalStore(store);
     const pki = new ClusterPkiStore(store, SecretBox.forDataDir(dataDir));
@@ -59,7 +59,9 @@ async function main(): Promise<void> {
     };
     const create = await run();
     await journal.newGeneration('bench');
+    const linesBeforeRerun = log.lines('bench').length;
     const rerun = await run();
+    const rerunLines = log.lines('bench').slice(linesBeforeRerun);
 
     console.log(`${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
     console.log('| step (hosts) | create (s) | no-op re-run (s) |');
@@ -70,12 +72,11 @@ async function main(): Promise<void> {
       console.log(`| ${kind} (${a?.count ?? 0}) | ${a?.seconds.toFixed(2) ?? '-'} | ${b?.seconds.toFixed(2) ?? '-'} |`);
     }
     console.log(`| **wall time** | **${create.wall.toFixed(1)}** | **${rerun.wall.toFixed(1)}** |`);
-    const all = log.lines('bench');
-    const rerunLines = all.slice(all.map((line) => line.startsWith('[pki]') && line.endsWith('started')).lastIndexOf(true));
     console.log(`\nre-run: ${rerunLines.filter((line) => / container \S+ unchanged$/.test(line)).length} containers unchanged, ${rerunLines.filter((line) => / container \S+ (created|recreated|started)$/.test(line)).length} changed`);
   } finally {
     await store.close();
-    await destroyHosts(setName);
+    // A failed teardown is reported without hiding the run's own error.
+    await destroyHosts(setName).catch((err: Error) => console.error(`destroying host set ${setName}: ${err.message}`));
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
