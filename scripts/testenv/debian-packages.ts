@@ -25,6 +25,8 @@ export const requiredPackages: readonly string[] = [
   'docker.io',
   'busybox-static',
   'etcd-client',
+  // HAProxy, the local apiserver proxy of non-controlplane hosts.
+  'haproxy',
   // Headless browser of the /docs page test (test/api/docs-page.test.ts); no browser is ever downloaded.
   'chromium',
 ];

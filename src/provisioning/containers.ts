@@ -21,6 +21,8 @@ export interface ContainerSpec {
   binds: string[];
   privileged?: boolean;
   pidHost?: boolean;
+  /** `NAME=value` lines; part of the spec hash, so a container can be made to follow a file it reads (a hash of it). */
+  env?: string[];
 }
 
 export type ContainerOutcome = 'created' | 'recreated' | 'started' | 'unchanged';
@@ -61,6 +63,7 @@ export async function ensureContainer(docker: Docker, spec: ContainerSpec, optio
       name: spec.name,
       Image: spec.image,
       Cmd: spec.command,
+      ...(spec.env ? { Env: spec.env } : {}),
       Labels: { [CLUSTER_LABEL]: options.cluster, [SPEC_HASH_LABEL]: hash },
       HostConfig: {
         NetworkMode: 'host',

@@ -16,6 +16,7 @@ export const imageRoles = [
   'kube-scheduler',
   'kubelet',
   'kube-proxy',
+  'apiserver-proxy',
   'pause',
   'base',
   'flannel',
@@ -49,6 +50,8 @@ export const defaultImages: Readonly<Record<ImageRole, ImageName>> = {
   'kube-scheduler': { name: 'kube-scheduler', tag: kubernetesVersion },
   kubelet: { name: 'kubelet', tag: kubernetesVersion },
   'kube-proxy': { name: 'kube-proxy', tag: kubernetesVersion },
+  // The local apiserver proxy of non-controlplane hosts (RKE's nginx-proxy idea): HAProxy in TCP mode.
+  'apiserver-proxy': { name: 'haproxy', tag: '2.6' },
   pause: { name: 'pause', tag: '3.2' },
   base: { name: 'busybox', tag: '1.35.0' },
   // Add-ons, run by the cluster itself as pods (pulled by the kubelets, not loaded by zcloud).

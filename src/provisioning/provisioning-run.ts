@@ -11,7 +11,7 @@ import { addonObjects } from './addons.js';
 import { applyObject } from './cluster-apply.js';
 import { nodeLabelObject, nodeRoleTaints, rbacObjects, withTaints, type Taint } from './cluster-objects.js';
 import { adminKubeconfig } from './kubeconfig.js';
-import { APISERVER_PORT, controlPlaneContainers, etcdContainer, hasRole, hostFiles, KUBE_DIR, kubeletContainer, kubeProxyContainer } from './node-plan.js';
+import { APISERVER_PORT, apiserverProxyContainer, controlPlaneContainers, etcdContainer, hasRole, hostFiles, KUBE_DIR, kubeletContainer, kubeProxyContainer } from './node-plan.js';
 import type { ClusterPki } from './pki.js';
 import type { ClusterPkiStore } from './pki-store.js';
 import type { ProvisioningLog } from './provisioning-log.js';
@@ -105,6 +105,7 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
       const facts = await observeHostFacts((await connection(node)).docker, dockerOptions(node.name));
       await ensure(node, kubeletContainer(spec, node, facts));
     },
+    'apiserver-proxy': (node) => ensure(node, apiserverProxyContainer(spec)),
     'kube-proxy': (node) => ensure(node, kubeProxyContainer(spec, node)),
     'cluster-objects': () =>
       withClusterApi(async (api) => {

@@ -122,7 +122,7 @@ describe('provisioning: a journalled run on two real hosts', function () {
       const ready = nodes.items.filter((n) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True').map((n) => n.metadata?.name);
       expect(ready).to.have.members(spec.nodes.map((n) => n.name));
     }, { within: 240_000, interval: 2_000 });
-    expect(await containersByHost()).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'], ['kube-proxy', 'kubelet']]);
+    expect(await containersByHost()).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'], ['apiserver-proxy', 'kube-proxy', 'kubelet']]);
     expect(log.lines('prov').join('\n')).not.to.include('PRIVATE KEY');
     // The cluster's own objects: role labels on both nodes, CoreDNS on the DNS IP, flannel's network.
     const labels = (await core.listNode()).items.map((n) => Object.keys(n.metadata?.labels ?? {}).filter((l) => l.startsWith('node-role.kubernetes.io/')).sort());
@@ -161,7 +161,7 @@ describe('provisioning: a journalled run on two real hosts', function () {
     expect(outcomes.length).to.be.greaterThan(0);
     for (const line of outcomes) expect(line).to.match(/unchanged$/);
     expect(await zcloudApplyTimes()).to.deep.equal(appliedBefore);
-    expect(await containersByHost()).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'], ['kube-proxy', 'kubelet']]);
+    expect(await containersByHost()).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'], ['apiserver-proxy', 'kube-proxy', 'kubelet']]);
   });
 
   it('fails, naming the host, when a host offers a key other than the pinned one', async () => {
@@ -200,7 +200,7 @@ describe('provisioning: a journalled run on two real hosts', function () {
       expect(existsSync(etcKubernetes)).to.equal(true);
       expect(existsSync(join(etcKubernetes, 'ssl'))).to.equal(false);
     }
-    expect(removed).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'], ['kube-proxy', 'kubelet']]);
+    expect(removed).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'], ['apiserver-proxy', 'kube-proxy', 'kubelet']]);
     expect(await containersByHost()).to.deep.equal([[], []]);
   });
 });

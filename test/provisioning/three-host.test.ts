@@ -23,7 +23,7 @@ async function execIn(docker: Docker, container: string, command: string[]): Pro
 /**
  * The issue's 3-host create through the API: controlplane+etcd, worker, worker+edge. Running;
  * the cluster answers with the kubeconfig zcloud returns; every node Ready, labelled and tainted
- * by role; kube-proxy programs iptables on every host; the RBAC bindings, the network add-on,
+ * by role (the workers reaching the apiserver through their local proxy); kube-proxy programs iptables on every host; the RBAC bindings, the network add-on,
  * CoreDNS and the ingress controller exist with the spec's values (the test world cannot pull
  * the add-ons' images, so their pods do not run: their objects are what is checked); the
  * cluster's nodes, namespaces and pods are served from zcloud's cache.
@@ -97,7 +97,10 @@ describe('clusters: a 3-host cluster provisioned through the API (real hosts)', 
     for (const host of set.hosts.nodes) {
       const connection = await connectHost({ name: host.name, address: host.address, port: host.sshPort, user: set.hosts.sshUser, privateKey: set.hosts.sshKey }, { dockerSocket: '/var/run/docker.sock', timeoutMs: 10_000 });
       try {
-        expect(await clusterContainers(connection.docker, { cluster: 'three', host: host.name, timeoutMs: 10_000 })).to.include.members(['kube-proxy', 'kubelet']);
+        const containers = await clusterContainers(connection.docker, { cluster: 'three', host: host.name, timeoutMs: 10_000 });
+        expect(containers).to.include.members(['kube-proxy', 'kubelet']);
+        // Workers reach the apiserver through their local proxy only (their kubeconfigs say 127.0.0.1): they are Ready above.
+        expect(containers.includes('apiserver-proxy'), host.name).to.equal(host.name !== names()[0]);
         await eventually(async () => {
           const nat = await execIn(connection.docker, 'kube-proxy', ['iptables-save', '-t', 'nat']);
           expect(nat, host.name).to.match(/-A KUBE-SERVICES -d 10\.43\.0\.1\/32 .*default\/kubernetes:https/);

@@ -103,6 +103,9 @@ export async function buildHostImages(): Promise<HostImages> {
           shell: true,
         });
         break;
+      case 'apiserver-proxy':
+        recipes.push({ role, reference, files: await withLibraries(['/usr/sbin/haproxy'], '/usr/local/sbin'), shell: true });
+        break;
       case 'flannel':
       case 'flannel-cni-plugin':
       case 'coredns':
