@@ -27,6 +27,8 @@ export const requiredPackages: readonly string[] = [
   'etcd-client',
   // The private registry of test/provisioning/private-registry.test.ts (Distribution registry 2.8).
   'docker-registry',
+  // HAProxy, the local apiserver proxy of non-controlplane hosts.
+  'haproxy',
   // Headless browser of the /docs page test (test/api/docs-page.test.ts); no browser is ever downloaded.
   'chromium',
 ];

@@ -27,6 +27,8 @@ export interface ContainerSpec {
    * hash, so a renewed certificate recreates the containers that read it (they load it at start).
    */
   filesHash?: string;
+  /** `NAME=value` lines; part of the spec hash, so a container can be made to follow a file it reads (a hash of it). */
+  env?: string[];
 }
 
 export type ContainerOutcome = 'created' | 'recreated' | 'started' | 'unchanged';
@@ -75,6 +77,7 @@ export async function ensureContainer(docker: Docker, spec: ContainerSpec, optio
       name: spec.name,
       Image: spec.image,
       Cmd: spec.command,
+      ...(spec.env ? { Env: spec.env } : {}),
       Labels: { [CLUSTER_LABEL]: options.cluster, [SPEC_HASH_LABEL]: hash },
       HostConfig: {
         NetworkMode: 'host',

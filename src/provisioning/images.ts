@@ -16,8 +16,13 @@ export const imageRoles = [
   'kube-scheduler',
   'kubelet',
   'kube-proxy',
+  'apiserver-proxy',
   'pause',
   'base',
+  'flannel',
+  'flannel-cni-plugin',
+  'coredns',
+  'nginx-ingress-controller',
 ] as const;
 export type ImageRole = (typeof imageRoles)[number];
 
@@ -45,8 +50,15 @@ export const defaultImages: Readonly<Record<ImageRole, ImageName>> = {
   'kube-scheduler': { name: 'kube-scheduler', tag: kubernetesVersion },
   kubelet: { name: 'kubelet', tag: kubernetesVersion },
   'kube-proxy': { name: 'kube-proxy', tag: kubernetesVersion },
+  // The local apiserver proxy of non-controlplane hosts (RKE's nginx-proxy idea): HAProxy in TCP mode.
+  'apiserver-proxy': { name: 'haproxy', tag: '2.6' },
   pause: { name: 'pause', tag: '3.2' },
   base: { name: 'busybox', tag: '1.35.0' },
+  // Add-ons, run by the cluster itself as pods (pulled by the kubelets, not loaded by zcloud).
+  flannel: { name: 'flannel', tag: 'v0.15.1' },
+  'flannel-cni-plugin': { name: 'flannel-cni-plugin', tag: 'v1.0.0' },
+  coredns: { name: 'coredns', tag: '1.8.0' },
+  'nginx-ingress-controller': { name: 'nginx-ingress-controller', tag: 'v0.43.0' },
 };
 
 /** The full reference of `role`'s image: `<repository>/<name>:<tag>`. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ProvisionedClusterSpec, ProvisionedNode } from '../clusters/provisioning-spec.js';
 import type { ContainerSpec, HostFile } from './containers.js';
 import type { HostFacts } from './host-facts.js';
@@ -31,6 +32,7 @@ export interface HostDirCleanup {
 }
 export const ZCLOUD_HOST_DIRS: readonly HostDirCleanup[] = [
   { path: HOST_SSL_DIR, remove: 'directory' },
+  { path: `${KUBE_DIR}/apiserver-proxy`, remove: 'directory' },
   { path: '/var/lib/etcd', remove: 'contents' },
   { path: '/var/lib/kubelet', remove: 'contents', unmountBelow: true },
 ];
@@ -41,11 +43,50 @@ export function hasRole(node: ProvisionedNode, role: ProvisionedNode['roles'][nu
   return node.roles.includes(role);
 }
 
-/** Where a host's components reach the apiserver: their own on a controlplane host, else the first controlplane's. */
-export function apiserverUrlFor(spec: ProvisionedClusterSpec, node: ProvisionedNode): string {
-  if (hasRole(node, 'controlplane')) return `https://127.0.0.1:${APISERVER_PORT}`;
-  const first = spec.nodes.find((n) => hasRole(n, 'controlplane'))!;
-  return `https://${first.address}:${APISERVER_PORT}`;
+/**
+ * Where a host's components reach the apiserver: 127.0.0.1 everywhere, their own apiserver on a
+ * controlplane host, the local apiserver proxy (to every controlplane) on the others.
+ */
+export const LOCAL_APISERVER_URL = `https://127.0.0.1:${APISERVER_PORT}`;
+
+const APISERVER_PROXY_DIR = `${KUBE_DIR}/apiserver-proxy`;
+
+/**
+ * HAProxy's configuration on a non-controlplane host: TCP on 127.0.0.1:6443 to every
+ * controlplane's apiserver (TLS stays end to end: the apiserver's certificate carries
+ * 127.0.0.1), the ones failing a connect check skipped. Watches live long: hours-long timeouts.
+ */
+export function apiserverProxyConfig(spec: ProvisionedClusterSpec): string {
+  const servers = spec.nodes.filter((n) => hasRole(n, 'controlplane')).map((n) => `    server ${n.name} ${n.address}:${APISERVER_PORT}`);
+  return [
+    'global',
+    // Each connection takes two descriptors; 4000 stays within a container's default limit.
+    '    maxconn 4000',
+    'defaults',
+    '    mode tcp',
+    '    timeout connect 5s',
+    '    timeout client 24h',
+    '    timeout server 24h',
+    'frontend kube-apiserver',
+    `    bind 127.0.0.1:${APISERVER_PORT}`,
+    '    default_backend controlplanes',
+    'backend controlplanes',
+    '    default-server check inter 5s fall 3 rise 1',
+    ...servers,
+    '',
+  ].join('\n');
+}
+
+/** The local apiserver proxy of a non-controlplane host; recreated when the controlplane list (its configuration) changes. */
+export function apiserverProxyContainer(spec: ProvisionedClusterSpec): ContainerSpec {
+  const config = apiserverProxyConfig(spec);
+  return {
+    name: 'apiserver-proxy',
+    image: imageReference('apiserver-proxy'),
+    binds: [`${APISERVER_PROXY_DIR}:/usr/local/etc/haproxy:ro`],
+    command: ['haproxy', '-db', '-f', '/usr/local/etc/haproxy/haproxy.cfg'],
+    env: [`ZCLOUD_CONFIG_SHA256=${createHash('sha256').update(config).digest('hex')}`],
+  };
 }
 
 function etcdName(node: ProvisionedNode): string {
@@ -71,7 +112,7 @@ export function hostFiles(cluster: string, spec: ProvisionedClusterSpec, pki: Cl
   const kubeconfig = (component: string, certificateId: string) => {
     const cert = pki.certificates[certificateId]!;
     const user = cert.request.commonName;
-    secret(`kubeconfig-${component}.yaml`, renderEmbeddedKubeconfig({ cluster, server: apiserverUrlFor(spec, node), caPem: pki.ca.certPem, user, certPem: cert.certPem, keyPem: cert.keyPem }));
+    secret(`kubeconfig-${component}.yaml`, renderEmbeddedKubeconfig({ cluster, server: LOCAL_APISERVER_URL, caPem: pki.ca.certPem, user, certPem: cert.certPem, keyPem: cert.keyPem }));
   };
   files.push({ path: ssl('ca.crt'), content: pki.ca.certPem, mode: 0o644 });
   if (hasRole(node, 'etcd')) pair(etcdName(node));
@@ -85,6 +126,7 @@ export function hostFiles(cluster: string, spec: ProvisionedClusterSpec, pki: Cl
     kubeconfig('kube-controller-manager', 'kube-controller-manager');
     kubeconfig('kube-scheduler', 'kube-scheduler');
   }
+  if (!hasRole(node, 'controlplane')) files.push({ path: `${APISERVER_PROXY_DIR}/haproxy.cfg`, content: apiserverProxyConfig(spec), mode: 0o644 });
   kubeconfig('kubelet', `kubelet-${node.name}`);
   kubeconfig('kube-proxy', 'kube-proxy');
   pair(`kubelet-${node.name}`);
@@ -218,6 +260,34 @@ export function kubeletContainer(spec: ProvisionedClusterSpec, node: Provisioned
       '--authorization-mode=Webhook',
       '--read-only-port=0',
       '--fail-swap-on=false',
+    ],
+  };
+}
+
+/**
+ * kube-proxy in iptables mode (privileged, host network). The conntrack settings are left to
+ * the host (`--conntrack-*=0`): kube-proxy would otherwise write nf_conntrack_max, which the
+ * kernel lets only the initial network namespace change, and fail on hosts that are network
+ * namespaces or unprivileged containers. /run is shared with the kubelet for the xtables lock.
+ */
+export function kubeProxyContainer(spec: ProvisionedClusterSpec, node: ProvisionedNode): ContainerSpec {
+  return {
+    name: 'kube-proxy',
+    image: imageReference('kube-proxy'),
+    privileged: true,
+    binds: [sslBind, '/run:/run'],
+    command: [
+      'kube-proxy',
+      `--kubeconfig=${ssl('kubeconfig-kube-proxy.yaml')}`,
+      '--proxy-mode=iptables',
+      `--cluster-cidr=${spec.clusterCidr}`,
+      `--hostname-override=${node.name}`,
+      `--bind-address=${node.address}`,
+      '--healthz-bind-address=127.0.0.1:10256',
+      '--metrics-bind-address=127.0.0.1:10249',
+      '--conntrack-max-per-core=0',
+      '--conntrack-tcp-timeout-established=0',
+      '--conntrack-tcp-timeout-close-wait=0',
     ],
   };
 }

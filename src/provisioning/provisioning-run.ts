@@ -8,7 +8,12 @@ import { imageReference } from './images.js';
 import { DOCKER_CERTS_DIR, ensureImage, KUBELET_DIR, registryHostFiles, type PrivateRegistry } from './registries.js';
 import { checkPorts, dockerVersionProblem, SUPPORTED_DOCKER_TEXT } from './preflight.js';
 import type { ProvisioningJournalStore } from './journal-store.js';
-import { APISERVER_PORT, controlPlaneContainers, etcdContainer, hostFiles, KUBE_DIR, kubeletContainer } from './node-plan.js';
+import { KubeHttp } from '../kube/kube-http.js';
+import { addonObjects } from './addons.js';
+import { applyObject } from './cluster-apply.js';
+import { nodeLabelObject, nodeRoleTaints, rbacObjects, withTaints, type Taint } from './cluster-objects.js';
+import { adminKubeconfig } from './kubeconfig.js';
+import { APISERVER_PORT, apiserverProxyContainer, controlPlaneContainers, etcdContainer, hasRole, hostFiles, KUBE_DIR, kubeletContainer, kubeProxyContainer } from './node-plan.js';
 import type { ClusterPki } from './pki.js';
 import type { ClusterPkiStore } from './pki-store.js';
 import type { ProvisioningLog } from './provisioning-log.js';
@@ -100,7 +105,19 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
         log.append(cluster, `[files] ${node.name}: registry credentials for the kubelet in ${KUBELET_DIR}/config.json`);
       }
     },
-    etcd: (node) => ensure(node, etcdContainer(spec, node)),
+    etcd: async (node) => {
+      await ensure(node, etcdContainer(spec, node));
+      // Members start one per step: a member alone has no quorum, so each waits for its own to
+      // answer, and the last one for every member to report healthy.
+      const members = spec.nodes.filter((n) => hasRole(n, 'etcd'));
+      const last = members.at(-1)!.name === node.name;
+      const credentials = await clusterPki();
+      for (const member of last ? members : [node]) {
+        const what = last ? `etcd on ${member.name} to report healthy` : `etcd on ${member.name} to answer`;
+        await waitFor(what, options.readyTimeoutMs ?? 180_000, signal, () => etcdHealthy(member.address, credentials, { quorum: last }));
+      }
+      log.append(cluster, `[etcd] ${node.name}: ${last ? `${members.length} member(s) healthy` : 'answering, waiting for the other members'}`);
+    },
     'control-plane': async (node) => {
       for (const container of controlPlaneContainers(spec, node)) await ensure(node, container);
       // The apiserver's readiness covers its etcd: it answers /readyz only with etcd reachable.
@@ -112,6 +129,40 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
       const facts = await observeHostFacts((await connection(node)).docker, dockerOptions(node.name));
       await ensure(node, kubeletContainer(spec, node, facts));
     },
+    'apiserver-proxy': (node) => ensure(node, apiserverProxyContainer(spec)),
+    'kube-proxy': (node) => ensure(node, kubeProxyContainer(spec, node)),
+    'cluster-objects': () =>
+      withClusterApi(async (api) => {
+        await waitFor('every node to register and be Ready', options.readyTimeoutMs ?? 180_000, signal, async () => {
+          const pending = await notReadyNodes(api, spec, signal);
+          return pending.length === 0;
+        });
+        for (const object of rbacObjects()) await applyObject(api, object, signal);
+        for (const node of spec.nodes) {
+          await applyObject(api, nodeLabelObject(node), signal);
+          const added = await ensureTaints(api, node.name, nodeRoleTaints(node), signal);
+          log.append(cluster, `[cluster-objects] ${node.name}: labelled ${node.roles.join(',')}${added.length ? `, tainted ${added.map((t) => `${t.key}=${t.value ?? ''}:${t.effect}`).join(',')}` : ''}`);
+        }
+        log.append(cluster, `[cluster-objects] ${rbacObjects().length} RBAC bindings applied`);
+      }),
+    addons: () =>
+      withClusterApi(async (api) => {
+        const objects = addonObjects(spec);
+        for (const object of objects) await applyObject(api, object, signal);
+        if (spec.network.plugin !== 'flannel') log.append(cluster, `[addons] network plugin ${spec.network.plugin}: not built yet, none applied`);
+        log.append(cluster, `[addons] ${objects.length} objects applied (${spec.network.plugin === 'flannel' ? 'flannel, ' : ''}CoreDNS on ${spec.clusterDNSServiceIP}, nginx ingress on edge nodes)`);
+      }),
+  };
+
+  /** The new cluster's apiserver (the first controlplane's) with zcloud's admin credentials. */
+  const withClusterApi = async (work: (api: KubeHttp) => Promise<void>): Promise<void> => {
+    const first = spec.nodes.find((n) => hasRole(n, 'controlplane'))!;
+    const api = KubeHttp.fromYaml(adminKubeconfig(cluster, `https://${first.address}:${APISERVER_PORT}`, await clusterPki()));
+    try {
+      await work(api);
+    } finally {
+      api.close();
+    }
   };
 
   try {
@@ -152,18 +203,70 @@ async function waitFor(what: string, timeoutMs: number, signal: AbortSignal, che
 }
 
 /** GET /readyz of the apiserver at `address`, with zcloud's admin certificate and the cluster CA. */
-function apiserverReady(address: string, pki: ClusterPki): Promise<boolean> {
-  const admin = pki.certificates['kube-admin']!;
+async function apiserverReady(address: string, pki: ClusterPki): Promise<boolean> {
+  const answer = await tlsGet(address, APISERVER_PORT, '/readyz', pki, 'kube-admin');
+  return answer?.status === 200;
+}
+
+/**
+ * GET /health of the etcd member at `address` with the apiserver's etcd client certificate:
+ * with `quorum`, true once it reports healthy (a leader, its stores readable); without, once it
+ * answers at all (TLS and the client certificate accepted), which a lone member of several does.
+ */
+async function etcdHealthy(address: string, pki: ClusterPki, { quorum }: { quorum: boolean }): Promise<boolean> {
+  const answer = await tlsGet(address, 2379, '/health', pki, 'kube-apiserver-etcd-client');
+  if (!answer) return false;
+  if (!quorum) return true;
+  return answer.status === 200 && (JSON.parse(answer.body) as { health?: string }).health === 'true';
+}
+
+/** One GET with a client certificate of the cluster, trusting only its CA; undefined when nothing answered (5 s). */
+function tlsGet(host: string, port: number, path: string, pki: ClusterPki, certificateId: string): Promise<{ status: number; body: string } | undefined> {
+  const client = pki.certificates[certificateId]!;
   return new Promise((resolve) => {
-    const probe = request(
-      { host: address, port: APISERVER_PORT, path: '/readyz', ca: pki.ca.certPem, cert: admin.certPem, key: admin.keyPem, timeout: 5_000 },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      },
-    );
+    const probe = request({ host, port, path, ca: pki.ca.certPem, cert: client.certPem, key: client.keyPem, timeout: 5_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', () => resolve(undefined));
+    });
     probe.on('timeout', () => probe.destroy());
-    probe.on('error', () => resolve(false));
+    probe.on('error', () => resolve(undefined));
     probe.end();
   });
+}
+
+interface NodeList {
+  items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+}
+
+/** Names of the spec's nodes that have not registered, or are not Ready. */
+async function notReadyNodes(api: KubeHttp, spec: ProvisionedClusterSpec, signal: AbortSignal): Promise<string[]> {
+  const nodes = await api.request<NodeList>('GET', '/api/v1/nodes', { signal, timeoutMs: 10_000 });
+  const ready = new Set(nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name));
+  return spec.nodes.map((n) => n.name).filter((name) => !ready.has(name));
+}
+
+/**
+ * Adds the taints of `wanted` the node lacks, keeping its others (taints are one atomic list):
+ * a merge patch carrying the resourceVersion read, retried when the node changed in between.
+ * Returns the taints added (none on a re-run).
+ */
+async function ensureTaints(api: KubeHttp, node: string, wanted: Taint[], signal: AbortSignal): Promise<Taint[]> {
+  if (wanted.length === 0) return [];
+  for (let attempt = 1; ; attempt++) {
+    const current = await api.request<{ metadata: { resourceVersion: string }; spec?: { taints?: Taint[] } }>('GET', `/api/v1/nodes/${node}`, { signal });
+    const taints = withTaints(current.spec?.taints ?? [], wanted);
+    if (!taints) return [];
+    try {
+      await api.request('PATCH', `/api/v1/nodes/${node}`, {
+        body: { metadata: { resourceVersion: current.metadata.resourceVersion }, spec: { taints } },
+        contentType: 'application/merge-patch+json',
+        signal,
+      });
+      return taints.slice((current.spec?.taints ?? []).length);
+    } catch (err) {
+      if (attempt >= 3 || (err as { status?: number }).status !== 409) throw err;
+    }
+  }
 }

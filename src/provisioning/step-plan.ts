@@ -8,7 +8,7 @@ import type { ProvisionedClusterSpec } from '../clusters/provisioning-spec.js';
  * at most the one that was in flight, which is safe since every step is idempotent.
  */
 
-export const stepKinds = ['pki', 'connect', 'files', 'etcd', 'control-plane', 'kubelet'] as const;
+export const stepKinds = ['pki', 'connect', 'files', 'etcd', 'control-plane', 'apiserver-proxy', 'kubelet', 'kube-proxy', 'cluster-objects', 'addons'] as const;
 export type StepKind = (typeof stepKinds)[number];
 
 export interface StepRef {
@@ -43,11 +43,13 @@ export function stepId(step: StepRef): string {
 /**
  * Every step of the spec in run order: the PKI before any host is touched; every host
  * connected (and its key pinned) before any is changed; etcd one host at a time before the
- * control plane; kubelets last.
+ * control plane; the local apiserver proxy of every other host; kubelets and kube-proxies; then, through the new apiserver, the cluster's
+ * own objects (RBAC, node labels and taints, once every node is Ready) and its add-ons.
  */
 export function planSteps(spec: ProvisionedClusterSpec): StepRef[] {
   const on = (kind: StepKind, role?: string) => spec.nodes.filter((n) => !role || n.roles.includes(role as never)).map((n) => ({ kind, host: n.name }));
-  return [{ kind: 'pki' }, ...on('connect'), ...on('files'), ...on('etcd', 'etcd'), ...on('control-plane', 'controlplane'), ...on('kubelet')];
+  const notControlplane = (kind: StepKind) => spec.nodes.filter((n) => !n.roles.includes('controlplane')).map((n) => ({ kind, host: n.name }));
+  return [{ kind: 'pki' }, ...on('connect'), ...on('files'), ...on('etcd', 'etcd'), ...on('control-plane', 'controlplane'), ...notControlplane('apiserver-proxy'), ...on('kubelet'), ...on('kube-proxy'), { kind: 'cluster-objects' }, { kind: 'addons' }];
 }
 
 /** The first step of the plan the journal does not record as done; undefined when the run is complete. */

@@ -14,6 +14,10 @@ import { certificateFingerprint } from '../../src/provisioning/pki.js';
 import { ClusterPkiStore, clusterPkiCollection } from '../../src/provisioning/pki-store.js';
 import { ProvisioningLog } from '../../src/provisioning/provisioning-log.js';
 import { runProvisioning } from '../../src/provisioning/provisioning-run.js';
+import { addonObjects } from '../../src/provisioning/addons.js';
+import { FIELD_MANAGER, manifestPath } from '../../src/provisioning/cluster-apply.js';
+import { nodeLabelObject, rbacObjects } from '../../src/provisioning/cluster-objects.js';
+import { KubeHttp } from '../../src/kube/kube-http.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 import { planSteps, stepId } from '../../src/provisioning/step-plan.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
@@ -76,6 +80,23 @@ describe('provisioning: a journalled run on two real hosts', function () {
     return kc.makeApiClient(CoreV1Api);
   }
 
+  /** When zcloud last applied each object it owns (its managedFields entry): a no-op re-run leaves every one as it was. */
+  async function zcloudApplyTimes(): Promise<Record<string, string | undefined>> {
+    const pki = (await pkiStore.get('prov'))!;
+    const api = KubeHttp.fromYaml(adminKubeconfig('prov', `https://${spec.nodes[0]!.address}:6443`, pki));
+    try {
+      const times: Record<string, string | undefined> = {};
+      for (const object of [...rbacObjects(), ...spec.nodes.map(nodeLabelObject), ...addonObjects(spec)]) {
+        const path = manifestPath(object);
+        const got = await api.request<{ metadata: { managedFields?: { manager: string; operation: string; time?: string }[] } }>('GET', path);
+        times[path] = got.metadata.managedFields?.find((f) => f.manager === FIELD_MANAGER && f.operation === 'Apply')?.time;
+      }
+      return times;
+    } finally {
+      api.close();
+    }
+  }
+
   async function containersByHost(): Promise<string[][]> {
     const result: string[][] = [];
     for (const node of set.hosts.nodes) {
@@ -101,12 +122,18 @@ describe('provisioning: a journalled run on two real hosts', function () {
       const ready = nodes.items.filter((n) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True').map((n) => n.metadata?.name);
       expect(ready).to.have.members(spec.nodes.map((n) => n.name));
     }, { within: 240_000, interval: 2_000 });
-    expect(await containersByHost()).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'], ['kubelet']]);
+    expect(await containersByHost()).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'], ['apiserver-proxy', 'kube-proxy', 'kubelet']]);
     expect(log.lines('prov').join('\n')).not.to.include('PRIVATE KEY');
+    // The cluster's own objects: role labels on both nodes, CoreDNS on the DNS IP, flannel's network.
+    const labels = (await core.listNode()).items.map((n) => Object.keys(n.metadata?.labels ?? {}).filter((l) => l.startsWith('node-role.kubernetes.io/')).sort());
+    expect(labels).to.deep.equal([['node-role.kubernetes.io/controlplane', 'node-role.kubernetes.io/etcd', 'node-role.kubernetes.io/worker'], ['node-role.kubernetes.io/worker']]);
+    expect((await core.readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' })).spec?.clusterIP).to.equal(spec.clusterDNSServiceIP);
+    expect(Object.values(await zcloudApplyTimes()).every((time) => typeof time === 'string')).to.equal(true);
   });
 
   it('resumes a run stopped during the control-plane step with the same CA and no duplicate container; a new generation changes nothing', async () => {
     const caBefore = certificateFingerprint((await pkiStore.get('prov'))!.ca.certPem);
+    const appliedBefore = await zcloudApplyTimes();
     await journal.newGeneration('prov');
     const stop = new AbortController();
     // Stopped synchronously as the control-plane step starts: its first remote call finds the signal aborted.
@@ -133,7 +160,8 @@ describe('provisioning: a journalled run on two real hosts', function () {
     const outcomes = log.lines('prov').slice(linesBefore).filter((line) => / container \S+ (created|recreated|started|unchanged)$/.test(line));
     expect(outcomes.length).to.be.greaterThan(0);
     for (const line of outcomes) expect(line).to.match(/unchanged$/);
-    expect(await containersByHost()).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'], ['kubelet']]);
+    expect(await zcloudApplyTimes()).to.deep.equal(appliedBefore);
+    expect(await containersByHost()).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'], ['apiserver-proxy', 'kube-proxy', 'kubelet']]);
   });
 
   it('fails, naming the host, when a host offers a key other than the pinned one', async () => {
@@ -172,7 +200,7 @@ describe('provisioning: a journalled run on two real hosts', function () {
       expect(existsSync(etcKubernetes)).to.equal(true);
       expect(existsSync(join(etcKubernetes, 'ssl'))).to.equal(false);
     }
-    expect(removed).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'], ['kubelet']]);
+    expect(removed).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'], ['apiserver-proxy', 'kube-proxy', 'kubelet']]);
     expect(await containersByHost()).to.deep.equal([[], []]);
   });
 });

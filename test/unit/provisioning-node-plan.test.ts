@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { ProvisionedClusterInputSchema, type ProvisionedClusterSpec } from '../../src/clusters/provisioning-spec.js';
 import { containerSpecHash } from '../../src/provisioning/containers.js';
 import { cgroupParentOf } from '../../src/provisioning/host-facts.js';
-import { apiserverUrlFor, controlPlaneContainers, etcdContainer, hostFiles } from '../../src/provisioning/node-plan.js';
+import { apiserverProxyConfig, apiserverProxyContainer, controlPlaneContainers, etcdContainer, hostFiles } from '../../src/provisioning/node-plan.js';
 import { completeClusterPki } from '../../src/provisioning/pki.js';
 
 const sshKey = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'pkcs1', format: 'pem' } }).privateKey;
@@ -21,16 +21,26 @@ const [cp1, e2, w1] = spec.nodes as [ProvisionedClusterSpec['nodes'][number], Pr
 describe('provisioning node plan', function () {
   this.timeout(20_000);
 
-  it('points controlplane hosts at their own apiserver and the others at the first controlplane', () => {
-    expect(apiserverUrlFor(spec, cp1)).to.equal('https://127.0.0.1:6443');
-    expect(apiserverUrlFor(spec, w1)).to.equal('https://10.209.1.2:6443');
+  it('points every host at 127.0.0.1:6443: controlplanes at their apiserver, the others at a local proxy to every controlplane', async () => {
+    const { pki } = await completeClusterPki(spec, undefined);
+    const kubeletConfig = (node: typeof cp1) => hostFiles('c', spec, pki, node).find((f) => f.path.endsWith('/kubeconfig-kubelet.yaml'))!.content;
+    expect(kubeletConfig(cp1)).to.include('server: https://127.0.0.1:6443');
+    expect(kubeletConfig(w1)).to.include('server: https://127.0.0.1:6443');
+    const proxyConfig = (node: typeof cp1) => hostFiles('c', spec, pki, node).find((f) => f.path === '/etc/kubernetes/apiserver-proxy/haproxy.cfg')?.content;
+    expect(proxyConfig(cp1)).to.equal(undefined);
+    expect(proxyConfig(w1)).to.equal(apiserverProxyConfig(spec));
+    expect(apiserverProxyConfig(spec)).to.include('    bind 127.0.0.1:6443\n');
+    expect(apiserverProxyConfig(spec).split('\n').filter((line) => line.trim().startsWith('server '))).to.deep.equal(['    server cp1 10.209.1.2:6443']);
+    // The container follows its configuration: another controlplane list, another spec hash.
+    const grown = { ...spec, nodes: [...spec.nodes, { name: 'cp2', address: '10.209.1.9', roles: ['controlplane' as const] }] };
+    expect(containerSpecHash(apiserverProxyContainer(grown))).not.to.equal(containerSpecHash(apiserverProxyContainer(spec)));
   });
 
   it('gives each host only the keys its roles need: CA and service-account keys stay on controlplane hosts', async () => {
     const { pki } = await completeClusterPki(spec, undefined);
     const names = (node: typeof cp1) => hostFiles('c', spec, pki, node).map((f) => f.path.split('/').at(-1));
     expect(names(cp1)).to.include.members(['ca.key', 'service-account.key', 'kube-apiserver.key', 'etcd-cp1.key', 'kubelet-cp1.key']);
-    expect(names(w1)).to.have.members(['ca.crt', 'kubeconfig-kubelet.yaml', 'kubeconfig-kube-proxy.yaml', 'kubelet-w1.crt', 'kubelet-w1.key']);
+    expect(names(w1)).to.have.members(['ca.crt', 'haproxy.cfg', 'kubeconfig-kubelet.yaml', 'kubeconfig-kube-proxy.yaml', 'kubelet-w1.crt', 'kubelet-w1.key']);
     expect(names(e2)).to.include('etcd-e2.key').and.not.include('ca.key');
     for (const file of hostFiles('c', spec, pki, cp1)) if (/\.key$|kubeconfig/.test(file.path)) expect(file.mode).to.equal(0o600);
   });

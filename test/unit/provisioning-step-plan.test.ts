@@ -21,9 +21,10 @@ const journal = (done: string[], extra: ProvisioningJournal['steps'] = {}): Prov
 });
 
 describe('provisioning step plan', () => {
-  it('issues the PKI first, connects every host before changing any, etcd before the control plane, kubelets last', () => {
+  it('issues the PKI first, connects every host before changing any, etcd before the control plane, the apiserver proxy of non-controlplane hosts, then kubelets, kube-proxies, cluster objects and add-ons', () => {
     expect(planSteps(spec).map(stepId)).to.deep.equal([
-      'pki', 'connect/cp1', 'connect/w1', 'files/cp1', 'files/w1', 'etcd/cp1', 'control-plane/cp1', 'kubelet/cp1', 'kubelet/w1',
+      'pki', 'connect/cp1', 'connect/w1', 'files/cp1', 'files/w1', 'etcd/cp1', 'control-plane/cp1', 'apiserver-proxy/w1', 'kubelet/cp1', 'kubelet/w1',
+      'kube-proxy/cp1', 'kube-proxy/w1', 'cluster-objects', 'addons',
     ]);
   });
 
