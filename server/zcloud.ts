@@ -134,8 +134,9 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
         pki,
         log: provisioningLog,
         logger,
-        // Until provisioned clusters have an Updating run (PUT updates), the key finds nothing to do for a Running cluster.
-        requestRerun: (name) => provisioning.enqueue(name),
+        // An Updating run with the spec unchanged rewrites the hosts' files and recreates what reads them.
+        requestRerun: (name) =>
+          void clusters.refreshProvisioned(name).catch((err: unknown) => logger.error('certificate renewal run not started', { cluster: name, error: (err as Error).message })),
       }),
     );
 

@@ -359,6 +359,19 @@ export class ClusterManager implements Runnable {
     return updated;
   }
 
+  /**
+   * Runs every step of a `Running` provisioned cluster again (`Updating`, a new journal
+   * generation) with its spec unchanged: what changed in its PKI (renewed certificates) reaches
+   * the hosts, and containers reading a changed file are recreated. A cluster in any other state
+   * is left alone (false): a run in flight, or none to make.
+   */
+  async refreshProvisioned(name: string): Promise<boolean> {
+    const record = this.provisioned(name);
+    if (record?.source.phase !== 'Running') return false;
+    await this.beginUpdate(record, record.source.spec, []);
+    return true;
+  }
+
   /** Records the update (`Updating`, a new journal generation) before handing it to the provisioning controller. */
   private async beginUpdate(record: ProvisionedRecord, spec: ProvisionedClusterSpec, removed: ProvisionedNode[]): Promise<ClusterRecord> {
     await this.options.restartProvisioning?.(record.name);

@@ -79,7 +79,7 @@ describe('clusters: provisioning resumes after kill -9 (real host)', function ()
     expect(Object.values(steps).every((s) => s.state === 'done')).to.equal(true);
     const connection = await connectHost({ name: host.name, address: host.address, port: host.sshPort, user: set.hosts.sshUser, privateKey: set.hosts.sshKey }, { dockerSocket: '/var/run/docker.sock', timeoutMs: 10_000 });
     try {
-      expect(await clusterContainers(connection.docker, { cluster: 'kill', host: host.name, timeoutMs: 10_000 })).to.deep.equal(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet']);
+      expect(await clusterContainers(connection.docker, { cluster: 'kill', host: host.name, timeoutMs: 10_000 })).to.deep.equal(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet']);
     } finally {
       await connection.close();
     }

@@ -135,7 +135,7 @@ describe('clusters: the lifecycle of a provisioned cluster (real hosts)', functi
       const added = nodes.body.data.find((n: { name: string }) => n.name === third.name);
       expect(added?.status, nodes.text).to.equal('Ready');
     }, { within: 120_000, interval: 1_000 });
-    expect(await containers(third, `${CLUSTER_LABEL}=lc`)).to.deep.equal(['kubelet']);
+    expect(await containers(third, `${CLUSTER_LABEL}=lc`)).to.deep.equal(['apiserver-proxy', 'kube-proxy', 'kubelet']);
   });
 
   it('PUT removes it: its pod evicted, zcloud and pod containers and files gone from its host, its Node object deleted', async () => {
@@ -177,7 +177,20 @@ describe('clusters: the lifecycle of a provisioned cluster (real hosts)', functi
     expect(finish.body.status).to.equal('Updating');
     await waitForStatus('Running', 240_000);
     expect((await get()).body.message).to.equal('');
-    expect(await containers(third, `${CLUSTER_LABEL}=lc`)).to.deep.equal(['kubelet']);
+    expect(await containers(third, `${CLUSTER_LABEL}=lc`)).to.deep.equal(['apiserver-proxy', 'kube-proxy', 'kubelet']);
+  });
+
+  it('a refresh (what the certificate check asks for after renewing) takes an Updating run over the same nodes, changing no container', async () => {
+    const ids = async () => Promise.all([first, second, third].map((h) => onHost(h, async (c) => (await c.docker.listContainers({ all: true, filters: { label: [`${CLUSTER_LABEL}=lc`] } })).map((i) => i.Id).sort())));
+    const before = await ids();
+    expect(await zcloud.running.services.clusters.refreshProvisioned('lc')).to.equal(true);
+    expect((await get()).body.status).to.equal('Updating');
+    await waitForStatus('Running', 240_000);
+    expect((await get()).body.message).to.equal('');
+    // Nothing changed in the PKI or the spec: every container stays (a renewed certificate would recreate its readers).
+    expect(await ids()).to.deep.equal(before);
+    // Only a Running cluster is refreshed.
+    expect(await zcloud.running.services.clusters.refreshProvisioned('no-such-cluster')).to.equal(false);
   });
 
   it('turns Unreachable when its apiserver container is stopped by hand, and Running when it is started', async () => {
