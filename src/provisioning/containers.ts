@@ -222,6 +222,7 @@ export async function removeClusterFromHost(docker: Docker, baseImage: string, d
     if (dir.unmountBelow) script.push(`awk '$5 ~ "^${dir.path}/" {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done`);
     script.push(`find '${dir.path}' -mindepth 1 -maxdepth 1 -exec rm -rf {} +`);
   }
-  await runOnce(docker, baseImage, ['sh', '-c', script.join('\n')], options, { binds, privileged: true });
+  // Directories may share a parent (/etc/kubernetes): Docker refuses a mount point twice.
+  await runOnce(docker, baseImage, ['sh', '-c', script.join('\n')], options, { binds: [...new Set(binds)], privileged: true });
   return [...labelled, ...pods].map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')).sort();
 }
