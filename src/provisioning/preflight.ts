@@ -144,5 +144,5 @@ export async function checkPorts(docker: Docker, node: ProvisionedNode, options:
     problems.push(`port ${socket.port} (${use}) is in use by ${who}`);
   }
   if (problems.length > 0) throw new Error(`${[...new Set(problems)].join('; ')}; free it or set disablePortCheck`);
-  return `ports free but ${[...new Set(ours)].join(', ')} (held by this cluster's containers)`;
+  return `ports free but ${[...new Set(ours)].sort((a, b) => a - b).join(', ')} (held by this cluster's containers)`;
 }
