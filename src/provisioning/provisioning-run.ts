@@ -107,16 +107,19 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
     },
     etcd: async (node) => {
       await ensure(node, etcdContainer(spec, node));
-      // Members start one per step: a member alone has no quorum, so each waits for its own to
-      // answer, and the last one for every member to report healthy.
+      // Members start one per step. A member without a quorum serves no client at all (etcd
+      // answers clients only once it has joined), so only the last step waits: for every member
+      // to report healthy.
       const members = spec.nodes.filter((n) => hasRole(n, 'etcd'));
-      const last = members.at(-1)!.name === node.name;
-      const credentials = await clusterPki();
-      for (const member of last ? members : [node]) {
-        const what = last ? `etcd on ${member.name} to report healthy` : `etcd on ${member.name} to answer`;
-        await waitFor(what, options.readyTimeoutMs ?? 180_000, signal, () => etcdHealthy(member.address, credentials, { quorum: last }));
+      if (members.at(-1)!.name !== node.name) {
+        log.append(cluster, `[etcd] ${node.name}: started, waiting for the other members`);
+        return;
       }
-      log.append(cluster, `[etcd] ${node.name}: ${last ? `${members.length} member(s) healthy` : 'answering, waiting for the other members'}`);
+      const credentials = await clusterPki();
+      for (const member of members) {
+        await waitFor(`etcd on ${member.name} to report healthy`, options.readyTimeoutMs ?? 180_000, signal, () => etcdHealthy(member.address, credentials));
+      }
+      log.append(cluster, `[etcd] ${node.name}: ${members.length} member(s) healthy`);
     },
     'control-plane': async (node) => {
       for (const container of controlPlaneContainers(spec, node)) await ensure(node, container);
@@ -208,16 +211,10 @@ async function apiserverReady(address: string, pki: ClusterPki): Promise<boolean
   return answer?.status === 200;
 }
 
-/**
- * GET /health of the etcd member at `address` with the apiserver's etcd client certificate:
- * with `quorum`, true once it reports healthy (a leader, its stores readable); without, once it
- * answers at all (TLS and the client certificate accepted), which a lone member of several does.
- */
-async function etcdHealthy(address: string, pki: ClusterPki, { quorum }: { quorum: boolean }): Promise<boolean> {
+/** GET /health of the etcd member at `address` with the apiserver's etcd client certificate: true once it reports healthy (a leader, its stores readable). */
+async function etcdHealthy(address: string, pki: ClusterPki): Promise<boolean> {
   const answer = await tlsGet(address, 2379, '/health', pki, 'kube-apiserver-etcd-client');
-  if (!answer) return false;
-  if (!quorum) return true;
-  return answer.status === 200 && (JSON.parse(answer.body) as { health?: string }).health === 'true';
+  return answer?.status === 200 && (JSON.parse(answer.body) as { health?: string }).health === 'true';
 }
 
 /** One GET with a client certificate of the cluster, trusting only its CA; undefined when nothing answered (5 s). */
