@@ -57,6 +57,8 @@ describe('the seed clients of 2019: ids, self links, 204 on DELETE, protocol spe
       within: 30_000,
       interval: 300,
     });
+    // zcloud installs the Application CRD once the cluster is attached; until its informer runs the kind answers 503.
+    await eventually(async () => expect((await env.api('GET', at('applications'))).status).to.equal(200), { within: 30_000, interval: 300 });
   });
   after(() => env?.close());
 

@@ -200,7 +200,9 @@ describe('provisioning: a journalled run on two real hosts', function () {
       expect(existsSync(etcKubernetes)).to.equal(true);
       expect(existsSync(join(etcKubernetes, 'ssl'))).to.equal(false);
     }
-    expect(removed).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'], ['apiserver-proxy', 'kube-proxy', 'kubelet']]);
+    // Besides zcloud's own, the pod containers the kubelet made (dockershim's k8s_*: add-on pods' sandboxes, when it got to them) went too.
+    const zcloudMade = removed.map((names) => names.filter((name) => !name.startsWith('k8s_')));
+    expect(zcloudMade).to.deep.equal([['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'], ['apiserver-proxy', 'kube-proxy', 'kubelet']]);
     expect(await containersByHost()).to.deep.equal([[], []]);
   });
 });
