@@ -9,6 +9,7 @@ import { observeHostFacts } from '../../src/provisioning/host-facts.js';
 import { controlPlaneContainers, etcdContainer, hostFiles, KUBE_DIR, kubeletContainer } from '../../src/provisioning/node-plan.js';
 import { completeClusterPki, type ClusterPki } from '../../src/provisioning/pki.js';
 import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { hostCgroupParent } from '../../scripts/testenv/hosts/dockerd.js';
 import { eventually } from '../helpers/world.js';
 
 const setName = 'prov-cp';
@@ -88,7 +89,7 @@ describe('provisioning: control plane on a real host', function () {
     const node = spec.nodes[0]!;
     const facts = await observeHostFacts(connection!.docker, docker);
     // The test world's dockerd puts containers under /zcloud-<host> (docs/test-world.md).
-    expect(facts.cgroupParent).to.equal(`/zcloud-${node.name}`);
+    expect(facts.cgroupParent).to.equal(`/${hostCgroupParent(node.name)}`);
     expect(await ensureContainer(connection!.docker, kubeletContainer(spec, node, facts), docker)).to.equal('created');
     await eventually(async () => {
       const registered = await adminCore().readNode({ name: node.name });

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { checkoutTag } from '../paths.js';
 import type { HostLayout, HostSetLayout } from './layout.js';
 
 /** The Docker socket's path inside every host, as `hosts.json` publishes it. */
@@ -9,9 +10,9 @@ export const hostDockerSocket = '/var/run/docker.sock';
 /** Name of the OCI runtime wrapper every host's dockerd uses by default (see `writeRuntimeWrapper`). */
 const runtimeName = 'zcloud-runc';
 
-/** The cgroup (in every v1 hierarchy) under which a host's containers live; removed by `destroy`. */
+/** The cgroup (in every v1 hierarchy) under which a host's containers live; removed by `destroy`. Machine-wide, so tagged by checkout. */
 export function hostCgroupParent(node: string): string {
-  return `zcloud-${node}`;
+  return `zc${checkoutTag}-${node}`;
 }
 
 /**

@@ -22,7 +22,7 @@ import {
   type HostsFile,
 } from './layout.js';
 import { enterHost, ensureHostNamespaces, ensurePrivateNamespacesDir, ownMountPoints, processesInsideHost, removeHostNamespaces, removeNamespacesDir, type BindMount } from './namespaces.js';
-import { bridgeAddress, ensureBridge, ensureHostNetwork, hostAddress, maxHostsPerSet, pickSubnetIndex, remainingLinks, removeBridge, removeHostNetwork } from './network.js';
+import { bridgeAddress, ensureBridge, ensureHostNetwork, hostAddress, maxHostsPerSet, claimSubnetIndex, releaseSubnetIndex, remainingLinks, removeBridge, removeHostNetwork } from './network.js';
 import { ensureUserKey, freeAccountId, writeAccountFiles, writeSshdConfig } from './sshd.js';
 
 export interface HostSetOptions {
@@ -196,6 +196,7 @@ export async function destroyHosts(name: string): Promise<void> {
       removeCgroups(hostCgroupParent(node.name));
     }
     await removeBridge(state);
+    await releaseSubnetIndex(state.subnetIndex, layout.statePath);
   }
   await removeNamespacesDir(layout);
   rmSync(layout.dir, { recursive: true, force: true });
@@ -291,19 +292,20 @@ async function loadOrCreateState(layout: HostSetLayout, options: HostSetOptions)
   const existing = readHostSetState(layout);
   const count = options.count ?? existing?.nodes.length ?? 3;
   if (!Number.isInteger(count) || count < 1 || count > maxHostsPerSet) throw new Error(`--count must be 1-${maxHostsPerSet}, got ${count}`);
+  const taken = new Set(knownHostSetNames().filter((other) => other !== layout.name).map((other) => readHostSetState(hostSetLayout(other))?.subnetIndex ?? 0));
+  const subnetIndex = await claimSubnetIndex(layout.statePath, existing?.subnetIndex, taken);
   if (existing) {
     if (options.sshUser !== undefined && options.sshUser !== existing.sshUser) {
       throw new Error(`host set ${layout.name} logs in as ${existing.sshUser}; destroy it to change the user`);
     }
     if (count < existing.nodes.length) throw new Error(`host set ${layout.name} has ${existing.nodes.length} hosts; destroy it to start with fewer`);
-    const nodes = [...existing.nodes];
-    for (let index = nodes.length + 1; index <= count; index++) nodes.push(newNode(layout.name, existing.subnetIndex, index));
-    const state = { ...existing, nodes };
+    // Another checkout took the index while this set was down (after a reboot): move the set.
+    const nodes = existing.nodes.map((node) => (subnetIndex === existing.subnetIndex ? node : newNode(layout.name, subnetIndex, node.index)));
+    for (let index = nodes.length + 1; index <= count; index++) nodes.push(newNode(layout.name, subnetIndex, index));
+    const state = { ...existing, subnetIndex, bridgeAddress: bridgeAddress(subnetIndex), nodes };
     writeJson(layout.statePath, state);
     return state;
   }
-  const taken = new Set(knownHostSetNames().filter((other) => other !== layout.name).map((other) => readHostSetState(hostSetLayout(other))?.subnetIndex ?? 0));
-  const subnetIndex = await pickSubnetIndex(taken);
   const id = freeAccountId();
   const sshUser = options.sshUser ?? defaultSshUser;
   if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(sshUser)) throw new Error(`invalid login user ${JSON.stringify(sshUser)}`);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson } from '../cluster-layout.js';
-import { testenvRoot } from '../paths.js';
+import { checkoutTag, testenvRoot } from '../paths.js';
 
 /** The login user sshd lets in on every host unless `hosts --user` says otherwise. */
 export const defaultSshUser = 'zcloud';
@@ -106,8 +106,8 @@ export function hostSetLayout(name: string): HostSetLayout {
       return {
         dir: hostDir,
         mountNamespacePath: join(namespacesDir, `${node}.mnt`),
-        netnsName: `zcloud-${node}`,
-        netnsPath: `/run/netns/zcloud-${node}`,
+        netnsName: `zc${checkoutTag}-${node}`,
+        netnsPath: `/run/netns/zc${checkoutTag}-${node}`,
         runDir,
         homeDir: join(hostDir, 'home'),
         etcDir: join(hostDir, 'etc'),

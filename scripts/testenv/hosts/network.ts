@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { exec, run } from '../command.js';
 import type { HostLayout, HostNode, HostSetState } from './layout.js';
 
@@ -31,17 +33,98 @@ export function bridgeAddress(subnetIndex: number): string {
 }
 
 /**
- * The lowest /24 index not used by another host set and not overlapping any address or route
- * this machine already has (someone else's 10.209.x network), so a set never shadows one.
+ * Subnet claims shared by every checkout on the machine: one file per claimed /24 index naming
+ * the state file that owns it. A checkout's own `.testenv` cannot see another checkout's host
+ * sets (a CI clone beside a working copy), and a set that is down has no bridge to see either.
+ * /run is emptied at boot, when no host set runs anyway; a set coming up again re-claims its index.
  */
-export async function pickSubnetIndex(takenBySets: ReadonlySet<number>): Promise<number> {
-  const inUse = `${await run('ip', ['-4', '-o', 'addr'])}\n${await run('ip', ['-4', 'route'])}`;
-  for (let index = 1; index < 255; index++) {
-    if (takenBySets.has(index)) continue;
-    if (inUse.includes(`${hostSubnetPrefix}.${index}.`) || inUse.includes(`${hostSubnetPrefix}.0.0/16`)) continue;
-    return index;
+const claimsDir = '/run/zcloud-testenv/subnets';
+const claimsLock = '/run/zcloud-testenv/subnets.lock';
+/** A lock older than this was left by a process that died holding it. */
+const staleLockMs = 30_000;
+
+/**
+ * The set's /24 index, claimed machine-wide: `current` when it is free or already ours,
+ * otherwise the lowest index nobody claims, no other set of this checkout uses and no address
+ * or route of this machine overlaps (someone else's 10.209.x network), so a set never shadows one.
+ */
+export async function claimSubnetIndex(owner: string, current: number | undefined, takenBySets: ReadonlySet<number>): Promise<number> {
+  return withClaimsLock(async () => {
+    if (current !== undefined && tryClaim(current, owner)) return current;
+    const inUse = `${await run('ip', ['-4', '-o', 'addr'])}\n${await run('ip', ['-4', 'route'])}`;
+    for (let index = 1; index < 255; index++) {
+      if (takenBySets.has(index)) continue;
+      if (inUse.includes(`${hostSubnetPrefix}.${index}.`) || inUse.includes(`${hostSubnetPrefix}.0.0/16`)) continue;
+      if (tryClaim(index, owner)) return index;
+    }
+    throw new Error(`no free /24 left in ${hostSubnetPrefix}.0.0/16 for another host set`);
+  });
+}
+
+/** Gives the index back, if `owner` holds it. */
+export async function releaseSubnetIndex(index: number, owner: string): Promise<void> {
+  await withClaimsLock(async () => {
+    if (claimOwner(index) === owner) rmSync(join(claimsDir, String(index)), { force: true });
+  });
+}
+
+function claimOwner(index: number): string | undefined {
+  try {
+    return readFileSync(join(claimsDir, String(index)), 'utf8');
+  } catch {
+    return undefined;
   }
-  throw new Error(`no free /24 left in ${hostSubnetPrefix}.0.0/16 for another host set`);
+}
+
+/** Claims `index` for `owner` unless a live set holds it; a claim whose owner's state file is gone or names another index is stale. */
+function tryClaim(index: number, owner: string): boolean {
+  const holder = claimOwner(index);
+  if (holder === owner) return true;
+  if (holder !== undefined && (claimIsFresh(index) || ownerStillHolds(holder, index))) return false;
+  writeFileSync(join(claimsDir, String(index)), owner);
+  return true;
+}
+
+/** The owner of a fresh claim may not have written its state file yet. */
+function claimIsFresh(index: number): boolean {
+  return Date.now() - (statSafe(join(claimsDir, String(index)))?.mtimeMs ?? 0) < staleLockMs;
+}
+
+function ownerStillHolds(statePath: string, index: number): boolean {
+  try {
+    const state = JSON.parse(readFileSync(statePath, 'utf8')) as { subnetIndex?: unknown };
+    return state.subnetIndex === index;
+  } catch {
+    return false;
+  }
+}
+
+async function withClaimsLock<T>(work: () => Promise<T>): Promise<T> {
+  mkdirSync(claimsDir, { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(claimsLock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = Date.now() - (statSafe(claimsLock)?.mtimeMs ?? Date.now());
+      if (age > staleLockMs) rmSync(claimsLock, { recursive: true, force: true });
+      else await sleep(50);
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(claimsLock, { recursive: true, force: true });
+  }
+}
+
+function statSafe(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 async function linkExists(name: string): Promise<boolean> {
