@@ -3,13 +3,13 @@ import ssh2 from 'ssh2';
 import { clusterContainers } from '../../src/provisioning/containers.js';
 import { connectHost } from '../../src/provisioning/host-connection.js';
 import { imageReference } from '../../src/provisioning/images.js';
-import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { destroyHosts, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { parseExposition, valueOf } from '../helpers/metrics.js';
 import { eventually } from '../helpers/world.js';
 import { API, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
 const setName = 'prov-api';
-process.once('exit', () => signalHostSetDaemons(setName));
+signalHostSetOnExit(setName);
 
 /**
  * POST /clusters with nodes on a real host: Creating, then Running, served from zcloud's cache

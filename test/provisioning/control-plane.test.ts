@@ -8,12 +8,12 @@ import { adminKubeconfig } from '../../src/provisioning/kubeconfig.js';
 import { observeHostFacts } from '../../src/provisioning/host-facts.js';
 import { controlPlaneContainers, etcdContainer, hostFiles, KUBE_DIR, kubeletContainer } from '../../src/provisioning/node-plan.js';
 import { completeClusterPki, type ClusterPki } from '../../src/provisioning/pki.js';
-import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { destroyHosts, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { hostCgroupParent } from '../../scripts/testenv/hosts/dockerd.js';
 import { eventually } from '../helpers/world.js';
 
 const setName = 'prov-cp';
-process.once('exit', () => signalHostSetDaemons(setName));
+signalHostSetOnExit(setName);
 
 /**
  * The provisioning steps' building blocks on a real host, in order: files from zcloud's PKI,

@@ -2,13 +2,13 @@ import { expect } from 'chai';
 import ssh2 from 'ssh2';
 import { connectHost, type HostConnection, type HostTarget } from '../../src/provisioning/host-connection.js';
 import { imageReference } from '../../src/provisioning/images.js';
-import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { destroyHosts, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 
 /** Host set of this file; short, since it prefixes interface and namespace names. */
 const setName = 'prov-conn';
 
 // Should mocha exit before `after` runs, the set's daemons still get SIGTERM (by pid).
-process.once('exit', () => signalHostSetDaemons(setName));
+signalHostSetOnExit(setName);
 
 /** How a provisioning run reaches a host: SSH with a pinned host key, Docker through it. */
 describe('provisioning: host connection (real hosts)', function () {

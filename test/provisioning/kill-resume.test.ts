@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { clusterContainers } from '../../src/provisioning/containers.js';
 import { connectHost } from '../../src/provisioning/host-connection.js';
-import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { destroyHosts, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { eventually } from '../helpers/world.js';
 import { API, sha1, tempDir } from '../helpers/zcloud.js';
 import { killStartedProcesses, startZcloudProcess, type ZcloudProcess } from '../helpers/zcloud-process.js';
 
 const setName = 'prov-kill';
-process.once('exit', () => signalHostSetDaemons(setName));
+signalHostSetOnExit(setName);
 
 interface DataFile {
   collections: {

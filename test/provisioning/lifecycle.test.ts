@@ -7,13 +7,13 @@ import { CLUSTER_LABEL, execIn } from '../../src/provisioning/containers.js';
 import { connectHost, type HostConnection } from '../../src/provisioning/host-connection.js';
 import { imageReference } from '../../src/provisioning/images.js';
 import { etcdctlCommand } from '../../src/provisioning/node-plan.js';
-import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { destroyHosts, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { hostSetLayout, readHostPids } from '../../scripts/testenv/hosts/layout.js';
 import { eventually } from '../helpers/world.js';
 import { API, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
 const setName = 'lc-life';
-process.once('exit', () => signalHostSetDaemons(setName));
+signalHostSetOnExit(setName);
 
 type Host = HostSetInfo['hosts']['nodes'][number];
 

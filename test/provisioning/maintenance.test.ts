@@ -17,12 +17,12 @@ import { SecretBox } from '../../src/store/secret-box.js';
 import { createLogger } from '../../src/logger.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
 import type { Store } from '../../src/store/store.js';
-import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { destroyHosts, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { eventually } from '../helpers/world.js';
 import { tempDir } from '../helpers/zcloud.js';
 
 const setName = 'op-maint';
-process.once('exit', () => signalHostSetDaemons(setName));
+signalHostSetOnExit(setName);
 const DAY = 86_400_000;
 
 /**

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { connectHost, type HostConnection } from '../../src/provisioning/host-connection.js';
 import { imageReference } from '../../src/provisioning/images.js';
-import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { destroyHosts, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { eventually } from '../helpers/world.js';
 import { API, sha1, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
 const setName = 'op-preflight';
-process.once('exit', () => signalHostSetDaemons(setName));
+signalHostSetOnExit(setName);
 
 /**
  * Pre-flight checks of the connect step and the provisioning log, on one real host: a process

@@ -10,12 +10,12 @@ import { connectHost, type HostConnection } from '../../src/provisioning/host-co
 import { imageReference } from '../../src/provisioning/images.js';
 import { ensureImage } from '../../src/provisioning/registries.js';
 import { generateCa, ensureLeaf } from '../../scripts/testenv/pki.js';
-import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { destroyHosts, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { eventually } from '../helpers/world.js';
 import { API, startTestZcloud, tempDir, type TestZcloud } from '../helpers/zcloud.js';
 
 const setName = 'op-registry';
-process.once('exit', () => signalHostSetDaemons(setName));
+signalHostSetOnExit(setName);
 
 /**
  * A private registry (Debian's docker-registry, the Distribution registry 2.8) on the host set's

@@ -22,12 +22,12 @@ import { SecretBox } from '../../src/store/secret-box.js';
 import { planSteps, stepId } from '../../src/provisioning/step-plan.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
 import type { Store } from '../../src/store/store.js';
-import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { destroyHosts, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { eventually } from '../helpers/world.js';
 import { tempDir } from '../helpers/zcloud.js';
 
 const setName = 'prov-run';
-process.once('exit', () => signalHostSetDaemons(setName));
+signalHostSetOnExit(setName);
 
 /**
  * A whole provisioning run on two real hosts (controlplane+etcd+worker, worker), journalled in

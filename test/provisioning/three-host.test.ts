@@ -3,13 +3,13 @@ import { expect } from 'chai';
 import type Docker from 'dockerode';
 import { clusterContainers } from '../../src/provisioning/containers.js';
 import { connectHost } from '../../src/provisioning/host-connection.js';
-import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { destroyHosts, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { threeHostCluster } from '../helpers/three-hosts.js';
 import { eventually } from '../helpers/world.js';
 import { API, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
 const setName = 'ad-three';
-process.once('exit', () => signalHostSetDaemons(setName));
+signalHostSetOnExit(setName);
 
 /** Output of `command` run inside the host's container `container` (docker exec, TTY: plain bytes). */
 async function execIn(docker: Docker, container: string, command: string[]): Promise<string> {

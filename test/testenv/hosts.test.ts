@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import ssh2, { type ConnectConfig } from 'ssh2';
 import { imageReference, imageRoles } from '../../src/provisioning/images.js';
 import { hostCgroupParent } from '../../scripts/testenv/hosts/dockerd.js';
-import { destroyHosts, hostSetLeftovers, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { destroyHosts, hostSetLeftovers, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { buildHostImages, loadImages } from '../../scripts/testenv/hosts/images.js';
 import { hostSetLayout, readHostSetState, type HostsFile } from '../../scripts/testenv/hosts/layout.js';
 import { hostControlPlanePki } from '../helpers/host-control-plane.js';
@@ -106,10 +106,7 @@ function httpsStatus(url: string): Promise<number> {
   });
 }
 
-// Should mocha exit before `after` runs (a bail, an interrupt), the daemons still get SIGTERM.
-process.once('exit', () => {
-  for (const name of [mainSet, otherSet]) signalHostSetDaemons(name);
-});
+for (const name of [mainSet, otherSet]) signalHostSetOnExit(name);
 
 describe('test world: hosts', function () {
   // A cold set takes ~10 s plus image loading; the apiserver test waits for a real apiserver.

@@ -235,6 +235,18 @@ export function signalHostSetDaemons(name: string): void {
   }
 }
 
+const setsToSignalOnExit = new Set<string>();
+
+/**
+ * For tests: should the process exit before its `after` hook ran (a bail, an interrupt), the
+ * set's daemons still get SIGTERM. One 'exit' handler for every set, however many test files
+ * ask (a handler per file tripped Node's listener-leak warning).
+ */
+export function signalHostSetOnExit(name: string): void {
+  if (setsToSignalOnExit.size === 0) process.once('exit', () => setsToSignalOnExit.forEach(signalHostSetDaemons));
+  setsToSignalOnExit.add(name);
+}
+
 /** Every argument list of a host's daemons names a file in the host's directory. */
 function marker(host: HostLayout): string {
   return `${host.dir}/`;
