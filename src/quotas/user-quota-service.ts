@@ -45,7 +45,8 @@ export class UserQuotaService {
   /** The namespace must be free: not a system one, not requested, not granted to another user. */
   private async checkNamespaceFree(namespace: string, userName: string): Promise<void> {
     if (SYSTEM_NAMESPACES.has(namespace)) throw new ConflictError(`namespace ${namespace} belongs to the cluster itself`);
-    if ((await this.#records.list()).some((r) => r.namespace === namespace)) throw new ConflictError(`namespace ${namespace} is already requested`);
+    // Requests are keyed by their namespace (see create), so one lookup answers.
+    if (await this.#records.get(namespace)) throw new ConflictError(`namespace ${namespace} is already requested`);
     for (const user of await this.users.list()) {
       if (user.name !== userName && user.projects.some((p) => p.namespace === namespace)) {
         throw new ConflictError(`namespace ${namespace} is owned by another user`);
