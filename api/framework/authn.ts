@@ -85,6 +85,21 @@ export function requireSameOrigin(request: CredentialSource): void {
   }
 }
 
+/**
+ * 403 when `request` shows it came from another site: a foreign `Origin`/`Referer`, or a browser's
+ * `Sec-Fetch-Site` other than same-origin/none. Without any of them (a script) it passes. For
+ * session GETs that still act (the console's logout), where requiring a page of zcloud would
+ * refuse the scripts that call them.
+ */
+export function refuseCrossSite(request: CredentialSource): void {
+  const fetchSite = header(request.headers, 'sec-fetch-site');
+  const origin = header(request.headers, 'origin') ?? originOfUrl(header(request.headers, 'referer'));
+  const foreignOrigin = origin !== undefined && origin !== request.selfOrigin;
+  if (foreignOrigin || (fetchSite !== undefined && fetchSite !== 'same-origin' && fetchSite !== 'none')) {
+    throw new ForbiddenError(`a session request must come from ${request.selfOrigin}, not ${origin ?? `a ${fetchSite} page`}`);
+  }
+}
+
 /** 403 unless a session's write is same-origin and JSON (what the console sends on every request). */
 export function requireSessionWrite(request: CredentialSource): void {
   requireSameOrigin(request);

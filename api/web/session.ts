@@ -4,9 +4,9 @@ import { UnauthorizedError } from '../../src/errors.js';
 import { Sha1HexSchema } from '../../src/users.js';
 import { errorResponse, logServerError, writeAnswer, type Answer } from '../framework/answers.js';
 import { auditRequest } from '../framework/audit-request.js';
-import { cookieValue, SESSION_COOKIE } from '../framework/authn.js';
+import { cookieValue, refuseCrossSite, SESSION_COOKIE } from '../framework/authn.js';
 import { parseInput } from '../framework/http-errors.js';
-import { sourceAddress } from '../framework/request-origin.js';
+import { requestOrigin, sourceAddress } from '../framework/request-origin.js';
 import { readBody } from '../framework/request-steps.js';
 import type { ApiServices } from '../services.js';
 
@@ -33,7 +33,7 @@ function sessionCookie(req: Request, token: string, maxAgeSeconds: number): stri
  * The web console's session, for a browser that never sends an Authorization header:
  * `POST /web/login` sets the session cookie, `GET /web/role` says whose it is (`{user: ""}`
  * without a valid one: the console shows its login page then), `GET /web/logout` clears the
- * cookie and revokes its token. Every /apis route accepts the cookie (authn.ts).
+ * cookie and revokes its token (not when asked from another site: 403). Every /apis route accepts the cookie (authn.ts).
  */
 export function createWebSessionRouter(services: ApiServices): express.Router {
   const router = express.Router();
@@ -68,6 +68,13 @@ export function createWebSessionRouter(services: ApiServices): express.Router {
   });
 
   router.get('/logout', async (req: Request, res: Response) => {
+    try {
+      // A link on another site must not end the session (the cookie is SameSite=Lax: top-level GETs carry it).
+      refuseCrossSite({ method: req.method, headers: req.headers, selfOrigin: requestOrigin(req) });
+    } catch (err) {
+      writeAnswer(res, errorResponse(err, 'zcloud'));
+      return;
+    }
     const token = cookieValue(req.get('cookie'), SESSION_COOKIE);
     // An invalid or expired token needs no revoking; the cookie goes either way.
     if (token) await services.users.revokeToken(token).catch(ignoreUnauthorized);

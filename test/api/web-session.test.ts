@@ -39,6 +39,14 @@ describe('web session (the console sends no Authorization header)', () => {
     });
     expect(created.status, created.text).to.equal(201);
 
+    // A link on another site does not log the console out.
+    const crossSite = await zcloud.request('GET', '/web/logout', { headers: { cookie, 'sec-fetch-site': 'cross-site' } });
+    expect(crossSite.status).to.equal(403);
+    expect(crossSite.headers.get('set-cookie')).to.equal(null);
+    const foreignReferer = await zcloud.request('GET', '/web/logout', { headers: { cookie, referer: 'https://evil.example/page' } });
+    expect(foreignReferer.status).to.equal(403);
+    expect((await zcloud.request('GET', '/web/role', { headers: { cookie } })).body).to.include({ user: 'admin' });
+
     const out = await zcloud.request('GET', '/web/logout', { headers: { cookie } });
     expect(out.status).to.equal(200);
     expect(out.headers.get('set-cookie')).to.match(/^_jwt_session=; /).and.include('Max-Age=0');
