@@ -1,6 +1,7 @@
 import { APPLICATION_FINALIZER, ensureApplicationCache, type ApplicationObject, type AppResource } from '../src/apps/application-crd.js';
 import type { ChartCatalog } from '../src/apps/chart-catalog.js';
 import { valuesFromConfigs } from '../src/apps/chart-form.js';
+import { readSecretConfigs, SecretConfigsMissing } from '../src/apps/secret-configs.js';
 import { HelmError, type Helm, type HelmCall } from '../src/apps/helm.js';
 import {
   CACHE_OF_TYPE,
@@ -92,8 +93,12 @@ export class ApplicationReconciler implements Reconciler {
     let values: Record<string, unknown>;
     try {
       if (!chart) throw new InputError(`chart ${app.spec.chartName} version ${app.spec.chartVersion} is not in zcloud's catalogue`);
-      values = valuesFromConfigs(chart.config, app.spec.configs ?? {});
+      values = valuesFromConfigs(chart.config, { ...(app.spec.configs ?? {}), ...(await readSecretConfigs(runtime, app)) });
     } catch (err) {
+      if (err instanceof SecretConfigsMissing) {
+        await this.writeStatus(runtime, app, { phase: 'create', message: err.message, observedGeneration: generation });
+        return { requeueAfterMs: this.options.waitPollMs ?? 2000 };
+      }
       if (!(err instanceof InputError)) throw err;
       // A spec zcloud's API would have refused (written some other way): wait for a new spec.
       await this.writeStatus(runtime, app, { phase: 'failed', message: err.field ? `${err.field}: ${err.message}` : err.message, observedGeneration: generation });

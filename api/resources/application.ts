@@ -3,7 +3,8 @@ import { ensureApplicationCache, type ApplicationObject, type ApplicationPhase }
 import type { ChartCatalog } from '../../src/apps/chart-catalog.js';
 import { valuesFromConfigs } from '../../src/apps/chart-form.js';
 import { CACHE_OF_TYPE } from '../../src/apps/release-resources.js';
-import { InputError } from '../../src/errors.js';
+import { splitSecretConfigs, writeSecretConfigs } from '../../src/apps/secret-configs.js';
+import { ConflictError, InputError } from '../../src/errors.js';
 import { clusterOf } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
 import { API_PREFIX } from '../framework/router.js';
@@ -61,7 +62,8 @@ const toApi = (app: ApplicationObject, ctx: RequestContext): ApiObject => applic
  * Applications of a namespace: Helm releases of catalogue charts, as Application objects the
  * application controller installs (controllers/application.ts). Create answers at once with
  * status `create`; delete answers 204 while the release is uninstalled (status `delete`, then
- * gone). Values are sent as `configs`, never returned: a password field may be among them.
+ * gone). Values are sent as `configs`, never returned; password fields go to a Secret, not the
+ * Application's spec (src/apps/secret-configs.ts).
  */
 export const applicationResource = defineResource({
   kind: 'application',
@@ -73,10 +75,15 @@ export const applicationResource = defineResource({
       // Bad input is refused before anything (even the CRD) is written to the cluster.
       checkApplicationInput(ctx.services.catalog, input);
       const runtime = clusterOf(ctx);
-      await ensureApplicationCache(runtime);
+      const applications = await ensureApplicationCache(runtime);
+      // Checked before the Secret is written: a second create must not replace the first one's passwords.
+      if (applications.store.get(ctx.parents.namespace, input.name)) throw new ConflictError(`application ${input.name} already exists`);
+      const form = ctx.services.catalog.version(input.chartName, input.chartVersion)?.config ?? [];
+      const { plain, secret } = splitSecretConfigs(form, input.configs);
+      const secretConfigs = Object.keys(secret).length > 0 ? await writeSecretConfigs(runtime, ctx.parents.namespace, input.name, secret) : undefined;
       const created = await runtime.client.create<ApplicationObject>('applications', {
         metadata: { name: input.name, namespace: ctx.parents.namespace },
-        spec: { chartName: input.chartName, chartVersion: input.chartVersion, configs: input.configs },
+        spec: { chartName: input.chartName, chartVersion: input.chartVersion, configs: plain, ...(secretConfigs ? { secretConfigs } : {}) },
       });
       return toApi(created, ctx);
     },

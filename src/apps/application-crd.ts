@@ -25,8 +25,10 @@ export interface ApplicationObject extends KubeObject {
   spec: {
     chartName: string;
     chartVersion: string;
-    /** The submitted form values, keyed by the form's jsonKey. */
+    /** The submitted form values, keyed by the form's jsonKey, but for password fields. */
     configs: Record<string, unknown>;
+    /** The Secret (same namespace) holding the password fields' values, if any were given (secret-configs.ts). */
+    secretConfigs?: string;
   };
   status?: {
     phase?: ApplicationPhase;
@@ -83,6 +85,7 @@ export const applicationCrd = {
                   chartName: str,
                   chartVersion: str,
                   configs: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                  secretConfigs: str,
                 },
               },
               status: {

@@ -5,6 +5,7 @@ import type { IngressObject, SecretObject } from '../kube/objects.js';
 import { APPLICATION_FINALIZER, ensureApplicationCache, type ApplicationObject } from './application-crd.js';
 import type { ChartCatalog } from './chart-catalog.js';
 import { valuesFromConfigs } from './chart-form.js';
+import { splitSecretConfigs, writeSecretConfigs } from './secret-configs.js';
 
 /** Where zcloud installs the applications of its system charts in each cluster. */
 export const SYSTEM_NAMESPACE = 'zcloud-system';
@@ -61,9 +62,11 @@ export async function createSystemApp(runtime: ClusterRuntime, catalog: ChartCat
       if (!(err instanceof ConflictError)) throw err;
     });
   }
+  const { plain, secret: passwords } = splitSecretConfigs(version.config, configs);
+  const secretConfigs = Object.keys(passwords).length > 0 ? await writeSecretConfigs(runtime, SYSTEM_NAMESPACE, app, passwords) : undefined;
   const created = await runtime.client.create<ApplicationObject>('applications', {
     metadata: { name: app, namespace: SYSTEM_NAMESPACE, finalizers: [APPLICATION_FINALIZER] },
-    spec: { chartName: app, chartVersion: version.version, configs },
+    spec: { chartName: app, chartVersion: version.version, configs: plain, ...(secretConfigs ? { secretConfigs } : {}) },
   });
   const secret: SecretObject = {
     metadata: {

@@ -148,6 +148,33 @@ describe('applications (real helm, real apiserver)', function () {
     expect(await applicationCr(ns, 'web').then(() => 'present', () => 'gone')).to.equal('gone');
   });
 
+  it('keeps password fields out of the Application: they live in a Secret it owns, reach the release, and go with it', async () => {
+    const password = 'app-secret-9f3e';
+    const res = await env.api('POST', url, { body: { name: 'cache', chartName: 'redis', chartVersion: '7.4.0', configs: { password, maxMemoryMb: 64 } } });
+    expect(res.status, res.text).to.equal(201);
+    expect(res.text).not.to.include(password);
+    await eventually(async () => expect((await env.api('GET', `${url}/cache`)).body.status).to.equal('succeed'), { within: 60_000, interval: 250 });
+    const cr = (await applicationCr(ns, 'cache')) as { spec: Record<string, unknown>; metadata: { uid: string } };
+    expect(JSON.stringify(cr)).not.to.include(password);
+    expect(cr.spec).to.deep.include({ configs: { maxMemoryMb: 64 }, secretConfigs: 'cache-configs' });
+    const held = await core.readNamespacedSecret({ name: 'cache-configs', namespace: ns });
+    expect(Buffer.from(held.data!.password!, 'base64').toString()).to.equal(password);
+    expect(held.metadata?.ownerReferences?.map((o) => [o.kind, o.uid])).to.deep.equal([['Application', cr.metadata.uid]]);
+    // The chart received it: redis is configured with it.
+    const rendered = await core.readNamespacedSecret({ name: 'cache-auth', namespace: ns });
+    expect(Buffer.from(rendered.data!['redis.conf']!, 'base64').toString()).to.include(`requirepass ${password}`);
+    // A second create of the name is refused before it can replace the first one's password.
+    const again = await env.api('POST', url, { body: { name: 'cache', chartName: 'redis', chartVersion: '7.4.0', configs: { password: 'other' } } });
+    expect(again.status, again.text).to.equal(409);
+    const still = await core.readNamespacedSecret({ name: 'cache-configs', namespace: ns });
+    expect(Buffer.from(still.data!.password!, 'base64').toString()).to.equal(password);
+    expect((await env.api('DELETE', `${url}/cache`)).status).to.equal(204);
+    await eventually(
+      async () => expect(await core.readNamespacedSecret({ name: 'cache-configs', namespace: ns }).then(() => 'present', () => 'gone')).to.equal('gone'),
+      { within: 60_000, interval: 500 },
+    );
+  });
+
   it('recovers a release left pending-install by a helm call that died, without a second release', async () => {
     const chartDir = env.zcloud.running.services.catalog.version('static-site', '1.0.0')!.dir;
     await helm.upgradeInstall('pending', ns, chartDir, { kubeconfig: env.cluster.kubeconfig, values: { title: 't', body: 'b', replicas: 1 } });
