@@ -33,6 +33,11 @@ export class PodRunner {
     this.#hostIPs = new Map(config.nodes.map((node) => [node.name, node.internalIP]));
   }
 
+  /** The pod as last seen by the watch; undefined when it is not bound to one of our nodes (or gone). */
+  pod(namespace: string, name: string): Pod | undefined {
+    return this.#pods.get(`${namespace}/${name}`);
+  }
+
   /** Runs until `signal` aborts; never rejects. */
   async run(signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', () => this.#queue.shutDown(), { once: true });
