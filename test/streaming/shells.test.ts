@@ -36,7 +36,8 @@ describe('container log and shells', function () {
   const output = (socket: TestSocket): string => socket.frames.join('');
 
   before(async () => {
-    env = await importedCluster('sh-streams', { zcloud: { env: { ZCLOUD_KUBECTL_IMAGE: 'busybox:1.35' } } });
+    // The idle limit is short enough to watch it act; the other tests never pause that long.
+    env = await importedCluster('sh-streams', { zcloud: { env: { ZCLOUD_KUBECTL_IMAGE: 'busybox:1.35', ZCLOUD_SHELL_IDLE_LIMIT: '4s' } } });
     base = wsBase(env.zcloud.url);
     core = env.cluster.kc.makeApiClient(CoreV1Api);
     mine = await freshNamespace(env.cluster.kc, 'mine');
@@ -129,5 +130,14 @@ describe('container log and shells', function () {
       expect((await core.listNamespacedServiceAccount({ namespace: 'zcloud-system', labelSelector: selector })).items).to.have.length(0);
       expect((await rbac.listClusterRoleBinding({ labelSelector: selector })).items).to.have.length(0);
     }, { within: 10_000, interval: 250 });
+  });
+
+  it('closes an idle cluster shell with 4012 after the idle limit and deletes its pod', async () => {
+    const socket = await open(`${WS}/clusters/sh-streams/shell?token=${env.admin}`);
+    socket.ws.send(JSON.stringify({ cols: 100, rows: 30 }));
+    await eventually(async () => expect((await core.listNamespacedPod({ namespace: 'zcloud-system', labelSelector: CLUSTER_SHELL_LABEL })).items).to.have.length(1), { within: 20_000, interval: 250 });
+    const closed = await Promise.race([socket.closed, new Promise((resolve) => setTimeout(() => resolve('still open'), 20_000))]);
+    expect(closed).to.deep.include({ code: 4012 });
+    await eventually(async () => expect((await core.listNamespacedPod({ namespace: 'zcloud-system', labelSelector: CLUSTER_SHELL_LABEL })).items).to.have.length(0), { within: 10_000, interval: 250 });
   });
 });
