@@ -1,4 +1,4 @@
-import { BatchV1Api, CoreV1Api, Exec, type V1Status } from '@kubernetes/client-node';
+import { Attach, BatchV1Api, CoreV1Api, Exec, type V1Status } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -11,6 +11,18 @@ import { eventually, freshNamespace, testCluster, type TestCluster } from '../he
 const started = Date.parse('2024-05-01T10:00:00Z');
 const run = { container: 'app', startedAt: started };
 const options = { follow: false, timestamps: false };
+
+/** A Writable that keeps what is written to it, as text. */
+function collector(): { stream: Writable; text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      text += chunk.toString('utf8');
+      callback();
+    },
+  });
+  return { stream, text: () => text };
+}
 
 describe('test world: simulated container logs (unit)', function () {
   it('writes one line per interval from the start, each with its time', function () {
@@ -103,19 +115,32 @@ describe('test world: simulated kubelet API', function () {
   });
 
   it('execs in a sandbox: own pid namespace and root, the container env, the exit code in the status', async () => {
-    let stdout = '';
-    const collect = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        stdout += chunk.toString('utf8');
-        callback();
-      },
-    });
+    const { stream: collect, text } = collector();
     const status = await new Promise<V1Status>((resolve, reject) => {
       new Exec(cluster.kc).exec(ns, 'app', 'app', ['sh', '-c', 'echo pid=$$ colour=$COLOUR; ls /; exit 3'], collect, null, null, false, resolve).catch(reject);
     });
-    expect(stdout).to.include('pid=1 colour=teal');
-    expect(stdout.split('\n').slice(1).filter(Boolean)).to.deep.equal(['bin', 'dev', 'proc', 'root', 'tmp']);
+    expect(text()).to.include('pid=1 colour=teal');
+    expect(text().split('\n').slice(1).filter(Boolean)).to.deep.equal(['bin', 'dev', 'proc', 'root', 'tmp']);
     expect(status).to.deep.include({ status: 'Failure', reason: 'NonZeroExitCode' });
     expect(status.details?.causes).to.deep.equal([{ reason: 'ExitCode', message: '3' }]);
+  });
+
+  it("attaches to the container's output: the log lines written from then on", async () => {
+    const { stream: collect, text } = collector();
+    const attached = Date.now();
+    const ws = await new Attach(cluster.kc).attach(ns, 'app', 'app', collect, null, null, false);
+    try {
+      const lines = await eventually(() => {
+        const got = text().trim().split('\n').filter(Boolean);
+        expect(got.length).to.be.at.least(2);
+        return got;
+      }, { within: 5_000, interval: 100 });
+      for (const line of lines) {
+        expect(line).to.match(/^\S+ app line \d+$/);
+        expect(Date.parse(line.split(' ')[0]!)).to.be.above(attached - 1_000);
+      }
+    } finally {
+      ws.close();
+    }
   });
 });

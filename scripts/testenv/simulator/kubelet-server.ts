@@ -6,7 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { sleep } from '../../../src/backoff.js';
 import { kubeletClientName } from '../pki.js';
 import { kubeletAddress, type SimulatorConfig } from './config.js';
-import { containerRun, firstLine, lineTime, linesWritten, logLine, NoLogError, type LogOptions } from './container-log.js';
+import { containerRun, firstLine, lineTime, linesWritten, logLine, NoLogError, type ContainerRun, type LogOptions } from './container-log.js';
 import type { Pod } from './kube-types.js';
 import { Sandboxes } from './sandbox.js';
 
@@ -20,8 +20,9 @@ const channel = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4 } as const
 /**
  * The kubelet API the apiserver proxies `pods/log` and `pods/exec` to, for every simulated
  * node at once (on 127.0.0.1, the nodes' InternalDNS address): `GET /containerLogs/{ns}/{pod}/{container}`
- * (follow, tailLines, sinceSeconds, timestamps) and `/exec/{ns}/{pod}/{container}` over a
- * websocket (`v4.channel.k8s.io`), which runs the command in the container's sandbox. Only the
+ * (follow, tailLines, sinceSeconds, timestamps), and over a websocket (`v4.channel.k8s.io`)
+ * `/exec/{ns}/{pod}/{container}`, which runs the command in the container's sandbox, and
+ * `/attach/...`, whose stdout is the container's log from then on. Only the
  * apiserver's kubelet client certificate is served, as a kubelet with webhook authn would.
  */
 export class KubeletServer {
@@ -49,9 +50,13 @@ export class KubeletServer {
       });
     });
     server.on('upgrade', (req: IncomingMessage, socket, head) => {
-      const target = this.#target(req, 'exec');
-      if (!this.#authorized(req) || !target) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      this.#sockets.handleUpgrade(req, socket, head, (ws) => this.#exec(ws, target, new URL(req.url!, 'https://kubelet').searchParams));
+      const exec = this.#target(req, 'exec');
+      const attach = this.#target(req, 'attach');
+      if (!this.#authorized(req) || !(exec ?? attach)) return void socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      this.#sockets.handleUpgrade(req, socket, head, (ws) => {
+        if (exec) this.#exec(ws, exec, new URL(req.url!, 'https://kubelet').searchParams);
+        else this.#attach(ws, attach!, signal);
+      });
     });
     await listen(server, port);
     this.log(`kubelet API on https://${kubeletAddress}:${port}`);
@@ -66,7 +71,7 @@ export class KubeletServer {
   }
 
   /** The pod and container of `/{kind}/{ns}/{pod}/{container}`, when it is one of ours. */
-  #target(req: IncomingMessage, kind: 'containerLogs' | 'exec'): { pod: Pod; container: string } | undefined {
+  #target(req: IncomingMessage, kind: 'containerLogs' | 'exec' | 'attach'): { pod: Pod; container: string } | undefined {
     const parts = new URL(req.url ?? '/', 'https://kubelet').pathname.split('/').map(decodeURIComponent);
     if (parts.length !== 5 || parts[1] !== kind) return undefined;
     const pod = this.pods(parts[2]!, parts[3]!);
@@ -79,7 +84,6 @@ export class KubeletServer {
     const query = new URL(req.url!, 'https://kubelet').searchParams;
     const number = (name: string): number | undefined => (query.has(name) ? Number(query.get(name)) : undefined);
     const options: LogOptions = { follow: query.get('follow') === 'true', tailLines: number('tailLines'), sinceSeconds: number('sinceSeconds'), timestamps: query.get('timestamps') === 'true' };
-    const interval = this.config.logIntervalMs;
     let run;
     try {
       run = containerRun(target.pod, target.container);
@@ -88,27 +92,66 @@ export class KubeletServer {
       throw err;
     }
     res.writeHead(200, { 'content-type': 'text/plain' });
-    const { namespace, name } = target.pod.metadata;
-    let next = firstLine(run, Date.now(), interval, options);
     const closed = new AbortController();
     res.on('close', () => closed.abort());
-    const stop = AbortSignal.any([signal, closed.signal]);
+    for await (const line of this.#lines(target, run, options, AbortSignal.any([signal, closed.signal]))) res.write(line);
+    res.end();
+  }
+
+  /**
+   * The lines of `run` from where `options` say; with `follow`, then each new one until the
+   * container terminates, its pod goes, or `stop` aborts.
+   */
+  async *#lines(target: { pod: Pod; container: string }, first: ContainerRun, options: LogOptions, stop: AbortSignal): AsyncGenerator<string> {
+    const interval = this.config.logIntervalMs;
+    const { namespace, name } = target.pod.metadata;
+    let run = first;
+    let next = firstLine(run, Date.now(), interval, options);
     for (;;) {
-      for (const written = linesWritten(run, Date.now(), interval); next <= written; next++) res.write(logLine(run, next, interval, options.timestamps));
-      if (!options.follow || run.finishedAt !== undefined) break;
+      for (const written = linesWritten(run, Date.now(), interval); next <= written; next++) yield logLine(run, next, interval, options.timestamps);
+      if (!options.follow || run.finishedAt !== undefined) return;
       await sleep(Math.max(0, lineTime(run, next, interval) - Date.now()), stop);
-      if (stop.aborted) break;
+      if (stop.aborted) return;
       // The container ends with its pod, or when it terminates: serve to its end, then stop.
       const pod = this.pods(namespace!, name);
-      if (!pod || pod.metadata.uid !== target.pod.metadata.uid || pod.metadata.deletionTimestamp) break;
+      if (!pod || pod.metadata.uid !== target.pod.metadata.uid || pod.metadata.deletionTimestamp) return;
       try {
         run = containerRun(pod, target.container);
       } catch (err) {
-        if (err instanceof NoLogError) break;
+        if (err instanceof NoLogError) return;
         throw err;
       }
     }
-    res.end();
+  }
+
+  /**
+   * Attach: the container's main process is its log writer, so its stdout is the log from now
+   * on; input is ignored (the simulated process reads none). Ends when the container does.
+   */
+  #attach(ws: WebSocket, target: { pod: Pod; container: string }, signal: AbortSignal): void {
+    const closed = new AbortController();
+    ws.on('close', () => closed.abort());
+    const send = (number: number, data: string): void => {
+      if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([number]), Buffer.from(data)]));
+    };
+    const stream = async (): Promise<object> => {
+      let run;
+      try {
+        run = containerRun(target.pod, target.container);
+      } catch (err) {
+        if (err instanceof NoLogError) return { status: 'Failure', reason: 'BadRequest', message: err.message };
+        throw err;
+      }
+      const options = { follow: true, tailLines: 0, timestamps: false };
+      for await (const line of this.#lines(target, run, options, AbortSignal.any([signal, closed.signal]))) send(channel.stdout, line);
+      return { status: 'Success' };
+    };
+    void stream()
+      .catch((err: unknown) => ({ status: 'Failure', reason: 'InternalError', message: (err as Error).message }))
+      .then((status) => {
+        send(channel.error, JSON.stringify({ metadata: {}, ...status }));
+        ws.close(1000);
+      });
   }
 
   #exec(ws: WebSocket, target: { pod: Pod; container: string }, query: URLSearchParams): void {
