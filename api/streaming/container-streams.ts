@@ -62,7 +62,7 @@ export function podShellStream(clusters: ClusterManager, options: ShellOptions):
     async open(request) {
       const { runtime, ref } = containerTarget(clusters, request);
       return (socket) =>
-        bridgeTerminal(socket, {
+        void bridgeTerminal(socket, {
           open: (size, onOutput) => openTerminal(runtime.http.kubeConfig, ref, SHELL_COMMAND, size, onOutput),
           idleLimitMs: options.idleLimitMs,
           logger: options.logger,
@@ -73,18 +73,24 @@ export function podShellStream(clusters: ClusterManager, options: ShellOptions):
 
 /**
  * `/clusters/{cluster}/shell`: admin's kubectl shell. A pod with a ServiceAccount bound to
- * cluster-admin is made in the cluster when the socket opens, and deleted (with the account
- * and binding) when it closes, whatever closed it: the client, the idle limit, zcloud stopping.
+ * cluster-admin is made in the cluster when the size frame comes, and deleted (with the account
+ * and binding) when the socket closes, whatever closed it: the client, the idle limit, zcloud
+ * stopping (whose stop waits for the deletes, see `drain`).
  */
 export function clusterShellStream(clusters: ClusterManager, options: ShellOptions): StreamEndpoint {
+  /** Every session until its objects are deleted after its socket closed. */
+  const sessions = new Set<Promise<void>>();
   return {
     path: '/clusters/{cluster}/shell',
+    async drain() {
+      await Promise.all(sessions);
+    },
     async open({ user, params }) {
       const runtime = clusters.requireAvailable(params.cluster!);
       if (!user.isAdmin) throw new ForbiddenError('only admin may open a cluster shell');
       let made: Awaited<ReturnType<typeof createClusterShell>> | undefined;
-      return (socket) =>
-        bridgeTerminal(socket, {
+      return (socket) => {
+        const session = bridgeTerminal(socket, {
           open: async (size, onOutput) => {
             made = await createClusterShell(runtime.http, { user: user.name, clusterRole: 'cluster-admin', image: options.kubectlImage });
             return openTerminal(runtime.http.kubeConfig, made.container, SHELL_COMMAND, size, onOutput);
@@ -95,6 +101,9 @@ export function clusterShellStream(clusters: ClusterManager, options: ShellOptio
             if (made) await removeClusterShell(runtime.http, made);
           },
         });
+        sessions.add(session);
+        void session.then(() => sessions.delete(session));
+      };
     },
   };
 }

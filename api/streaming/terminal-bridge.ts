@@ -33,9 +33,11 @@ export interface TerminalBridgeOptions {
  * Joins a client socket to a terminal in a container: the client's first frame is its size
  * (`{cols, rows}`), later such frames resize, every other frame is input; the terminal's output
  * goes out as binary frames. The socket closes with 1000 when the command ends, 4012 when
- * nothing went either way for `idleLimitMs`, 4011 when the terminal could not be opened.
+ * nothing went either way for `idleLimitMs`, 4011 when the terminal could not be opened. The
+ * promise returned settles (never rejects) once the socket closed, the terminal ended and
+ * `cleanUp` ran.
  */
-export function bridgeTerminal(socket: StreamSocket, options: TerminalBridgeOptions): void {
+export function bridgeTerminal(socket: StreamSocket, options: TerminalBridgeOptions): Promise<void> {
   let terminal: TerminalSession | undefined;
   let opening: Promise<void> | undefined;
   const early: Buffer[] = [];
@@ -75,13 +77,15 @@ export function bridgeTerminal(socket: StreamSocket, options: TerminalBridgeOpti
     else if (terminal) terminal.write(data);
     else keepEarly(data);
   });
-  socket.onClose(() => {
-    clearTimeout(idle);
-    terminal?.close();
-    const ended = (opening ?? Promise.resolve()).then(() => terminal?.ended);
-    if (options.cleanUp) {
-      const cleanUp = options.cleanUp;
-      ended.then(cleanUp).catch((err: unknown) => options.logger.error('terminal clean-up failed', { error: (err as Error).message }));
-    }
-  });
+  return new Promise<void>((resolve) =>
+    socket.onClose(() => {
+      clearTimeout(idle);
+      terminal?.close();
+      (opening ?? Promise.resolve())
+        .then(() => terminal?.ended)
+        .then(() => options.cleanUp?.())
+        .catch((err: unknown) => options.logger.error('terminal clean-up failed', { error: (err as Error).message }))
+        .finally(resolve);
+    }),
+  );
 }

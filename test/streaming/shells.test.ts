@@ -140,4 +140,19 @@ describe('container log and shells', function () {
     expect(closed).to.deep.include({ code: 4012 });
     await eventually(async () => expect((await core.listNamespacedPod({ namespace: 'zcloud-system', labelSelector: CLUSTER_SHELL_LABEL })).items).to.have.length(0), { within: 10_000, interval: 250 });
   });
+
+  // Last: it stops zcloud.
+  it("deletes an open cluster shell's pod, account and binding when zcloud stops", async () => {
+    const rbac = env.cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+    const socket = await open(`${WS}/clusters/sh-streams/shell?token=${env.admin}`);
+    socket.ws.send(JSON.stringify({ cols: 100, rows: 30 }));
+    socket.ws.send('echo hi\n');
+    await socket.until(() => /\r?\nhi\r?\n/.test(output(socket)), 30_000);
+    await env.zcloud.close();
+    expect((await socket.closed).code).to.equal(1001);
+    // zcloud's stop waited for the deletes: nothing is left the moment it returns.
+    expect((await core.listNamespacedPod({ namespace: 'zcloud-system', labelSelector: CLUSTER_SHELL_LABEL })).items).to.have.length(0);
+    expect((await core.listNamespacedServiceAccount({ namespace: 'zcloud-system', labelSelector: CLUSTER_SHELL_LABEL })).items).to.have.length(0);
+    expect((await rbac.listClusterRoleBinding({ labelSelector: CLUSTER_SHELL_LABEL })).items).to.have.length(0);
+  });
 });
