@@ -8,7 +8,7 @@ import { openTerminal } from '../../src/kube/pod-exec.js';
 import { createClusterShell, removeClusterShell } from '../../src/streaming/cluster-shell.js';
 import { CONTAINER_PATH, containerTarget } from './container-target.js';
 import type { StreamEndpoint } from './gateway.js';
-import { CLOSE_CODES } from './stream-socket.js';
+import { closeReason, CLOSE_CODES } from './stream-socket.js';
 import { bridgeTerminal } from './terminal-bridge.js';
 
 /** The shell a pod shell or cluster shell runs: every image has one, busybox's included. */
@@ -48,7 +48,7 @@ export function containerLogStream(clusters: ClusterManager, logger: Logger): St
           .catch((err: unknown) => {
             const failure = translateKubeError(err, `log of ${ref.namespace}/${ref.pod}/${ref.container}`) as Error;
             logger.warn('container log stream failed', { error: failure.message });
-            socket.close(CLOSE_CODES.sourceFailed, failure.message.slice(0, 120));
+            socket.close(CLOSE_CODES.sourceFailed, closeReason(failure.message));
           });
       };
     },

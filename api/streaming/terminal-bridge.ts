@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from '../../src/logger.js';
 import type { TerminalSession, TerminalSize } from '../../src/kube/pod-exec.js';
-import { CLOSE_CODES, type StreamSocket } from './stream-socket.js';
+import { closeReason, CLOSE_CODES, type StreamSocket } from './stream-socket.js';
 
 /** Input typed before the terminal opened that is kept for it; beyond this, the client is not waiting for a shell. */
 const EARLY_INPUT_MAX_BYTES = 64 * 1024;
@@ -40,6 +40,8 @@ export interface TerminalBridgeOptions {
 export function bridgeTerminal(socket: StreamSocket, options: TerminalBridgeOptions): Promise<void> {
   let terminal: TerminalSession | undefined;
   let opening: Promise<void> | undefined;
+  /** A resize that came while the terminal was opening. */
+  let resizedMeanwhile: TerminalSize | undefined;
   const early: Buffer[] = [];
   const keepEarly = (data: Buffer): void => {
     if (early.reduce((sum, b) => sum + b.length, data.length) > EARLY_INPUT_MAX_BYTES) return socket.close(CLOSE_CODES.slowReader, 'too much input before the shell opened');
@@ -61,19 +63,21 @@ export function bridgeTerminal(socket: StreamSocket, options: TerminalBridgeOpti
       .then((opened) => {
         terminal = opened;
         if (socket.closed) return opened.close();
+        if (resizedMeanwhile) opened.resize(resizedMeanwhile);
         for (const data of early.splice(0)) opened.write(data);
-        void opened.ended.then((status) => socket.close(1000, status?.status === 'Failure' ? (status.message ?? 'the command failed').slice(0, 120) : 'the command ended'));
+        void opened.ended.then((status) => socket.close(1000, closeReason(status?.status === 'Failure' ? (status.message ?? 'the command failed') : 'the command ended')));
       })
       .catch((err: unknown) => {
         options.logger.warn('terminal could not be opened', { error: (err as Error).message });
-        socket.close(CLOSE_CODES.sourceFailed, (err as Error).message.slice(0, 120));
+        socket.close(CLOSE_CODES.sourceFailed, closeReason((err as Error).message));
       });
   };
   socket.onMessage((data, isBinary) => {
     touch();
     const size = resizeOf(data, isBinary);
     if (!opening) return size ? start(size) : keepEarly(data);
-    if (size) terminal?.resize(size);
+    if (size && terminal) terminal.resize(size);
+    else if (size) resizedMeanwhile = size;
     else if (terminal) terminal.write(data);
     else keepEarly(data);
   });
