@@ -13,6 +13,7 @@ import { KubeClient } from './simulator/kube-client.js';
 import { KubeletServer } from './simulator/kubelet-server.js';
 import { NodeAgent, removeStaleNodes } from './simulator/node-agent.js';
 import { PodRunner } from './simulator/pod-runner.js';
+import { Sandboxes } from './simulator/sandbox.js';
 
 /** How often the simulator checks that its cluster still exists. */
 const lifelineCheckMs = 2_000;
@@ -40,8 +41,9 @@ async function main(): Promise<void> {
 
   log(`simulating ${config.nodes.map((node) => node.name).join(', ')} for cluster ${config.clusterName}`);
   await removeStaleNodes(client, config, log);
-  const pods = new PodRunner(client, config, log);
-  const kubelet = new KubeletServer(config, (namespace, name) => pods.pod(namespace, name), log);
+  const sandboxes = new Sandboxes(config.kubelet.sandboxDir);
+  const pods = new PodRunner(client, config, log, (pod) => sandboxes.remove(pod));
+  const kubelet = new KubeletServer(config, (namespace, name) => pods.pod(namespace, name), sandboxes, log);
   await Promise.all([
     ...config.nodes.map((node) => new NodeAgent(client, node, config, log).run(stop.signal)),
     pods.run(stop.signal),

@@ -1,6 +1,6 @@
 import { Attach, BatchV1Api, CoreV1Api, Exec, type V1Status } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -142,5 +142,26 @@ describe('test world: simulated kubelet API', function () {
     } finally {
       ws.close();
     }
+  });
+
+  it("ends a pod's execs and deletes its sandbox when the pod goes", async () => {
+    await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'doomed' }, spec: { containers: [{ name: 'app', image: 'busybox:1.35' }] } } });
+    const pod = await eventually(async () => {
+      const found = await core.readNamespacedPod({ namespace: ns, name: 'doomed' });
+      expect(found.status?.phase).to.equal('Running');
+      return found;
+    }, { within: 20_000, interval: 200 });
+    const { stream: collect, text } = collector();
+    const status = new Promise<V1Status>((resolve, reject) => {
+      new Exec(cluster.kc).exec(ns, 'doomed', 'app', ['sh', '-c', 'echo started; sleep 300'], collect, null, null, false, resolve).catch(reject);
+    });
+    await eventually(() => expect(text()).to.include('started'), { within: 5_000, interval: 100 });
+    const sandbox = join(cluster.dir, 'sandboxes', `${pod.metadata!.uid}-app`);
+    expect(existsSync(sandbox), 'the container has a sandbox while it runs').to.equal(true);
+
+    await core.deleteNamespacedPod({ namespace: ns, name: 'doomed' });
+    const ended = await Promise.race([status, new Promise((resolve) => setTimeout(() => resolve('still running'), 15_000))]);
+    expect(ended).to.deep.include({ status: 'Failure', reason: 'NonZeroExitCode' });
+    await eventually(() => expect(existsSync(sandbox)).to.equal(false), { within: 5_000, interval: 100 });
   });
 });

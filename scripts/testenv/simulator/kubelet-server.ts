@@ -8,7 +8,7 @@ import { kubeletClientName } from '../pki.js';
 import { kubeletAddress, type SimulatorConfig } from './config.js';
 import { containerRun, firstLine, lineTime, linesWritten, logLine, NoLogError, type ContainerRun, type LogOptions } from './container-log.js';
 import type { Pod } from './kube-types.js';
-import { Sandboxes } from './sandbox.js';
+import { stop, type Sandboxes } from './sandbox.js';
 
 /** The simulator's current view of a pod (from its watch), or undefined once it is gone. */
 export type PodLookup = (namespace: string, name: string) => Pod | undefined;
@@ -26,16 +26,14 @@ const channel = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4 } as const
  * apiserver's kubelet client certificate is served, as a kubelet with webhook authn would.
  */
 export class KubeletServer {
-  readonly #sandboxes: Sandboxes;
   readonly #sockets = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered) => (offered.has(channelProtocol) ? channelProtocol : false) });
 
   constructor(
     private readonly config: SimulatorConfig,
     private readonly pods: PodLookup,
+    private readonly sandboxes: Sandboxes,
     private readonly log: (message: string) => void,
-  ) {
-    this.#sandboxes = new Sandboxes(config.kubelet.sandboxDir);
-  }
+  ) {}
 
   /** Serves until `signal` aborts; rejects only when the port cannot be bound. */
   async run(signal: AbortSignal): Promise<void> {
@@ -165,7 +163,7 @@ export class KubeletServer {
       return finish({ status: 'Failure', reason: 'BadRequest', message: !container ? `container ${target.container} is not valid` : 'you must specify at least one command' });
     }
     const tty = query.get('tty') === 'true' || query.get('tty') === '1';
-    const shell = this.#sandboxes.start({ pod: target.pod, container, command, tty });
+    const shell = this.sandboxes.start({ pod: target.pod, container, command, tty });
     const forward = (number: number) => (data: Buffer) => ws.readyState === ws.OPEN && ws.send(Buffer.concat([Buffer.from([number]), data]));
     shell.child.stdout!.on('data', forward(channel.stdout));
     shell.child.stderr!.on('data', forward(channel.stderr));
@@ -178,7 +176,7 @@ export class KubeletServer {
         if (size) shell.resize(size.width, size.height).catch((err: unknown) => this.log(`exec resize: ${(err as Error).message}`));
       }
     });
-    ws.on('close', () => shell.child.exitCode === null && shell.child.kill('SIGTERM'));
+    ws.on('close', () => stop(shell.child));
     shell.child.on('error', (err) => finish({ status: 'Failure', reason: 'InternalError', message: err.message }));
     // 'close': after the exit and the last output.
     shell.child.on('close', (code) => {

@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container, Pod } from './kube-types.js';
@@ -28,14 +28,39 @@ export interface SandboxProcess {
  * own holding busybox and its applets; a command runs chrooted there in private mount and pid
  * namespaces (its own /proc, it sees only its own processes) with the container's environment.
  * With a tty, util-linux `script` gives it a pseudo-terminal. Needs root, as the test world has.
+ * When the pod goes (`remove`), its commands are stopped and its roots deleted, as a kubelet
+ * ends the execs of a stopped container.
  */
 export class Sandboxes {
   #applets: string[] | undefined;
+  /** The commands running in each pod's containers, by pod key. */
+  readonly #running = new Map<string, Set<ChildProcess>>();
 
   constructor(private readonly dir: string) {}
 
   /** Starts `request.command` in its container's sandbox. */
   start(request: ShellRequest): SandboxProcess {
+    const started = this.#spawn(request);
+    const key = podKey(request.pod);
+    const running = this.#running.get(key) ?? new Set();
+    this.#running.set(key, running.add(started.child));
+    started.child.on('close', () => {
+      running.delete(started.child);
+      if (running.size === 0 && this.#running.get(key) === running) this.#running.delete(key);
+    });
+    return started;
+  }
+
+  /** Stops what runs in `pod`'s containers and deletes their roots. */
+  remove(pod: Pod): void {
+    const key = podKey(pod);
+    for (const child of this.#running.get(key) ?? []) stop(child);
+    this.#running.delete(key);
+    if (!existsSync(this.dir)) return;
+    for (const entry of readdirSync(this.dir)) if (entry.startsWith(`${key}-`)) rmSync(join(this.dir, entry), { recursive: true, force: true });
+  }
+
+  #spawn(request: ShellRequest): SandboxProcess {
     const root = this.#rootOf(request.pod, request.container.name);
     const inside = [
       '/usr/bin/unshare', '--mount', '--pid', '--fork', '--kill-child', '--mount-proc=/proc', `--root=${root}`, '--wd=/',
@@ -58,7 +83,7 @@ export class Sandboxes {
 
   /** The container's root, made on first use: bin/ with busybox and a link per applet, proc/, tmp/, root/. */
   #rootOf(pod: Pod, container: string): string {
-    const root = join(this.dir, `${pod.metadata.uid ?? `${pod.metadata.namespace}-${pod.metadata.name}`}-${container}`);
+    const root = join(this.dir, `${podKey(pod)}-${container}`);
     if (existsSync(join(root, 'bin', 'busybox'))) return root;
     // Built aside and renamed, so two execs racing never see half a root.
     const building = `${root}.${process.pid}.${Date.now()}`;
@@ -78,6 +103,20 @@ export class Sandboxes {
     this.#applets ??= execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').filter((name) => /^[\w.[-]+$/.test(name));
     return this.#applets;
   }
+}
+
+/**
+ * Ends a sandboxed command: SIGKILL, because `unshare --fork` ignores SIGTERM (it leaves signals
+ * to its child, a pid 1 that ignores them too); its death kills the child (--kill-child). Under
+ * `script`, the pty's hangup ends `unshare` the same way.
+ */
+export function stop(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** Names a pod's roots; the uid, so a new pod of the same name starts afresh. */
+function podKey(pod: Pod): string {
+  return pod.metadata.uid ?? `${pod.metadata.namespace}-${pod.metadata.name}`;
 }
 
 function shellQuote(word: string): string {
