@@ -11,16 +11,8 @@
  * watchers' latency meanwhile, and the heap after.
  * Destroys the cluster. Prints markdown for docs/benchmarks.md.
  */
-import { cpus, totalmem, tmpdir } from 'node:os';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import WebSocket from 'ws';
-import { destroy, up } from '../scripts/testenv/cluster.js';
-import { ensure } from '../scripts/testenv/ensure.js';
-import { loadConfig } from '../src/config.js';
-import { KubeHttp } from '../src/kube/kube-http.js';
-import { startZcloud } from '../server/zcloud.js';
+import { heapMiB, percentile, rssMiB, runBench, runLine, startBenchWorld } from './measure.js';
 
 const SOCKETS = Number(process.argv[2] ?? 200);
 const STALLED = Number(process.argv[3] ?? 10);
@@ -28,14 +20,6 @@ const CLUSTER = 'bench-streams';
 const NAMESPACE = 'bench';
 const BIG_NAMESPACE = 'bench-big';
 const ADMIN_SHA1 = '0192309fba8c6f0929b5b00867ebccac9a39e34e';
-
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-const heapMiB = (): number => {
-  for (let i = 0; i < 3; i++) gc!();
-  return process.memoryUsage().heapUsed / 2 ** 20;
-};
-const rssMiB = (): number => process.memoryUsage().rss / 2 ** 20;
 
 interface Client {
   ws: WebSocket;
@@ -72,20 +56,8 @@ async function deliveries(clients: Client[], matches: (text: string) => boolean,
   return Promise.all(arrivals);
 }
 
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 async function main(): Promise<void> {
-  await ensure();
-  await destroy(CLUSTER);
-  const info = await up(CLUSTER, { nodes: 1 });
-  const kubeconfig = readFileSync(info.kubeconfigPath, 'utf8');
-  const http = KubeHttp.fromYaml(kubeconfig);
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'zcloud-bench-'));
-  const config = loadConfig({ PORT: '0', ZCLOUD_LISTEN_HOST: '127.0.0.1', ZCLOUD_DATA_DIR: dataDir, ZCLOUD_LOG_LEVEL: 'error' });
-  const zcloud = await startZcloud(config, { logStream: new PassThrough() });
+  const { kubeconfig, http, zcloud, close } = await startBenchWorld(CLUSTER);
   const clients: Client[] = [];
   try {
     await http.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } } });
@@ -167,7 +139,7 @@ async function main(): Promise<void> {
     const f = (n: number): string => n.toFixed(1);
     process.stdout.write(
       [
-        `Run of ${new Date().toISOString().slice(0, 10)} (${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}).`,
+        runLine(),
         '',
         `| measure | value |`,
         `| --- | --- |`,
@@ -185,15 +157,8 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const client of clients) client.ws.terminate();
-    await zcloud.close();
-    await destroy(CLUSTER);
+    await close();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -132,6 +132,16 @@ export const configKeys = {
     default: '1048576',
     doc: 'bytes a websocket may have unsent before its client is dropped as too slow (close code 4008)',
   },
+  ZCLOUD_SHELL_IDLE_LIMIT: {
+    schema: duration,
+    default: '30m',
+    doc: 'a pod or cluster shell that carries no input or output this long is closed (code 4012); a cluster shell\'s pod is deleted with it',
+  },
+  ZCLOUD_KUBECTL_IMAGE: {
+    schema: z.string().min(1),
+    default: 'bitnami/kubectl:1.20',
+    doc: 'image of the pod a cluster shell runs kubectl in',
+  },
   ZCLOUD_CHART_DIR: {
     schema: optionalDirectory,
     default: '',
@@ -190,6 +200,8 @@ export interface Config {
   publicUrl?: string;
   watchHistory: number;
   streamMaxBufferBytes: number;
+  shellIdleLimitMs: number;
+  kubectlImage: string;
   chartDir?: string;
   helmCacheDir: string;
   helmTimeoutMs: number;
@@ -257,6 +269,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: parseKey('ZCLOUD_PUBLIC_URL', raw('ZCLOUD_PUBLIC_URL')),
     watchHistory: parseKey('ZCLOUD_WATCH_HISTORY', raw('ZCLOUD_WATCH_HISTORY')),
     streamMaxBufferBytes: parseKey('ZCLOUD_STREAM_MAX_BUFFER', raw('ZCLOUD_STREAM_MAX_BUFFER')),
+    shellIdleLimitMs: parseKey('ZCLOUD_SHELL_IDLE_LIMIT', raw('ZCLOUD_SHELL_IDLE_LIMIT')),
+    kubectlImage: parseKey('ZCLOUD_KUBECTL_IMAGE', raw('ZCLOUD_KUBECTL_IMAGE')),
     chartDir: parseKey('ZCLOUD_CHART_DIR', raw('ZCLOUD_CHART_DIR')),
     helmCacheDir: path.resolve(parseKey('ZCLOUD_HELM_CACHE_DIR', raw('ZCLOUD_HELM_CACHE_DIR')) || path.join(os.homedir(), '.cache', 'zcloud')),
     helmTimeoutMs: parseKey('ZCLOUD_HELM_TIMEOUT', raw('ZCLOUD_HELM_TIMEOUT')),

@@ -18,6 +18,8 @@ export const WS_PREFIX = '/apis/ws.zcloud.cn/v1';
 
 /** How long clients get to answer the close frame when zcloud stops. */
 const STOP_GRACE_MS = 500;
+/** How long the endpoints' clean-up after their sessions may delay zcloud's stop. */
+const DRAIN_MS = 10_000;
 /** How long an authorized SockJS session may take to open its connection. */
 const SOCKJS_OPEN_MS = 30_000;
 
@@ -42,6 +44,11 @@ export interface StreamEndpoint {
    * NotFoundError, InputError... answer the upgrade request with that status.
    */
   open(request: StreamRequest): Promise<StreamSession>;
+  /**
+   * Resolves once what the endpoint's closed sessions still do has finished (a cluster shell
+   * deleting its pod); awaited, with a bound, when zcloud stops after closing every stream.
+   */
+  drain?(): Promise<void>;
 }
 
 export interface StreamGatewayOptions {
@@ -130,6 +137,11 @@ export class StreamGateway implements Runnable, StreamHandlers {
     if (this.#server.clients.size > 0) await new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS));
     for (const client of this.#server.clients) client.terminate();
     this.#server.close();
+    const drained = Promise.all(this.options.endpoints.map((endpoint) => endpoint.drain?.()));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), DRAIN_MS)));
+    if ((await Promise.race([drained, late])) === 'late') this.options.logger.warn('streams: clean-up after closed sessions still running at stop', { waitedMs: DRAIN_MS });
+    clearTimeout(timer);
   }
 
   /** The `upgrade` listener of the HTTP server: a plain websocket, or SockJS's websocket transport. */

@@ -5,6 +5,7 @@ import { ClusterEventFeed } from '../../src/streaming/cluster-events.js';
 import { ResourceRegistry } from '../framework/registry.js';
 import { allResources } from '../resources/index.js';
 import type { ApiServices } from '../services.js';
+import { clusterShellStream, containerLogStream, podShellStream } from './container-streams.js';
 import { eventStream } from './event-stream.js';
 import { StreamGateway } from './gateway.js';
 import { watchStream } from './watch-stream.js';
@@ -32,8 +33,16 @@ export function createStreamGateway({ services, metrics, provisioningLog }: Stre
     feed.forget(name);
     journal.forget(name);
   });
+  const shellOptions = { logger: services.logger, idleLimitMs: config.shellIdleLimitMs, kubectlImage: config.kubectlImage };
   return new StreamGateway({
-    endpoints: [eventStream(clusters, feed), zkelogStream(clusters, provisioningLog), watchStream(new ResourceRegistry(allResources), services, journal)],
+    endpoints: [
+      eventStream(clusters, feed),
+      zkelogStream(clusters, provisioningLog),
+      watchStream(new ResourceRegistry(allResources), services, journal),
+      containerLogStream(clusters, services.logger),
+      podShellStream(clusters, shellOptions),
+      clusterShellStream(clusters, shellOptions),
+    ],
     users: services.users,
     logger: services.logger,
     metrics,

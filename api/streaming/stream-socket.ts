@@ -37,6 +37,13 @@ export interface StreamSocket {
   readonly closed: boolean;
 }
 
+/** A close frame's reason carries at most 123 bytes: `text` cut to fit, on a character boundary. */
+export function closeReason(text: string): string {
+  let reason = text;
+  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
+  return reason;
+}
+
 /** How long a dropped client gets to take its close frame before the connection is cut. */
 const CLOSE_GRACE_MS = 2000;
 

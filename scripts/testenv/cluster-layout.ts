@@ -9,6 +9,8 @@ export interface ClusterPorts {
   apiserver: number;
   controllerManager: number;
   scheduler: number;
+  /** The simulated kubelets' one HTTPS port (logs, exec), shared by every node of the cluster. */
+  kubelet: number;
 }
 
 /** What `up` decided when it first created the cluster; `state.json`. */

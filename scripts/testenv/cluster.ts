@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   clusterLayout,
   componentNames,
@@ -97,7 +98,8 @@ export async function up(name: string, options: NodeSimulatorOptions = {}): Prom
   const pki = await ensurePki(layout.pkiDir, name);
   const server = `https://127.0.0.1:${state.ports.apiserver}`;
   writeKubeconfigs(layout, pki, server);
-  const simulator = simulatorConfig(name, { kubeconfigPath: kubeconfigFor(layout, 'node-simulator'), lifelinePath: layout.simulatorConfigPath }, state.simulator);
+  const kubelet = { port: state.ports.kubelet, serving: pki.kubeletServing, clientCa: pki.ca.cert, sandboxDir: join(layout.dir, 'sandboxes') };
+  const simulator = simulatorConfig(name, { kubeconfigPath: kubeconfigFor(layout, 'node-simulator'), lifelinePath: layout.simulatorConfigPath, kubelet }, state.simulator);
   writeJson(layout.simulatorConfigPath, simulator);
 
   const ctx: ComponentContext = { layout, ports: state.ports, pki, binaries };
@@ -228,24 +230,30 @@ async function loadOrCreateState(layout: ClusterLayout, options: NodeSimulatorOp
   const existing = readState(layout) as StoredState | undefined;
   if (existing) {
     const simulator = { ...existing.simulator, ...definedFields(options) };
-    const state = { ...existing, simulator };
+    // Clusters made before the kubelet port existed get one now.
+    const kubelet = existing.ports.kubelet ?? (await pickFreePorts(1, reservedPorts(layout)))[0]!;
+    const state = { ...existing, ports: { ...existing.ports, kubelet }, simulator };
     writeJson(layout.statePath, state);
     return state;
   }
-  const reserved = new Set(
-    knownClusterNames()
-      .filter((other) => other !== layout.name)
-      .flatMap((other) => Object.values(readState(clusterLayout(other))?.ports ?? {})),
-  );
-  const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler] = await pickFreePorts(5, reserved);
+  const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler, kubelet] = await pickFreePorts(6, reservedPorts(layout));
   const state: StoredState = {
     name: layout.name,
-    ports: { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, controllerManager: controllerManager!, scheduler: scheduler! },
+    ports: { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, controllerManager: controllerManager!, scheduler: scheduler!, kubelet: kubelet! },
     createdAt: new Date().toISOString(),
     simulator: definedFields(options),
   };
   writeJson(layout.statePath, state);
   return state;
+}
+
+/** The ports the other clusters of this checkout hold. */
+function reservedPorts(layout: ClusterLayout): Set<number> {
+  return new Set(
+    knownClusterNames()
+      .filter((other) => other !== layout.name)
+      .flatMap((other) => Object.values(readState(clusterLayout(other))?.ports ?? {})),
+  );
 }
 
 function definedFields<T extends object>(value: T): Partial<T> {
@@ -258,6 +266,7 @@ async function checkPortsFree(layout: ClusterLayout, component: ComponentName, p
     'kube-apiserver': [ports.apiserver],
     'kube-controller-manager': [ports.controllerManager],
     'kube-scheduler': [ports.scheduler],
+    'node-simulator': [ports.kubelet],
   };
   for (const port of needed[component] ?? []) {
     if (!(await isPortFree(port))) {

@@ -82,6 +82,12 @@ export function componentCommand(component: ComponentName, ctx: ComponentContext
           '--requestheader-extra-headers-prefix=X-Remote-Extra-',
           `--proxy-client-cert-file=${pki.frontProxyClient.cert}`,
           `--proxy-client-key-file=${pki.frontProxyClient.key}`,
+          // Logs and exec go to the simulated kubelets: each node publishes 127.0.0.1 as its
+          // InternalDNS address (its InternalIP is a made-up 10.250.0.x) and the shared kubelet port.
+          '--kubelet-preferred-address-types=InternalDNS,InternalIP,Hostname',
+          `--kubelet-certificate-authority=${pki.ca.cert}`,
+          `--kubelet-client-certificate=${pki.kubeletClient.cert}`,
+          `--kubelet-client-key=${pki.kubeletClient.key}`,
           '--allow-privileged=true',
           '--profiling=false',
         ],

@@ -2,15 +2,18 @@
  * The node simulator: a stand-in for the kubelets of one test cluster, run as its own process
  * by `up` (`node --import tsx scripts/testenv/node-simulator.ts --config=<path>`). It is an
  * apiserver client like a kubelet and nothing more: it registers the configured nodes, keeps
- * their leases and Ready condition fresh, and reports the pods bound to them as running.
+ * their leases and Ready condition fresh, and reports the pods bound to them as running. It
+ * also serves the kubelet API the apiserver proxies container logs and exec to (loopback only).
  * It exits on SIGTERM/SIGINT, or when its config file disappears (cluster destroyed).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SimulatorConfig } from './simulator/config.js';
 import { KubeClient } from './simulator/kube-client.js';
+import { KubeletServer } from './simulator/kubelet-server.js';
 import { NodeAgent, removeStaleNodes } from './simulator/node-agent.js';
 import { PodRunner } from './simulator/pod-runner.js';
+import { Sandboxes } from './simulator/sandbox.js';
 
 /** How often the simulator checks that its cluster still exists. */
 const lifelineCheckMs = 2_000;
@@ -38,9 +41,13 @@ async function main(): Promise<void> {
 
   log(`simulating ${config.nodes.map((node) => node.name).join(', ')} for cluster ${config.clusterName}`);
   await removeStaleNodes(client, config, log);
+  const sandboxes = new Sandboxes(config.kubelet.sandboxDir);
+  const pods = new PodRunner(client, config, log, (pod) => sandboxes.remove(pod));
+  const kubelet = new KubeletServer(config, (namespace, name) => pods.pod(namespace, name), sandboxes, log);
   await Promise.all([
     ...config.nodes.map((node) => new NodeAgent(client, node, config, log).run(stop.signal)),
-    new PodRunner(client, config, log).run(stop.signal),
+    pods.run(stop.signal),
+    kubelet.run(stop.signal),
   ]);
   client.close();
   log('stopped');

@@ -19,6 +19,10 @@ export interface ClusterPki {
   admin: CertPair;
   /** O=system:masters as well, but its own identity so its writes are told apart in audit and managedFields. */
   nodeSimulator: CertPair;
+  /** The simulated kubelets' serving certificate (127.0.0.1), which the apiserver verifies with the CA. */
+  kubeletServing: CertPair;
+  /** What the apiserver presents to kubelets (`--kubelet-client-certificate`), as kubeadm's apiserver-kubelet-client. */
+  kubeletClient: CertPair;
   controllerManager: CertPair;
   scheduler: CertPair;
   serviceAccount: { privateKey: string; publicKey: string };
@@ -63,6 +67,16 @@ const componentServingSubject: ServerSubject = {
   ipAddresses: ['127.0.0.1'],
 };
 
+const kubeletServingSubject: ServerSubject = {
+  kind: 'server',
+  commonName: 'testenv-kubelet',
+  dnsNames: ['localhost'],
+  ipAddresses: ['127.0.0.1'],
+};
+
+/** The kubelets accept this client only: the apiserver. */
+export const kubeletClientName = 'kube-apiserver-kubelet-client';
+
 const clients = {
   admin: { kind: 'client', commonName: 'testenv-admin', organizations: ['system:masters'] },
   nodeSimulator: { kind: 'client', commonName: 'testenv-node-simulator', organizations: ['system:masters'] },
@@ -72,6 +86,7 @@ const clients = {
   controllerManager: { kind: 'client', commonName: 'system:kube-controller-manager', organizations: ['system:masters'] },
   scheduler: { kind: 'client', commonName: 'system:kube-scheduler', organizations: [] },
   frontProxyClient: { kind: 'client', commonName: 'front-proxy-client', organizations: [] },
+  kubeletClient: { kind: 'client', commonName: kubeletClientName, organizations: ['system:masters'] },
 } satisfies Record<string, ClientSubject>;
 
 /** Long enough that a developer's test cluster never expires under them. */
@@ -85,6 +100,8 @@ export function pkiPaths(dir: string): ClusterPki {
     componentServing: pair('component-serving'),
     admin: pair('admin'),
     nodeSimulator: pair('node-simulator'),
+    kubeletServing: pair('kubelet-serving'),
+    kubeletClient: pair('kubelet-client'),
     controllerManager: pair('controller-manager'),
     scheduler: pair('scheduler'),
     serviceAccount: { privateKey: join(dir, 'sa.key'), publicKey: join(dir, 'sa.pub') },
@@ -113,7 +130,8 @@ export async function ensurePki(dir: string, clusterName: string): Promise<Clust
   await ensureLeaf(dir, pki.frontProxyCa, pki.frontProxyClient, clients.frontProxyClient);
   await ensureLeaf(dir, pki.ca, pki.apiserver, apiserverSubject);
   await ensureLeaf(dir, pki.ca, pki.componentServing, componentServingSubject);
-  for (const name of ['admin', 'nodeSimulator', 'controllerManager', 'scheduler'] as const) {
+  await ensureLeaf(dir, pki.ca, pki.kubeletServing, kubeletServingSubject);
+  for (const name of ['admin', 'nodeSimulator', 'controllerManager', 'scheduler', 'kubeletClient'] as const) {
     await ensureLeaf(dir, pki.ca, pki[name], clients[name]);
   }
   if (!existsSync(pki.serviceAccount.privateKey) || !existsSync(pki.serviceAccount.publicKey)) {

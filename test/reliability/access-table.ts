@@ -91,4 +91,8 @@ export const STREAM_TABLE: Readonly<Record<string, [member: Expectation, outside
   '/clusters/rel/event': ['allowed', 'denied'],
   '/watch?url=/apis/zcloud.cn/v1/clusters/rel/namespaces/granted/configmaps': ['allowed', 'denied'],
   '/clusters/rel/zkelog': ['denied', 'denied'],
+  // The pod is absent: a member gets past authorization to a 404, an outsider never learns that.
+  '/clusters/rel/namespaces/granted/pods/web/containers/app/log': ['allowed', 'denied'],
+  '/clusters/rel/namespaces/granted/pods/web/containers/app/shell': ['allowed', 'denied'],
+  '/clusters/rel/shell': ['denied', 'denied'],
 };

@@ -1,6 +1,6 @@
 import { Backoff } from '../../../src/backoff.js';
 
-/** One simulated node: what it reports about itself. Addresses are plain data; nothing connects to them. */
+/** One simulated node: what it reports about itself. Its InternalIP is plain data; nothing connects to it. */
 export interface SimulatedNode {
   name: string;
   /** Each becomes a `node-role.kubernetes.io/<role>: "true"` label. */
@@ -12,6 +12,20 @@ export interface SimulatedNode {
   allocatable: { cpu: string; memory: string; pods: string };
 }
 
+/** The kubelet endpoints the apiserver proxies logs and exec to: one HTTPS server on loopback for every node. */
+export interface KubeletServerConfig {
+  port: number;
+  /** PEM paths of the serving certificate (127.0.0.1), issued by the cluster CA. */
+  serving: { cert: string; key: string };
+  /** The CA client certificates must chain to (the apiserver's kubelet client). */
+  clientCa: string;
+  /** Where each container's shell root (busybox) is made. */
+  sandboxDir: string;
+}
+
+/** Where the apiserver reaches every simulated kubelet (InternalDNS, preferred by its `--kubelet-preferred-address-types`). */
+export const kubeletAddress = '127.0.0.1';
+
 /** Everything the node simulator process needs; `up` writes it as JSON and passes its path. */
 export interface SimulatorConfig {
   clusterName: string;
@@ -19,6 +33,9 @@ export interface SimulatorConfig {
   /** The simulator exits when this file disappears (its cluster was destroyed under it). */
   lifelinePath: string;
   nodes: SimulatedNode[];
+  kubelet: KubeletServerConfig;
+  /** Every running container writes one log line this often. */
+  logIntervalMs: number;
   /** How long a pod owned by a Job runs before it succeeds. */
   jobCompletionMs: number;
   /** Lease renewal period; kubelet's default is 10 s against a 40 s lease. */
@@ -47,7 +64,7 @@ const defaultRoles = (index: number): string[] => (index === 0 ? ['master', 'con
 
 export function simulatorConfig(
   clusterName: string,
-  paths: { kubeconfigPath: string; lifelinePath: string },
+  paths: { kubeconfigPath: string; lifelinePath: string; kubelet: KubeletServerConfig },
   options: NodeSimulatorOptions = {},
 ): SimulatorConfig {
   const count = options.nodes ?? defaultNodeCount;
@@ -65,6 +82,7 @@ export function simulatorConfig(
     clusterName,
     ...paths,
     nodes,
+    logIntervalMs: 1_000,
     jobCompletionMs: options.jobCompletionMs ?? 2_000,
     leaseRenewMs: 10_000,
     statusReportMs: 20_000,

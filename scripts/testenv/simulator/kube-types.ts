@@ -21,6 +21,8 @@ export interface ResourceList {
 export interface Container {
   name: string;
   image?: string;
+  /** Only literal values are simulated; `valueFrom` entries are left out of a shell's environment. */
+  env?: { name: string; value?: string }[];
   resources?: { requests?: ResourceList; limits?: ResourceList };
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sleep } from '../../../src/backoff.js';
-import { retryBackoff, type SimulatedNode, type SimulatorConfig } from './config.js';
+import { kubeletAddress, retryBackoff, type SimulatedNode, type SimulatorConfig } from './config.js';
 import { isApiError, type KubeClient } from './kube-client.js';
 import { kubeTime } from './pod-status.js';
 import { kubeVersion } from '../kube-build.js';
@@ -45,7 +45,7 @@ function stableId(node: SimulatedNode, purpose: string): string {
   return createHash('sha256').update(`${node.name}/${purpose}`).digest('hex').slice(0, 32);
 }
 
-function nodeStatus(node: SimulatedNode, now: string, previous?: NodeCondition[]) {
+function nodeStatus(node: SimulatedNode, kubeletPort: number, now: string, previous?: NodeCondition[]) {
   return {
     capacity: { ...node.capacity, 'ephemeral-storage': '100Gi', 'hugepages-2Mi': '0' },
     allocatable: { ...node.allocatable, 'ephemeral-storage': '95Gi', 'hugepages-2Mi': '0' },
@@ -56,9 +56,10 @@ function nodeStatus(node: SimulatedNode, now: string, previous?: NodeCondition[]
     }),
     addresses: [
       { type: 'InternalIP', address: node.internalIP },
+      { type: 'InternalDNS', address: kubeletAddress },
       { type: 'Hostname', address: node.name },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
     nodeInfo: {
       machineID: stableId(node, 'machine'),
       systemUUID: stableId(node, 'system'),
@@ -74,7 +75,7 @@ function nodeStatus(node: SimulatedNode, now: string, previous?: NodeCondition[]
   };
 }
 
-function nodeObject(node: SimulatedNode, now: string): NodeObject {
+function nodeObject(node: SimulatedNode, kubeletPort: number, now: string): NodeObject {
   const roleLabels = Object.fromEntries(node.roles.map((role) => [`${roleLabelPrefix}${role}`, 'true']));
   return {
     apiVersion: 'v1',
@@ -92,7 +93,7 @@ function nodeObject(node: SimulatedNode, now: string): NodeObject {
       annotations: { [simulatedAnnotation]: 'true', 'node.alpha.kubernetes.io/ttl': '0' },
     },
     spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] },
-    status: nodeStatus(node, now),
+    status: nodeStatus(node, kubeletPort, now),
   };
 }
 
@@ -147,7 +148,7 @@ export class NodeAgent {
   async #register(): Promise<void> {
     const now = kubeTime(new Date());
     try {
-      await this.client.post('/api/v1/nodes', nodeObject(this.node, now));
+      await this.client.post('/api/v1/nodes', nodeObject(this.node, this.config.kubelet.port, now));
       this.log(`node ${this.node.name}: registered`);
     } catch (err) {
       if (!isApiError(err, 409)) throw err;
@@ -159,7 +160,7 @@ export class NodeAgent {
   async #reportStatus(): Promise<void> {
     const path = `/api/v1/nodes/${this.node.name}`;
     const current = await this.client.get<NodeObject>(path);
-    const status = nodeStatus(this.node, kubeTime(new Date()), current.status?.conditions);
+    const status = nodeStatus(this.node, this.config.kubelet.port, kubeTime(new Date()), current.status?.conditions);
     await this.client.put(`${path}/status`, { ...current, status: { ...current.status, ...status } });
   }
 

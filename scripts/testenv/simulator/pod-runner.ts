@@ -28,9 +28,16 @@ export class PodRunner {
     private readonly client: KubeClient,
     private readonly config: SimulatorConfig,
     private readonly log: (message: string) => void,
+    /** Told when a pod is gone from our nodes: its containers' processes and files go with it. */
+    private readonly onPodGone: (pod: Pod) => void = () => undefined,
   ) {
     this.#pools = new Map(config.nodes.map((node) => [node.name, new PodIpPool(node.podCIDR)]));
     this.#hostIPs = new Map(config.nodes.map((node) => [node.name, node.internalIP]));
+  }
+
+  /** The pod as last seen by the watch; undefined when it is not bound to one of our nodes (or gone). */
+  pod(namespace: string, name: string): Pod | undefined {
+    return this.#pods.get(`${namespace}/${name}`);
   }
 
   /** Runs until `signal` aborts; never rejects. */
@@ -74,6 +81,7 @@ export class PodRunner {
 
   #forget(key: string, pod: Pod): void {
     this.#pods.delete(key);
+    this.onPodGone(pod);
     this.#queue.forget(key);
     if (pod.metadata.uid) this.#pools.get(pod.spec.nodeName!)?.release(pod.metadata.uid);
   }
