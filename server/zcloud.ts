@@ -17,6 +17,7 @@ import { RevokedTokens, revokedTokensCollection } from '../src/auth/revoked-toke
 import { loadSigningKey } from '../src/auth/signing-key.js';
 import { TokenService } from '../src/auth/tokens.js';
 import { ClusterManager, clustersCollection } from '../src/clusters/cluster-manager.js';
+import { detectInCluster, inClusterKubeConfig, inClusterKubeconfigFile } from '../src/clusters/in-cluster.js';
 import type { Config } from '../src/config.js';
 import { Controller, type ControllerDefinition } from '../src/controller.js';
 import { createLogger } from '../src/logger.js';
@@ -90,8 +91,11 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const journal = new ProvisioningJournalStore(store);
     // Kept in the data dir too: why a create failed is still readable after a restart.
     const provisioningLog = new ProvisioningLog(undefined, path.join(config.dataDir, 'provisioning-logs'));
+    const inCluster = config.homeCluster === 'auto' ? detectInCluster(process.env, config.serviceAccountDir) : undefined;
+    if (inCluster) logger.info('running in a cluster', { server: inCluster.server, namespace: inCluster.namespace, registeredAs: config.homeClusterName });
     const clusters = new ClusterManager({
       store,
+      ...(inCluster ? { homeCluster: { name: config.homeClusterName, kubeConfig: inClusterKubeConfig(inCluster), kubeconfigFile: inClusterKubeconfigFile(inCluster) } } : {}),
       users,
       logger,
       minWatchTimeoutSeconds: Math.max(1, Math.round(config.watchTimeoutMs / 1000)),
