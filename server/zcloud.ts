@@ -31,12 +31,12 @@ import { APISERVER_PORT } from '../src/provisioning/node-plan.js';
 import { ClusterPkiStore, clusterPkiCollection } from '../src/provisioning/pki-store.js';
 import { ProvisioningMaintenance } from '../src/provisioning/maintenance.js';
 import { ProvisioningLog } from '../src/provisioning/provisioning-log.js';
-import { openLowdbStore } from '../src/store/lowdb-store.js';
+import { openStore } from '../src/store/open-store.js';
 import type { StoreDef } from '../src/store/store.js';
 import { UserService, usersCollection } from '../src/users.js';
 
 /** Every collection and log zcloud stores; all are validated when the store opens. */
-const collections: readonly StoreDef[] = [
+export const collections: readonly StoreDef[] = [
   usersCollection,
   revokedTokensCollection,
   auditLog,
@@ -71,14 +71,15 @@ export interface StartOptions {
  */
 export async function startZcloud(config: Config, options: StartOptions = {}): Promise<RunningZcloud> {
   const logger = createLogger({ level: config.logLevel, stream: options.logStream });
-  const store = await openLowdbStore({ dataDir: config.dataDir, collections, ...(config.secretsKey ? { secretsKey: config.secretsKey } : {}) });
+  const opened = await openStore(config, collections);
+  const { store } = opened;
   const manager = new Manager({ logger });
   // One registry per instance: tests run several zclouds in one process.
   const metrics = new ZcloudMetrics();
   manager.add('store', { name: 'store', start: async (signal) => (await untilAborted(signal), await store.close()) });
   let started = false;
   try {
-    const tokens = new TokenService(loadSigningKey(config.dataDir, config.jwtSecret));
+    const tokens = new TokenService(loadSigningKey(config.dataDir, opened.jwtSecret ?? config.jwtSecret));
     const throttle = new LoginThrottle({
       maxFailuresPerAddress: config.loginMaxFailures,
       maxFailuresPerUser: config.loginMaxFailures * USER_FAILURES_FACTOR,

@@ -40,7 +40,8 @@ export type StoreDef = CollectionDef | LogDef;
 
 /**
  * Storage of zcloud's own state (users, clusters, quotas, audit trail...). Implementations:
- * lowdb (one JSON file plus one JSON-lines file per log) today; a Kubernetes-backed one later.
+ * lowdb (one JSON file plus one JSON-lines file per log, the default) and custom resources on
+ * Kubernetes (src/store/kubernetes-store.ts, shared by replicas).
  * Returned records are copies: mutating them changes nothing stored. Writes from one process are
  * applied in call order, and a write's promise resolves only once the write is durable (it
  * survives a SIGKILL, an OS crash and a power cut).
@@ -61,6 +62,8 @@ export interface StoreCollection<T> {
   get(id: string): Promise<T | undefined>;
   /** Records in insertion order. */
   list(): Promise<T[]>;
+  /** Ids and records in insertion order (what a migration copies). */
+  entries(): Promise<[string, T][]>;
   /** Throws ConflictError when `id` exists. */
   create(id: string, value: T): Promise<T>;
   /** Read-modify-write under the store's write lock. Throws NotFoundError when `id` is absent. */

@@ -12,6 +12,8 @@ export interface ProcessOptions {
    * container's CMD. `--kill-child` makes the namespace die with the unshare process.
    */
   freshPidNamespace?: boolean;
+  /** Arguments after `server/main.ts`, e.g. `['migrate', '--from', 'file', '--to', 'kubernetes']`. */
+  args?: string[];
 }
 
 /** Whether this machine lets us make PID namespaces (root, or user namespaces allowed). */
@@ -35,7 +37,7 @@ async function killAndWait(child: ChildProcess): Promise<void> {
 }
 
 function spawnMain(options: ProcessOptions): ChildProcess {
-  const node = [process.execPath, '--import', 'tsx', 'server/main.ts'];
+  const node = [process.execPath, '--import', 'tsx', 'server/main.ts', ...(options.args ?? [])];
   const [command, ...args] = options.freshPidNamespace ? ['unshare', '--pid', '--fork', '--kill-child', ...node] : node;
   const child = spawn(command, args, {
     cwd: repoRoot,

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { ADMIN_DEFAULT_SHA1 } from '../../src/users.js';
 import { kubectl } from '../helpers/kubectl.js';
@@ -80,6 +80,18 @@ describe('in-cluster: deploy/ and the home cluster', function () {
     const kubeconfig = await fetch(`${zcloud.url}${API}/clusters/local?action=getkubeconfig`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
     const handedOut = (await kubeconfig.json()) as { config: string };
     expect(handedOut.config).to.include(path.join(serviceAccountDir, 'token')).and.not.include(await tokenOf(cluster));
+    await zcloud.stop();
+  });
+
+  it('keeps its state as zcloud.cn objects in its namespace with only the ServiceAccount\'s rights (ZCLOUD_STORE=kubernetes)', async () => {
+    const zcloud = await startZcloudProcess({ env: { ZCLOUD_DATA_DIR: tempDir(), ZCLOUD_STORE: 'kubernetes', ...inClusterEnv } });
+    const admin = await login(zcloud);
+    await eventually(async () => expect((await get(zcloud, admin, `${API}/clusters/local`)).body.status).to.equal('Running'), { within: 30_000, interval: 250 });
+    const objects = cluster.kc.makeApiClient(CustomObjectsApi);
+    const clusters = (await objects.listNamespacedCustomObject({ group: 'zcloud.cn', version: 'v1', namespace: 'zcloud', plural: 'clusters' })) as { items: { metadata: { name: string }; spec: unknown }[] };
+    expect(clusters.items.map((c) => c.metadata.name)).to.deep.equal(['local']);
+    expect(clusters.items[0]!.spec).to.deep.include({ source: { kind: 'in-cluster' } });
+    expect(zcloud.stdout()).to.not.match(/forbidden|\b403\b/i);
     await zcloud.stop();
   });
 
