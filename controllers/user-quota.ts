@@ -164,6 +164,8 @@ export function userQuotaController(options: UserQuotaReconcilerOptions): Contro
     watch: (on) => {
       for (const kind of ['resourcequotas', 'namespaces'] as const) on.objects(kind, (_cluster, object) => object.metadata.labels?.[QUOTA_LABEL]);
       on.initial(async () => (await records.list()).map((record) => record.id));
+      // An approval another replica stored (kubernetes store).
+      on.records(userQuotasCollection, (id) => id);
     },
   };
 }

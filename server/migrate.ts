@@ -1,5 +1,6 @@
 import type { Config } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
+import { createLogger } from '../src/logger.js';
 import { migrateStore, type MigrationReport } from '../src/store/migrate.js';
 import { openStore } from '../src/store/open-store.js';
 import { collections } from './zcloud.js';
@@ -27,9 +28,10 @@ export function parseMigrateArgs(args: readonly string[]): { from: StoreKind; to
  */
 export async function runMigration(config: Config, args: readonly string[]): Promise<MigrationReport> {
   const { from, to } = parseMigrateArgs(args);
-  const source = await openStore({ ...config, store: from }, collections);
+  const logger = createLogger({ level: config.logLevel });
+  const source = await openStore({ ...config, store: from }, collections, logger);
   try {
-    const target = await openStore({ ...config, store: to }, collections);
+    const target = await openStore({ ...config, store: to }, collections, logger);
     try {
       return await migrateStore(source.store, target.store, collections, config.auditMaxEntries);
     } finally {

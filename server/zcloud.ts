@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { createApp, createMetricsApp } from '../api/app.js';
@@ -21,7 +22,8 @@ import { detectInCluster, inClusterKubeConfig, inClusterKubeconfigFile } from '.
 import type { Config } from '../src/config.js';
 import { Controller, type ControllerDefinition } from '../src/controller.js';
 import { createLogger } from '../src/logger.js';
-import { Manager, untilAborted } from '../src/manager.js';
+import { LeaderElection } from '../src/leader-election.js';
+import { Manager, untilAborted, type Runnable } from '../src/manager.js';
 import { ZcloudMetrics } from '../src/metrics.js';
 import { userQuotasCollection } from '../src/quotas/user-quota.js';
 import { UserQuotaService } from '../src/quotas/user-quota-service.js';
@@ -71,7 +73,7 @@ export interface StartOptions {
  */
 export async function startZcloud(config: Config, options: StartOptions = {}): Promise<RunningZcloud> {
   const logger = createLogger({ level: config.logLevel, stream: options.logStream });
-  const opened = await openStore(config, collections);
+  const opened = await openStore(config, collections, logger);
   const { store } = opened;
   const manager = new Manager({ logger });
   // One registry per instance: tests run several zclouds in one process.
@@ -114,22 +116,25 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     metrics.observeInformers(() => clusters.informerSamples());
     metrics.observeClusters(() => clusters.clusterSamples());
 
-    const controller = (definition: ControllerDefinition): Controller => {
-      const running = new Controller({ ...definition, logger, clusters, metrics });
-      manager.add('controllers', running);
+    // With a store several replicas share, only the Lease holder writes to clusters and runs jobs;
+    // every replica probes health (each serves reads from its own caches) and installs CRDs (idempotent).
+    const leading: Runnable[] = [];
+    const controller = (definition: ControllerDefinition, runsOn: 'leader' | 'every-replica' = 'leader'): Controller => {
+      const running = new Controller({ ...definition, logger, clusters, metrics, store });
+      if (runsOn === 'leader') leading.push(running);
+      else manager.add('controllers', running);
       return running;
     };
-    controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs, metrics }));
+    controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs, metrics }), 'every-replica');
     controller(configReloadController({ clusters, logger }));
     const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger }));
     const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: config.provisioningParallelRuns, metrics }));
     clusters.onProvisioningRequested((name) => provisioning.enqueue(name));
     const catalog = new ChartCatalog({ builtInDir: builtInChartDir(), userDir: config.chartDir, logger });
     const helm = new Helm({ cacheDir: config.helmCacheDir, timeoutMs: config.helmTimeoutMs });
-    controller(applicationCrdController({ clusters }));
+    controller(applicationCrdController({ clusters }), 'every-replica');
     controller(applicationController({ clusters, catalog, helm, audit, logger }));
-    manager.add(
-      'controllers',
+    leading.push(
       new ProvisioningMaintenance({
         etcdSnapshotSchedule: config.etcdSnapshotSchedule,
         etcdSnapshotRetention: config.etcdSnapshotRetention,
@@ -144,6 +149,13 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
           void clusters.refreshProvisioned(name).catch((err: unknown) => logger.error('certificate renewal run not started', { cluster: name, error: (err as Error).message })),
       }),
     );
+
+    if (opened.kubernetes) {
+      const { http, namespace } = opened.kubernetes;
+      manager.add('controllers', new LeaderElection({ http, namespace, lease: 'zcloud-leader', identity: `${os.hostname()}-${process.pid}`, leading, logger }));
+    } else {
+      for (const runnable of leading) manager.add('controllers', runnable);
+    }
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
     const services: ApiServices = { config, logger, users, audit, clusters, quotas, catalog, provisioningLog };

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import { ConflictError, NotFoundError, StoreCorruptError } from '../errors.js';
+import { Informer } from '../kube/informer.js';
 import { KubeApiError, type KubeHttp } from '../kube/kube-http.js';
+import type { KubeObject } from '../kube/kube-object.js';
+import type { Logger } from '../logger.js';
 import { openRecord, sealRecord } from './sealed-fields.js';
 import type { SecretBox } from './secret-box.js';
 import { STORE_GROUP, STORE_VERSION, storeCrd, storedKind, type StoredKind } from './store-kinds.js';
@@ -14,6 +17,8 @@ export interface KubernetesStoreOptions {
   namespace: string;
   collections: readonly StoreDef[];
   secrets: SecretBox;
+  /** For the watches' reconnects. */
+  logger: Logger;
 }
 
 /** The record's id (any string); the object name is the id when it is a valid name, else a hash of it. */
@@ -68,6 +73,10 @@ export function objectNameOf(id: string): string {
   return /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(id) ? id : `h-${createHash('sha256').update(id).digest('hex').slice(0, 40)}`;
 }
 
+function idOf(object: KubeObject): string {
+  return object.metadata.annotations?.[ID_ANNOTATION] ?? object.metadata.name ?? '';
+}
+
 let orderCounter = 0;
 function nextOrder(): string {
   orderCounter = (orderCounter + 1) % 1_000_000;
@@ -78,6 +87,8 @@ class KubernetesStore implements Store {
   readonly secrets: SecretBox;
   readonly #options: KubernetesStoreOptions;
   readonly #logs = new Map<string, KubernetesLog<LogEntry>>();
+  readonly #informers = new Map<string, { informer: Informer; running: Promise<void> }>();
+  readonly #stop = new AbortController();
 
   constructor(options: KubernetesStoreOptions) {
     this.#options = options;
@@ -100,8 +111,30 @@ class KubernetesStore implements Store {
     return log as unknown as AppendLog<z.output<S>>;
   }
 
+  /** One informer per watched collection, on this store's connection, until `close`. */
+  watch(def: CollectionDef, listener: (id: string) => void): () => void {
+    let watched = this.#informers.get(def.name);
+    if (!watched) {
+      const stored = storedKind(def.name);
+      const informer = new Informer({
+        http: this.#options.http,
+        kind: { group: STORE_GROUP, version: STORE_VERSION, resource: stored.plural, kind: stored.kind, namespaced: true },
+        namespace: this.#options.namespace,
+        logger: this.#options.logger.child({ store: stored.plural }),
+      });
+      const running = informer.run(this.#stop.signal).catch((err: unknown) => {
+        this.#options.logger.error('store watch stopped', { collection: def.name, error: (err as Error).message });
+      });
+      watched = { informer, running };
+      this.#informers.set(def.name, watched);
+    }
+    return watched.informer.on((event) => listener(idOf(event.object)));
+  }
+
   async close(): Promise<void> {
     // Every write was acknowledged by the apiserver before its promise resolved: nothing to flush.
+    this.#stop.abort();
+    await Promise.all([...this.#informers.values()].map((w) => w.running));
     this.#options.http.close();
   }
 }

@@ -3,6 +3,7 @@ import { detectInCluster, inClusterKubeConfig } from '../clusters/in-cluster.js'
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { KubeHttp } from '../kube/kube-http.js';
+import type { Logger } from '../logger.js';
 import { sharedKeys } from './kubernetes-keys.js';
 import { openKubernetesStore } from './kubernetes-store.js';
 import { openLowdbStore } from './lowdb-store.js';
@@ -18,7 +19,7 @@ export interface OpenedStore {
 }
 
 /** Opens the store `config.store` names; the kubernetes one on ZCLOUD_STORE_KUBECONFIG's cluster or the pod's own. */
-export async function openStore(config: Config, collections: readonly StoreDef[], env: NodeJS.ProcessEnv = process.env): Promise<OpenedStore> {
+export async function openStore(config: Config, collections: readonly StoreDef[], logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<OpenedStore> {
   if (config.store === 'file') {
     return { store: await openLowdbStore({ dataDir: config.dataDir, collections, ...(config.secretsKey ? { secretsKey: config.secretsKey } : {}) }) };
   }
@@ -37,7 +38,7 @@ export async function openStore(config: Config, collections: readonly StoreDef[]
   try {
     const keys = await sharedKeys(http, namespace);
     const secrets = SecretBox.fromKey(config.secretsKey ?? keys.secretsKey, config.secretsKey ? 'ZCLOUD_SECRETS_KEY' : `secret ${namespace}/zcloud-keys`);
-    const store = await openKubernetesStore({ http, namespace, collections, secrets });
+    const store = await openKubernetesStore({ http, namespace, collections, secrets, logger });
     return { store, jwtSecret: config.jwtSecret ?? keys.jwtSecret, kubernetes: { http, namespace } };
   } catch (err) {
     http.close();

@@ -53,6 +53,13 @@ export interface Store {
    * `maxEntries` entries; every call for one log returns the same log, and the last bound wins.
    */
   log<S extends z.ZodType<LogEntry>>(def: LogDef<S>, options: { maxEntries: number }): AppendLog<z.output<S>>;
+  /**
+   * Calls `listener` with the id of each record of `def` created, changed or deleted, by this
+   * process or another one sharing the store, after the change is stored; returns the
+   * unsubscribe. Absent on a store only this process writes (the file store): its writers know.
+   * The listener runs on the watch path: enqueue the id, return at once.
+   */
+  watch?(def: CollectionDef, listener: (id: string) => void): () => void;
   /** Seals what must stay secret at rest (the data file's secret fields are sealed with it already). */
   readonly secrets: SecretBox;
   close(): Promise<void>;

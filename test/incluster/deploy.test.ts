@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { expect } from 'chai';
+import yaml from 'js-yaml';
 import { ADMIN_DEFAULT_SHA1 } from '../../src/users.js';
 import { kubectl } from '../helpers/kubectl.js';
 import { eventually, testCluster, type TestCluster } from '../helpers/world.js';
@@ -46,6 +47,19 @@ describe('in-cluster: deploy/ and the home cluster', function () {
     expect(container.livenessProbe?.httpGet?.path).to.equal('/healthz');
     expect(container.resources?.limits).to.include.keys('cpu', 'memory');
     expect(container.resources?.requests).to.include.keys('cpu', 'memory');
+  });
+
+  it('builds, with the replicated component, three replicas on the kubernetes store and no PVC', async () => {
+    const overlay = tempDir();
+    const deploy = path.relative(overlay, path.resolve('deploy'));
+    writeFileSync(path.join(overlay, 'kustomization.yaml'), `resources: [${deploy}]\ncomponents: [${deploy}/components/replicated]\n`);
+    const objects = yaml.loadAll(await kubectl(cluster.kubeconfigPath, ['kustomize', overlay])) as { kind: string; spec?: any }[];
+    expect(objects.map((o) => o.kind)).to.not.include('PersistentVolumeClaim');
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    expect(deployment.spec.replicas).to.equal(3);
+    const container = deployment.spec.template.spec.containers[0];
+    expect(container.env).to.deep.include({ name: 'ZCLOUD_STORE', value: 'kubernetes' });
+    expect(deployment.spec.template.spec.volumes).to.deep.include({ name: 'data', emptyDir: {} });
   });
 
   it('registers the cluster it runs in as `local` and serves it with only the ServiceAccount\'s rights', async () => {

@@ -1,6 +1,7 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { KubeHttp } from '../../src/kube/kube-http.js';
+import { createLogger } from '../../src/logger.js';
 import { openKubernetesStore } from '../../src/store/kubernetes-store.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
@@ -11,6 +12,8 @@ import { SESSION_COOKIE } from '../../api/framework/authn.js';
 import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, sha1, startTestZcloud, tempDir, type TestZcloud } from '../helpers/zcloud.js';
 import { killStartedProcesses, runZcloudToExit } from '../helpers/zcloud-process.js';
+
+const logger = createLogger({ level: 'error' });
 
 /** ZCLOUD_STORE=kubernetes against a real apiserver: records as zcloud.cn objects, concurrency, migration. */
 describe('kubernetes store', function () {
@@ -70,7 +73,7 @@ describe('kubernetes store', function () {
     const namespace = await freshNamespace(cluster.kc, 'store');
     // Two stores with their own connections: two processes as far as the apiserver can tell.
     const secrets = SecretBox.fromKey(Buffer.alloc(32, 7).toString('base64'), 'test');
-    const open = () => openKubernetesStore({ http: new KubeHttp(cluster.kc), namespace, collections: [usersCollection], secrets });
+    const open = () => openKubernetesStore({ http: new KubeHttp(cluster.kc), namespace, collections: [usersCollection], secrets, logger });
     const stores: Store[] = [await open(), await open()];
     try {
       const user: UserRecord = { name: 'bob', credential: 'scrypt$x', generation: 1, projects: [], creationTimestamp: new Date().toISOString(), updateTimestamp: new Date().toISOString() } as UserRecord;
@@ -114,6 +117,7 @@ describe('kubernetes store', function () {
       http: new KubeHttp(cluster.kc),
       namespace,
       collections,
+      logger,
       secrets: SecretBox.fromKey(Buffer.from(keys.data['secrets-key']!, 'base64').toString('utf8'), 'zcloud-keys'),
     });
     try {
