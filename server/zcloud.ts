@@ -7,6 +7,7 @@ import { createStreamGateway } from '../api/streaming/index.js';
 import type { ApiServices } from '../api/services.js';
 import { applicationController, applicationCrdController } from '../controllers/application.js';
 import { clusterHealthController } from '../controllers/cluster-health.js';
+import { clusterStatusController } from '../controllers/cluster-status.js';
 import { clusterProvisioningController } from '../controllers/cluster-provisioning.js';
 import { configReloadController } from '../controllers/config-reload.js';
 import { userQuotaController } from '../controllers/user-quota.js';
@@ -22,7 +23,9 @@ import { detectInCluster, inClusterKubeConfig, inClusterKubeconfigFile } from '.
 import type { Config } from '../src/config.js';
 import { Controller, type ControllerDefinition } from '../src/controller.js';
 import { createLogger } from '../src/logger.js';
+import { KubeHttp } from '../src/kube/kube-http.js';
 import { LeaderElection } from '../src/leader-election.js';
+import { KubeResourceStatus } from '../src/status/resource-status.js';
 import { Manager, untilAborted, type Runnable } from '../src/manager.js';
 import { ZcloudMetrics } from '../src/metrics.js';
 import { userQuotasCollection } from '../src/quotas/user-quota.js';
@@ -127,7 +130,13 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     };
     controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs, metrics }), 'every-replica');
     controller(configReloadController({ clusters, logger }));
-    const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger }));
+    // What kubectl users see: status on the store's own objects, or (file store) on mirrors in the home cluster.
+    const mirrorHttp = !opened.kubernetes && inCluster ? new KubeHttp(inClusterKubeConfig(inCluster)) : undefined;
+    if (mirrorHttp) manager.add('caches', { name: 'status-mirror-connection', start: async (signal) => (await untilAborted(signal), mirrorHttp.close()) });
+    const statusTarget = opened.kubernetes ? { ...opened.kubernetes, mode: 'store' as const } : mirrorHttp ? { http: mirrorHttp, namespace: inCluster?.namespace ?? 'zcloud', mode: 'mirror' as const } : undefined;
+    const status = statusTarget ? new KubeResourceStatus({ ...statusTarget, logger }) : undefined;
+    if (status) controller(clusterStatusController({ clusters, status, resyncMs: config.healthIntervalMs }));
+    const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger, ...(status ? { status } : {}) }));
     const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: config.provisioningParallelRuns, metrics }));
     clusters.onProvisioningRequested((name) => provisioning.enqueue(name));
     const catalog = new ChartCatalog({ builtInDir: builtInChartDir(), userDir: config.chartDir, logger });

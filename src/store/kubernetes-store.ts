@@ -46,13 +46,15 @@ interface RecordObject {
  */
 export async function openKubernetesStore(options: KubernetesStoreOptions): Promise<Store> {
   for (const def of options.collections) await ensureCrd(options.http, storedKind(def.name));
+  for (const def of options.collections) await removeMirrors(options, storedKind(def.name));
   const store = new KubernetesStore(options);
   // Like the data file: a record that does not validate stops start-up instead of being overwritten.
   for (const def of options.collections) await store.objects(def).list();
   return store;
 }
 
-async function ensureCrd(http: KubeHttp, kind: StoredKind): Promise<void> {
+/** Installs the CRD of `kind` unless the apiserver has it, and waits until it is served. */
+export async function ensureCrd(http: KubeHttp, kind: StoredKind): Promise<void> {
   const crd = storeCrd(kind);
   try {
     await http.request('POST', CRD_PATH, { body: crd });
@@ -65,6 +67,23 @@ async function ensureCrd(http: KubeHttp, kind: StoredKind): Promise<void> {
     if (current.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
     if (Date.now() > deadline) throw new Error(`CRD ${crd.metadata.name} not established within ${CRD_ESTABLISH_MS} ms`);
     await sleep(100);
+  }
+}
+
+/** Label of the views a file-store zcloud keeps in its home cluster (src/status/resource-status.ts). */
+export const MIRROR_LABEL = 'zcloud.cn/mirror';
+
+/**
+ * Deletes the views a file-store zcloud left in this namespace: they carry no record (the file
+ * had it), and the records now stored here get their status from the same reconcilers.
+ */
+async function removeMirrors(options: KubernetesStoreOptions, kind: StoredKind): Promise<void> {
+  const base = `/apis/${STORE_GROUP}/${STORE_VERSION}/namespaces/${options.namespace}/${kind.plural}`;
+  const mirrors = await options.http.request<{ items: RecordObject[] }>('GET', base, { query: { labelSelector: `${MIRROR_LABEL}=true` } });
+  for (const mirror of mirrors.items) {
+    await options.http.request('DELETE', `${base}/${mirror.metadata.name}`).catch((err: unknown) => {
+      if (!(err instanceof KubeApiError && err.status === 404)) throw err;
+    });
   }
 }
 

@@ -18,7 +18,7 @@ export const STORED_KINDS: Readonly<Record<string, StoredKind>> = {
   users: { plural: 'users', kind: 'User' },
   revokedTokens: { plural: 'revokedtokens', kind: 'RevokedToken' },
   auditlogs: { plural: 'auditlogs', kind: 'AuditLog' },
-  // Status is what zcloud observed (src/clusters/cluster-status-mirror.ts), not part of the record.
+  // Status is what zcloud's reconcilers observed (src/status/resource-status.ts), not part of the record.
   clusters: {
     plural: 'clusters',
     kind: 'Cluster',
@@ -35,8 +35,8 @@ export const STORED_KINDS: Readonly<Record<string, StoredKind>> = {
       { name: 'Requester', type: 'string', jsonPath: '.spec.userName' },
       { name: 'Cluster', type: 'string', jsonPath: '.spec.approved.clusterName' },
       { name: 'Namespace', type: 'string', jsonPath: '.spec.namespace' },
-      { name: 'Status', type: 'string', jsonPath: '.spec.status' },
-      { name: 'Applied', type: 'boolean', jsonPath: '.spec.applied' },
+      { name: 'Status', type: 'string', jsonPath: '.status.phase' },
+      { name: 'Applied', type: 'boolean', jsonPath: '.status.applied' },
     ],
   },
   clusterpki: { plural: 'clusterpkis', kind: 'ClusterPki' },

@@ -132,3 +132,28 @@ export async function startZcloudProcess(options: ProcessOptions, timeoutMs = 30
     },
   };
 }
+
+export interface ZcloudAnswer {
+  status: number;
+  text: string;
+  /** Parsed JSON, undefined for an empty body. */
+  body: any;
+}
+
+/** One HTTP call to a zcloud at `url` (a process), JSON in and out. */
+export async function callZcloud(url: string, method: string, urlPath: string, token?: string, body?: unknown): Promise<ZcloudAnswer> {
+  const res = await fetch(`${url}${urlPath}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, text, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Logs in through the zcloud.cn login action of the zcloud at `url`; returns the token. */
+export async function loginAt(url: string, name: string, sha1Password: string): Promise<string> {
+  const res = await callZcloud(url, 'POST', `/apis/zcloud.cn/v1/users/${name}?action=login`, undefined, { password: sha1Password });
+  if (res.status !== 200) throw new Error(`login ${name} failed: ${res.status} ${res.text}`);
+  return res.body.token as string;
+}

@@ -7,7 +7,7 @@ import { ADMIN_DEFAULT_SHA1 } from '../../src/users.js';
 import { kubectl } from '../helpers/kubectl.js';
 import { eventually, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, tempDir } from '../helpers/zcloud.js';
-import { killStartedProcesses, startZcloudProcess, type ZcloudProcess } from '../helpers/zcloud-process.js';
+import { callZcloud, killStartedProcesses, loginAt, startZcloudProcess, type ZcloudAnswer, type ZcloudProcess } from '../helpers/zcloud-process.js';
 
 /**
  * deploy/ applied to a test cluster, then zcloud run as a process the way its pod would: with
@@ -156,14 +156,10 @@ async function writeServiceAccountDir(cluster: TestCluster): Promise<string> {
   return dir;
 }
 
-async function login(zcloud: ZcloudProcess): Promise<string> {
-  const res = await fetch(`${zcloud.url}${API}/users/admin?action=login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: ADMIN_DEFAULT_SHA1 }) });
-  const body = (await res.json()) as { token: string };
-  return body.token;
+function login(zcloud: ZcloudProcess): Promise<string> {
+  return loginAt(zcloud.url, 'admin', ADMIN_DEFAULT_SHA1);
 }
 
-async function get(zcloud: ZcloudProcess, token: string, urlPath: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${zcloud.url}${urlPath}`, { headers: { authorization: `Bearer ${token}` } });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+function get(zcloud: ZcloudProcess, token: string, urlPath: string): Promise<ZcloudAnswer> {
+  return callZcloud(zcloud.url, 'GET', urlPath, token);
 }

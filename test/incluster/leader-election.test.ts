@@ -5,7 +5,7 @@ import { ADMIN_DEFAULT_SHA1 } from '../../src/users.js';
 import { parseExposition, valueOf } from '../helpers/metrics.js';
 import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, sha1, tempDir } from '../helpers/zcloud.js';
-import { killStartedProcesses, startZcloudProcess, type ZcloudProcess } from '../helpers/zcloud-process.js';
+import { callZcloud, killStartedProcesses, loginAt, startZcloudProcess, type ZcloudProcess } from '../helpers/zcloud-process.js';
 
 const METRICS_TOKEN = 'metrics-token-for-the-leader-test';
 
@@ -21,16 +21,8 @@ describe('leader election: replicas on the kubernetes store', function () {
   let namespace: string;
   let replicas: ZcloudProcess[] = [];
 
-  const call = async (replica: ZcloudProcess, method: string, urlPath: string, token?: string, body?: unknown) => {
-    const res = await fetch(`${replica.url}${urlPath}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, text, body: text ? JSON.parse(text) : undefined };
-  };
-  const login = async (replica: ZcloudProcess, name: string, password: string) => (await call(replica, 'POST', `${API}/users/${name}?action=login`, undefined, { password })).body.token as string;
+  const call = (replica: ZcloudProcess, method: string, urlPath: string, token?: string, body?: unknown) => callZcloud(replica.url, method, urlPath, token, body);
+  const login = (replica: ZcloudProcess, name: string, password: string) => loginAt(replica.url, name, password);
   const holder = async (): Promise<string | undefined> =>
     (await cluster.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: 'zcloud-leader', namespace }).catch(() => undefined))?.spec?.holderIdentity;
   const quotaReconciles = async (replica: ZcloudProcess): Promise<number> => {
