@@ -4,9 +4,10 @@
  *
  *   node --import tsx bench/store-write-latency.ts [writes=200] [concurrency=16]
  *
- * Each write is `PUT /apis/zcloud.cn/v1/users/bench` changing the e-mail (no password: no
+ * Each write is `PUT /apis/zcloud.cn/v1/users/bench-<n>` changing the e-mail (no password: no
  * scrypt in the measure), which costs one store update and one audit append. Measured
- * sequentially (latency per write) and with `concurrency` writers at once (throughput). Uses
+ * sequentially (latency per write) and with `concurrency` writers at once, each on its own
+ * user (throughput). Uses
  * a test-world cluster `bench-store` for the kubernetes store, then destroys it. Prints a
  * markdown table for docs/benchmarks.md.
  */
@@ -50,8 +51,9 @@ async function measure(store: string, env: Record<string, string>): Promise<Figu
       return text ? (JSON.parse(text) as { token?: string }) : {};
     };
     const token = (await call('POST', `${API}/users/admin?action=login`, { password: ADMIN_DEFAULT_SHA1 })).token!;
-    await call('POST', `${API}/users`, { name: 'bench', password: ADMIN_DEFAULT_SHA1, projects: [] }, token);
-    const write = (i: number) => call('PUT', `${API}/users/bench`, { email: `bench-${i}@example.test`, projects: [] }, token);
+    // One user per concurrent writer: writers of one object would contend on its resourceVersion.
+    for (let w = 0; w < CONCURRENCY; w++) await call('POST', `${API}/users`, { name: `bench-${w}`, password: ADMIN_DEFAULT_SHA1, projects: [] }, token);
+    const write = (i: number, user = 0) => call('PUT', `${API}/users/bench-${user}`, { email: `bench-${i}@example.test`, projects: [] }, token);
     for (let i = 0; i < 10; i++) await write(i); // warm-up
     const times: number[] = [];
     for (let i = 0; i < WRITES; i++) {
@@ -62,8 +64,8 @@ async function measure(store: string, env: Record<string, string>): Promise<Figu
     times.sort((a, b) => a - b);
     let next = 0;
     const started = performance.now();
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < WRITES) await write(next++);
+    await Promise.all(Array.from({ length: CONCURRENCY }, async (_, user) => {
+      while (next < WRITES) await write(next++, user);
     }));
     const concurrentPerSecond = WRITES / ((performance.now() - started) / 1000);
     return { store, p50: percentile(times, 50), p95: percentile(times, 95), max: times[times.length - 1]!, concurrentPerSecond };
