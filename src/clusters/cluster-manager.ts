@@ -187,6 +187,10 @@ export class ClusterManager implements Runnable {
   #markLoaded: () => void = () => undefined;
   /** The cancel switch of each provisioning run in progress. */
   readonly #runs = new Map<string, AbortController>();
+  /** Names this process is registering: their store events are its own, not another replica's. */
+  readonly #registering = new Set<string>();
+  /** Store events handled one at a time, in order. */
+  #syncing: Promise<void> = Promise.resolve();
   /** Settles once `start` has read the stored records (controllers' initial keys wait for it). */
   readonly loaded = new Promise<void>((resolve) => (this.#markLoaded = resolve));
 
@@ -220,7 +224,15 @@ export class ClusterManager implements Runnable {
       }
     }
     this.#markLoaded();
+    // Another replica on a shared store imports or removes clusters: follow it (a no-op on the file store).
+    const unwatch = this.options.store.watch?.(clustersCollection, (name) => {
+      this.#syncing = this.#syncing.then(() => this.followStore(name)).catch((err: unknown) => {
+        this.options.logger.warn('cluster change from the store not followed', { cluster: name, error: (err as Error).message });
+      });
+    });
     await untilAborted(signal);
+    unwatch?.();
+    await this.#syncing;
     // Runtimes stay listed (unavailable): a late reader sees "cluster stopping", not "no such cluster".
     await Promise.all([...this.#runtimes.values()].map((r) => r.stop()));
   }
@@ -248,6 +260,29 @@ export class ClusterManager implements Runnable {
     if (home?.name === record.name) this.attach(record, home.kubeConfig);
     // Registered by an earlier start in a pod; this process has no service account to reach it with.
     else this.options.logger.warn('in-cluster cluster not attached: zcloud is not running in a cluster now (or ZCLOUD_HOME_CLUSTER is off)', { cluster: record.name });
+  }
+
+  /**
+   * Attaches an imported (or home) cluster another replica registered, and detaches one it
+   * removed. Provisioned clusters are not followed: their runs belong to the leader, and a
+   * replica sees their phase changes after a restart (a known gap).
+   */
+  private async followStore(name: string): Promise<void> {
+    if (this.#registering.has(name)) return;
+    const record = await this.#records.get(name);
+    const runtime = this.#runtimes.get(name);
+    if (record && !runtime && !this.#registering.has(name)) {
+      if (record.source.kind === 'kubeconfig') this.attach(record, parseKubeconfig(record.source.kubeconfig));
+      else if (record.source.kind === 'in-cluster') this.attachHomeCluster(record);
+      else return;
+      this.options.logger.info('cluster registered by another replica attached', { cluster: name });
+    } else if (!record && runtime && runtime.record.source.kind !== 'ssh' && !runtime.deleting) {
+      runtime.deleting = true;
+      await runtime.stop();
+      this.#runtimes.delete(name);
+      this.emit('detached', name);
+      this.options.logger.info('cluster removed by another replica detached', { cluster: name });
+    }
   }
 
   list(): ClusterRuntime[] {
@@ -310,12 +345,17 @@ export class ClusterManager implements Runnable {
   async register(name: string, kubeconfig: string): Promise<ClusterRuntime> {
     parseKubeconfig(kubeconfig);
     if (this.#runtimes.has(name) || this.#provisioning.has(name) || (await this.#records.get(name))) throw new ConflictError(`cluster ${name} already exists`);
-    const record = await this.#records.create(name, {
-      name,
-      source: { kind: 'kubeconfig', kubeconfig },
-      creationTimestamp: new Date().toISOString(),
-    });
-    return this.attach(record, parseKubeconfig(kubeconfig));
+    this.#registering.add(name);
+    try {
+      const record = await this.#records.create(name, {
+        name,
+        source: { kind: 'kubeconfig', kubeconfig },
+        creationTimestamp: new Date().toISOString(),
+      });
+      return this.attach(record, parseKubeconfig(kubeconfig));
+    } finally {
+      this.#registering.delete(name);
+    }
   }
 
   /** Where provisioning requests go (the provisioning controller's queue); set once at start-up. */

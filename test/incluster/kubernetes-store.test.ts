@@ -69,6 +69,17 @@ describe('kubernetes store', function () {
     expect(clusters.body.data.map((c: { name: string }) => c.name)).to.deep.equal(['east']);
   });
 
+  it('a cluster imported through one replica is served by the other, and gone from it when removed', async () => {
+    const namespace = await freshNamespace(cluster.kc, 'store');
+    const env = { ...storeEnv(namespace), ZCLOUD_HEALTH_INTERVAL: '1s' };
+    const [first, second] = [await start(env), await start(env)];
+    const admin = await first.adminToken();
+    expect((await first.request('POST', `${API}/clusters`, { token: admin, body: { name: 'shared', kubeconfig: cluster.kubeconfig } })).status).to.equal(201);
+    await eventually(async () => expect((await second.request('GET', `${API}/clusters/shared/namespaces/default`, { token: admin })).status).to.equal(200), { within: 20_000, interval: 250 });
+    expect((await first.request('DELETE', `${API}/clusters/shared`, { token: admin })).status).to.equal(204);
+    await eventually(async () => expect((await second.request('GET', `${API}/clusters/shared`, { token: admin })).status).to.equal(404), { within: 10_000, interval: 250 });
+  });
+
   it('loses no update when two writers change one user at once: each change lands, or fails with a conflict and leaves nothing', async () => {
     const namespace = await freshNamespace(cluster.kc, 'store');
     // Two stores with their own connections: two processes as far as the apiserver can tell.
