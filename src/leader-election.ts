@@ -58,11 +58,17 @@ export class LeaderElection implements Runnable {
   /** The other holder's Lease as last seen, and when it was first seen that way. */
   #observed: { key: string; at: number } | undefined;
   #leading = false;
+  #renewedAt: number | undefined;
 
   constructor(options: LeaderElectionOptions) {
     this.#options = { leaseDurationMs: 10_000, renewDeadlineMs: 7_000, retryPeriodMs: 2_000, ...options };
     if (this.#options.renewDeadlineMs >= this.#options.leaseDurationMs) throw new Error('leader election: the renew deadline must be shorter than the lease duration');
     this.#path = `/apis/coordination.k8s.io/v1/namespaces/${options.namespace}/leases`;
+  }
+
+  /** When this replica last acquired or renewed the Lease (ms since the epoch), if ever. */
+  get renewedAt(): number | undefined {
+    return this.#renewedAt;
   }
 
   /** Whether this replica leads now (for /metrics and tests). */
@@ -138,6 +144,7 @@ export class LeaderElection implements Runnable {
       } catch (err) {
         if (!(err instanceof KubeApiError && err.status === 404)) throw err;
         await http.request('POST', this.#path, { body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: lease }, spec: { ...spec(), leaseTransitions: 0 } } });
+        this.#renewedAt = now.getTime();
         return true;
       }
       const holder = current.spec?.holderIdentity ?? '';
@@ -149,6 +156,7 @@ export class LeaderElection implements Runnable {
         this.#options.logger.info('taking over an expired lease', { lease, from: holder });
       }
       await http.request('PUT', `${this.#path}/${lease}`, { body: { ...current, spec: spec(current.spec) } });
+      this.#renewedAt = now.getTime();
       return true;
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 409) return false;
