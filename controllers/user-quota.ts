@@ -5,6 +5,7 @@ import { ClusterUnavailableError, ignoreNotFound } from '../src/errors.js';
 import type { ResourceQuotaObject } from '../src/kube/objects.js';
 import type { Logger } from '../src/logger.js';
 import { CREATED_BY_ANNOTATION, OWNER_ANNOTATION, QUOTA_LABEL, QUOTA_OBJECT_NAME, userQuotasCollection, type UserQuotaRecord } from '../src/quotas/user-quota.js';
+import type { ResourceStatus } from '../src/status/resource-status.js';
 import type { Store, StoreCollection } from '../src/store/store.js';
 import type { UserService } from '../src/users.js';
 import { nextQuotaStep, type QuotaObservation, type QuotaStep } from './user-quota-steps.js';
@@ -19,6 +20,8 @@ export interface UserQuotaReconcilerOptions {
   waitPollMs?: number;
   /** Re-check of an applied request, as a safety net beside the informer triggers. */
   resyncMs?: number;
+  /** Where the request's decision and progress are shown to kubectl users; none: not shown. */
+  status?: ResourceStatus;
 }
 
 const ACTOR = 'userquota-controller';
@@ -58,6 +61,7 @@ export class UserQuotaReconciler implements Reconciler {
           return { requeueAfterMs: this.options.resyncMs ?? 300_000 };
         case 'forget':
           await this.#records.delete(id);
+          await this.options.status?.userQuotaRemoved(id);
           await this.options.audit.recordSystem(ACTOR, 'forget', `/userquotas/${id}`);
           return {};
         default:
@@ -138,10 +142,14 @@ export class UserQuotaReconciler implements Reconciler {
   }
 
   private async setProgress(id: string, applied: boolean, message: string): Promise<void> {
-    const record = await this.#records.get(id);
-    if (!record || (record.applied === applied && record.message === message)) return;
-    await this.#records.update(id, (current) => ({ ...current, applied, message }));
-    this.options.logger.info('userquota progress', { userquota: id, applied, message });
+    let record = await this.#records.get(id);
+    if (!record) return;
+    if (record.applied !== applied || record.message !== message) {
+      record = await this.#records.update(id, (current) => ({ ...current, applied, message }));
+      this.options.logger.info('userquota progress', { userquota: id, applied, message });
+    }
+    const { userName, namespace, purpose, requested, approved, status } = record;
+    await this.options.status?.userQuota(id, { userName, namespace, purpose, requested, approved, status }, { phase: status, applied, message });
   }
 }
 
@@ -164,6 +172,8 @@ export function userQuotaController(options: UserQuotaReconcilerOptions): Contro
     watch: (on) => {
       for (const kind of ['resourcequotas', 'namespaces'] as const) on.objects(kind, (_cluster, object) => object.metadata.labels?.[QUOTA_LABEL]);
       on.initial(async () => (await records.list()).map((record) => record.id));
+      // An approval another replica stored (kubernetes store).
+      on.records(userQuotasCollection, (id) => id);
     },
   };
 }

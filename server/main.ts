@@ -1,10 +1,16 @@
 import { loadConfig } from '../src/config.js';
 import { ConfigError, DataDirInUseError, StoreCorruptError } from '../src/errors.js';
+import { runMigration } from './migrate.js';
 import { startZcloud } from './zcloud.js';
 
 /** Process entry: one clear line and exit 1 for bad config or an unusable data file. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (process.argv[2] === 'migrate') {
+    const report = await runMigration(config, process.argv.slice(3));
+    process.stdout.write(`${JSON.stringify({ message: 'migrated', copied: report })}\n`);
+    return;
+  }
   const zcloud = await startZcloud(config);
   const stop = (signal: string): void => {
     zcloud.services.logger.info('stopping', { signal });

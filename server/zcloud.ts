@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { createApp, createMetricsApp } from '../api/app.js';
@@ -6,6 +7,7 @@ import { createStreamGateway } from '../api/streaming/index.js';
 import type { ApiServices } from '../api/services.js';
 import { applicationController, applicationCrdController } from '../controllers/application.js';
 import { clusterHealthController } from '../controllers/cluster-health.js';
+import { clusterStatusController } from '../controllers/cluster-status.js';
 import { clusterProvisioningController } from '../controllers/cluster-provisioning.js';
 import { configReloadController } from '../controllers/config-reload.js';
 import { userQuotaController } from '../controllers/user-quota.js';
@@ -17,10 +19,14 @@ import { RevokedTokens, revokedTokensCollection } from '../src/auth/revoked-toke
 import { loadSigningKey } from '../src/auth/signing-key.js';
 import { TokenService } from '../src/auth/tokens.js';
 import { ClusterManager, clustersCollection } from '../src/clusters/cluster-manager.js';
+import { detectInCluster, inClusterKubeConfig, inClusterKubeconfigFile } from '../src/clusters/in-cluster.js';
 import type { Config } from '../src/config.js';
 import { Controller, type ControllerDefinition } from '../src/controller.js';
 import { createLogger } from '../src/logger.js';
-import { Manager, untilAborted } from '../src/manager.js';
+import { KubeHttp } from '../src/kube/kube-http.js';
+import { LeaderElection } from '../src/leader-election.js';
+import { KubeResourceStatus } from '../src/status/resource-status.js';
+import { Manager, untilAborted, type Runnable } from '../src/manager.js';
 import { ZcloudMetrics } from '../src/metrics.js';
 import { userQuotasCollection } from '../src/quotas/user-quota.js';
 import { UserQuotaService } from '../src/quotas/user-quota-service.js';
@@ -30,12 +36,12 @@ import { APISERVER_PORT } from '../src/provisioning/node-plan.js';
 import { ClusterPkiStore, clusterPkiCollection } from '../src/provisioning/pki-store.js';
 import { ProvisioningMaintenance } from '../src/provisioning/maintenance.js';
 import { ProvisioningLog } from '../src/provisioning/provisioning-log.js';
-import { openLowdbStore } from '../src/store/lowdb-store.js';
+import { openStore } from '../src/store/open-store.js';
 import type { StoreDef } from '../src/store/store.js';
 import { UserService, usersCollection } from '../src/users.js';
 
 /** Every collection and log zcloud stores; all are validated when the store opens. */
-const collections: readonly StoreDef[] = [
+export const collections: readonly StoreDef[] = [
   usersCollection,
   revokedTokensCollection,
   auditLog,
@@ -70,14 +76,15 @@ export interface StartOptions {
  */
 export async function startZcloud(config: Config, options: StartOptions = {}): Promise<RunningZcloud> {
   const logger = createLogger({ level: config.logLevel, stream: options.logStream });
-  const store = await openLowdbStore({ dataDir: config.dataDir, collections, ...(config.secretsKey ? { secretsKey: config.secretsKey } : {}) });
+  const opened = await openStore(config, collections, logger);
+  const { store } = opened;
   const manager = new Manager({ logger });
   // One registry per instance: tests run several zclouds in one process.
   const metrics = new ZcloudMetrics();
   manager.add('store', { name: 'store', start: async (signal) => (await untilAborted(signal), await store.close()) });
   let started = false;
   try {
-    const tokens = new TokenService(loadSigningKey(config.dataDir, config.jwtSecret));
+    const tokens = new TokenService(loadSigningKey(config.dataDir, opened.jwtSecret ?? config.jwtSecret));
     const throttle = new LoginThrottle({
       maxFailuresPerAddress: config.loginMaxFailures,
       maxFailuresPerUser: config.loginMaxFailures * USER_FAILURES_FACTOR,
@@ -90,8 +97,11 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const journal = new ProvisioningJournalStore(store);
     // Kept in the data dir too: why a create failed is still readable after a restart.
     const provisioningLog = new ProvisioningLog(undefined, path.join(config.dataDir, 'provisioning-logs'));
+    const inCluster = config.homeCluster === 'auto' ? detectInCluster(process.env, config.serviceAccountDir) : undefined;
+    if (inCluster) logger.info('running in a cluster', { server: inCluster.server, namespace: inCluster.namespace, registeredAs: config.homeClusterName });
     const clusters = new ClusterManager({
       store,
+      ...(inCluster ? { homeCluster: { name: config.homeClusterName, kubeConfig: inClusterKubeConfig(inCluster), kubeconfigFile: inClusterKubeconfigFile(inCluster) } } : {}),
       users,
       logger,
       minWatchTimeoutSeconds: Math.max(1, Math.round(config.watchTimeoutMs / 1000)),
@@ -109,22 +119,31 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     metrics.observeInformers(() => clusters.informerSamples());
     metrics.observeClusters(() => clusters.clusterSamples());
 
-    const controller = (definition: ControllerDefinition): Controller => {
-      const running = new Controller({ ...definition, logger, clusters, metrics });
-      manager.add('controllers', running);
+    // With a store several replicas share, only the Lease holder writes to clusters and runs jobs;
+    // every replica probes health (each serves reads from its own caches) and installs CRDs (idempotent).
+    const leading: Runnable[] = [];
+    const controller = (definition: ControllerDefinition, runsOn: 'leader' | 'every-replica' = 'leader'): Controller => {
+      const running = new Controller({ ...definition, logger, clusters, metrics, store });
+      if (runsOn === 'leader') leading.push(running);
+      else manager.add('controllers', running);
       return running;
     };
-    controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs, metrics }));
+    controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs, metrics }), 'every-replica');
     controller(configReloadController({ clusters, logger }));
-    const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger }));
+    // What kubectl users see: status on the store's own objects, or (file store) on mirrors in the home cluster.
+    const mirrorHttp = !opened.kubernetes && inCluster ? new KubeHttp(inClusterKubeConfig(inCluster)) : undefined;
+    if (mirrorHttp) manager.add('caches', { name: 'status-mirror-connection', start: async (signal) => (await untilAborted(signal), mirrorHttp.close()) });
+    const statusTarget = opened.kubernetes ? { ...opened.kubernetes, mode: 'store' as const } : mirrorHttp ? { http: mirrorHttp, namespace: inCluster?.namespace ?? 'zcloud', mode: 'mirror' as const } : undefined;
+    const status = statusTarget ? new KubeResourceStatus({ ...statusTarget, logger }) : undefined;
+    if (status) controller(clusterStatusController({ clusters, status, resyncMs: config.healthIntervalMs }));
+    const quotaController = controller(userQuotaController({ store, clusters, users, audit, logger, ...(status ? { status } : {}) }));
     const provisioning = controller(clusterProvisioningController({ clusters, journal, pki, log: provisioningLog, logger, parallelRuns: config.provisioningParallelRuns, metrics }));
     clusters.onProvisioningRequested((name) => provisioning.enqueue(name));
     const catalog = new ChartCatalog({ builtInDir: builtInChartDir(), userDir: config.chartDir, logger });
     const helm = new Helm({ cacheDir: config.helmCacheDir, timeoutMs: config.helmTimeoutMs });
-    controller(applicationCrdController({ clusters }));
+    controller(applicationCrdController({ clusters }), 'every-replica');
     controller(applicationController({ clusters, catalog, helm, audit, logger }));
-    manager.add(
-      'controllers',
+    leading.push(
       new ProvisioningMaintenance({
         etcdSnapshotSchedule: config.etcdSnapshotSchedule,
         etcdSnapshotRetention: config.etcdSnapshotRetention,
@@ -139,6 +158,13 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
           void clusters.refreshProvisioned(name).catch((err: unknown) => logger.error('certificate renewal run not started', { cluster: name, error: (err as Error).message })),
       }),
     );
+
+    if (opened.kubernetes) {
+      const { http, namespace } = opened.kubernetes;
+      manager.add('controllers', new LeaderElection({ http, namespace, lease: 'zcloud-leader', identity: `${os.hostname()}-${process.pid}`, leading, logger }));
+    } else {
+      for (const runnable of leading) manager.add('controllers', runnable);
+    }
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
     const services: ApiServices = { config, logger, users, audit, clusters, quotas, catalog, provisioningLog };

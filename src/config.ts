@@ -173,6 +173,36 @@ export const configKeys = {
     default: '30 3 * * *',
     doc: 'when the certificates of provisioned clusters are checked; those expiring within 30 days are re-issued and the cluster re-run (cron, local time)',
   },
+  ZCLOUD_HOME_CLUSTER: {
+    schema: z.enum(['auto', 'off']),
+    default: 'auto',
+    doc: 'auto: when zcloud runs in a pod (KUBERNETES_SERVICE_HOST/_PORT set, service-account files present) it registers that cluster; off: never',
+  },
+  ZCLOUD_HOME_CLUSTER_NAME: {
+    schema: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and "-"'),
+    default: 'local',
+    doc: 'name of the cluster zcloud runs in, as registered in zcloud',
+  },
+  ZCLOUD_SERVICE_ACCOUNT_DIR: {
+    schema: z.string().min(1),
+    default: '/var/run/secrets/kubernetes.io/serviceaccount',
+    doc: 'directory of the pod\'s service-account token, ca.crt and namespace files (in-cluster mode)',
+  },
+  ZCLOUD_STORE: {
+    schema: z.enum(['file', 'kubernetes']),
+    default: 'file',
+    doc: 'where zcloud keeps its state: file (lowdb in the data dir, one process) or kubernetes (zcloud.cn custom resources in ZCLOUD_STORE_NAMESPACE, shared by replicas)',
+  },
+  ZCLOUD_STORE_KUBECONFIG: {
+    schema: z.string().optional(),
+    default: undefined,
+    doc: 'kubeconfig file of the cluster holding the kubernetes store; unset: the cluster zcloud runs in (its service account)',
+  },
+  ZCLOUD_STORE_NAMESPACE: {
+    schema: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a namespace name').optional(),
+    default: undefined,
+    doc: 'namespace of the kubernetes store\'s custom resources, keys Secret and leader Lease; unset: the pod\'s namespace, else zcloud',
+  },
 } as const;
 
 type Keys = typeof configKeys;
@@ -209,6 +239,12 @@ export interface Config {
   etcdSnapshotSchedule: string;
   etcdSnapshotRetention: number;
   certCheckSchedule: string;
+  homeCluster: 'auto' | 'off';
+  store: 'file' | 'kubernetes';
+  storeKubeconfig?: string;
+  storeNamespace?: string;
+  homeClusterName: string;
+  serviceAccountDir: string;
 }
 
 const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -278,5 +314,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     etcdSnapshotSchedule: parseKey('ZCLOUD_ETCD_SNAPSHOT_SCHEDULE', raw('ZCLOUD_ETCD_SNAPSHOT_SCHEDULE')),
     etcdSnapshotRetention: parseKey('ZCLOUD_ETCD_SNAPSHOT_RETENTION', raw('ZCLOUD_ETCD_SNAPSHOT_RETENTION')),
     certCheckSchedule: parseKey('ZCLOUD_CERT_CHECK_SCHEDULE', raw('ZCLOUD_CERT_CHECK_SCHEDULE')),
+    homeCluster: parseKey('ZCLOUD_HOME_CLUSTER', raw('ZCLOUD_HOME_CLUSTER')),
+    store: parseKey('ZCLOUD_STORE', raw('ZCLOUD_STORE')),
+    storeKubeconfig: parseKey('ZCLOUD_STORE_KUBECONFIG', raw('ZCLOUD_STORE_KUBECONFIG')),
+    storeNamespace: parseKey('ZCLOUD_STORE_NAMESPACE', raw('ZCLOUD_STORE_NAMESPACE')),
+    homeClusterName: parseKey('ZCLOUD_HOME_CLUSTER_NAME', raw('ZCLOUD_HOME_CLUSTER_NAME')),
+    serviceAccountDir: path.resolve(parseKey('ZCLOUD_SERVICE_ACCOUNT_DIR', raw('ZCLOUD_SERVICE_ACCOUNT_DIR'))),
   };
 }

@@ -4,6 +4,7 @@ import type { CachedKindName } from './kube/resource-kind.js';
 import type { Logger } from './logger.js';
 import type { Runnable } from './manager.js';
 import type { ReconcileResult, ZcloudMetrics } from './metrics.js';
+import type { CollectionDef, Store } from './store/store.js';
 import { WorkQueue, type WorkQueueOptions } from './work-queue.js';
 
 /** What a reconcile asks for next. */
@@ -41,6 +42,11 @@ export interface Watches {
   clusters(map: (event: 'attached' | 'detached', cluster: string) => Keys): void;
   /** Keys to look at once when the controller starts, so work cut short by a restart resumes. */
   initial(list: () => Promise<Keys>): void;
+  /**
+   * Every stored change of a `def` record, also one another replica made (the kubernetes
+   * store); a no-op on a store only this process writes, whose writers enqueue themselves.
+   */
+  records(def: CollectionDef, map: (id: string) => Keys): void;
 }
 
 /** One controller as its file declares it; registered with `Manager` in one line. */
@@ -57,6 +63,8 @@ export interface ControllerOptions extends ControllerDefinition {
   logger: Logger;
   /** The source of object and cluster events for `watch`. */
   clusters?: ClusterManager;
+  /** The source of record changes for `watch`. */
+  store?: Store;
   /** Where the queue's and the reconciles' metrics go (label: the controller's name). */
   metrics?: ZcloudMetrics;
 }
@@ -86,7 +94,7 @@ export class Controller implements Runnable {
     this.#reconciler = options.reconciler;
     this.#logger = options.logger;
     this.#workers = options.workers ?? 1;
-    options.watch?.(this.watches(options.clusters));
+    options.watch?.(this.watches(options.clusters, options.store));
   }
 
   enqueue(keys: Keys): void {
@@ -108,7 +116,7 @@ export class Controller implements Runnable {
     }
   }
 
-  private watches(clusters: ClusterManager | undefined): Watches {
+  private watches(clusters: ClusterManager | undefined, store: Store | undefined): Watches {
     const source = (): ClusterManager => {
       if (!clusters) throw new Error(`controller ${this.name} watches clusters but was given no cluster manager`);
       return clusters;
@@ -122,6 +130,11 @@ export class Controller implements Runnable {
       },
       initial: (list) => {
         this.#initial.push(list);
+      },
+      records: (def, map) => {
+        if (!store) throw new Error(`controller ${this.name} watches records but was given no store`);
+        const off = store.watch?.(def, (id) => this.enqueue(map(id)));
+        if (off) this.#unsubscribe.push(off);
       },
     };
   }

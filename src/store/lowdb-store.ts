@@ -244,6 +244,10 @@ class LowdbCollection<T> implements StoreCollection<T> {
     return Object.values(this.store.records(this.def.name)).map((value) => this.copy(value));
   }
 
+  async entries(): Promise<[string, T][]> {
+    return Object.entries(this.store.records(this.def.name)).map(([id, value]) => [id, this.copy(value)]);
+  }
+
   create(id: string, value: T): Promise<T> {
     const valid = this.parse(value);
     return this.store.write(() => {

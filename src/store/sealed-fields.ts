@@ -31,6 +31,19 @@ export function openCollections(collections: Records, box: SecretBox): { collect
   return { collections: opened, plainFound };
 }
 
+/** One record with its secret fields sealed, bound to `data/<collection>/<id>` as the data file binds them. */
+export function sealRecord(collection: string, id: string, record: unknown, box: SecretBox): unknown {
+  return mapSecrets(record, `data/${collection}/${id}`, (value, context) => FILE_SEAL_PREFIX + box.seal(value, context));
+}
+
+/** The inverse of sealRecord. Throws on a secret field in plain text: no writer of this layout stores one. */
+export function openRecord(collection: string, id: string, record: unknown, box: SecretBox): unknown {
+  return mapSecrets(record, `data/${collection}/${id}`, (value, context) => {
+    if (!value.startsWith(FILE_SEAL_PREFIX)) throw new Error(`${context}: a secret field is not sealed`);
+    return box.open(value.slice(FILE_SEAL_PREFIX.length), context);
+  });
+}
+
 function mapCollections(collections: Records, change: (value: string, context: string) => string): Records {
   const out: Records = {};
   for (const [name, records] of Object.entries(collections)) {

@@ -46,6 +46,11 @@ export class SecretBox {
     return new SecretBox(key);
   }
 
+  /** A box with the key `keyBase64` (32 bytes); `source` names where it came from in errors. */
+  static fromKey(keyBase64: string, source: string): SecretBox {
+    return new SecretBox(decodeKey(keyBase64, source));
+  }
+
   /** Whether `value` has the form `seal` gives (it may still not open here). */
   static isSealed(value: string): boolean {
     return value.startsWith(`${FORMAT}:`);

@@ -40,7 +40,8 @@ export type StoreDef = CollectionDef | LogDef;
 
 /**
  * Storage of zcloud's own state (users, clusters, quotas, audit trail...). Implementations:
- * lowdb (one JSON file plus one JSON-lines file per log) today; a Kubernetes-backed one later.
+ * lowdb (one JSON file plus one JSON-lines file per log, the default) and custom resources on
+ * Kubernetes (src/store/kubernetes-store.ts, shared by replicas).
  * Returned records are copies: mutating them changes nothing stored. Writes from one process are
  * applied in call order, and a write's promise resolves only once the write is durable (it
  * survives a SIGKILL, an OS crash and a power cut).
@@ -52,6 +53,13 @@ export interface Store {
    * `maxEntries` entries; every call for one log returns the same log, and the last bound wins.
    */
   log<S extends z.ZodType<LogEntry>>(def: LogDef<S>, options: { maxEntries: number }): AppendLog<z.output<S>>;
+  /**
+   * Calls `listener` with the id of each record of `def` created, changed or deleted, by this
+   * process or another one sharing the store, after the change is stored; returns the
+   * unsubscribe. Absent on a store only this process writes (the file store): its writers know.
+   * The listener runs on the watch path: enqueue the id, return at once.
+   */
+  watch?(def: CollectionDef, listener: (id: string) => void): () => void;
   /** Seals what must stay secret at rest (the data file's secret fields are sealed with it already). */
   readonly secrets: SecretBox;
   close(): Promise<void>;
@@ -61,6 +69,8 @@ export interface StoreCollection<T> {
   get(id: string): Promise<T | undefined>;
   /** Records in insertion order. */
   list(): Promise<T[]>;
+  /** Ids and records in insertion order (what a migration copies). */
+  entries(): Promise<[string, T][]>;
   /** Throws ConflictError when `id` exists. */
   create(id: string, value: T): Promise<T>;
   /** Read-modify-write under the store's write lock. Throws NotFoundError when `id` is absent. */

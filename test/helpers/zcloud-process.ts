@@ -12,6 +12,8 @@ export interface ProcessOptions {
    * container's CMD. `--kill-child` makes the namespace die with the unshare process.
    */
   freshPidNamespace?: boolean;
+  /** Arguments after `server/main.ts`, e.g. `['migrate', '--from', 'file', '--to', 'kubernetes']`. */
+  args?: string[];
 }
 
 /** Whether this machine lets us make PID namespaces (root, or user namespaces allowed). */
@@ -35,7 +37,7 @@ async function killAndWait(child: ChildProcess): Promise<void> {
 }
 
 function spawnMain(options: ProcessOptions): ChildProcess {
-  const node = [process.execPath, '--import', 'tsx', 'server/main.ts'];
+  const node = [process.execPath, '--import', 'tsx', 'server/main.ts', ...(options.args ?? [])];
   const [command, ...args] = options.freshPidNamespace ? ['unshare', '--pid', '--fork', '--kill-child', ...node] : node;
   const child = spawn(command, args, {
     cwd: repoRoot,
@@ -77,6 +79,8 @@ export interface ZcloudProcess {
   /** Pid of the node process running zcloud, as seen from the test (not from its namespace). */
   pid: number;
   stderr(): string;
+  /** Everything logged on stdout so far (JSON lines). */
+  stdout(): string;
   /** SIGKILLs zcloud and waits until its process (and namespace) is gone. */
   kill9(): Promise<void>;
   /** SIGTERM, as on a normal stop; waits for the exit. */
@@ -117,6 +121,7 @@ export async function startZcloudProcess(options: ProcessOptions, timeoutMs = 30
     url: `http://127.0.0.1:${port}`,
     pid,
     stderr: () => stderr,
+    stdout: () => stdout,
     async kill9() {
       if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
       await exited;
@@ -126,4 +131,29 @@ export async function startZcloudProcess(options: ProcessOptions, timeoutMs = 30
       await exited;
     },
   };
+}
+
+export interface ZcloudAnswer {
+  status: number;
+  text: string;
+  /** Parsed JSON, undefined for an empty body. */
+  body: any;
+}
+
+/** One HTTP call to a zcloud at `url` (a process), JSON in and out. */
+export async function callZcloud(url: string, method: string, urlPath: string, token?: string, body?: unknown): Promise<ZcloudAnswer> {
+  const res = await fetch(`${url}${urlPath}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, text, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Logs in through the zcloud.cn login action of the zcloud at `url`; returns the token. */
+export async function loginAt(url: string, name: string, sha1Password: string): Promise<string> {
+  const res = await callZcloud(url, 'POST', `/apis/zcloud.cn/v1/users/${name}?action=login`, undefined, { password: sha1Password });
+  if (res.status !== 200) throw new Error(`login ${name} failed: ${res.status} ${res.text}`);
+  return res.body.token as string;
 }

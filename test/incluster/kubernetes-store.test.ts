@@ -1,0 +1,159 @@
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { expect } from 'chai';
+import { KubeHttp } from '../../src/kube/kube-http.js';
+import { createLogger } from '../../src/logger.js';
+import { openKubernetesStore } from '../../src/store/kubernetes-store.js';
+import { openLowdbStore } from '../../src/store/lowdb-store.js';
+import { SecretBox } from '../../src/store/secret-box.js';
+import type { Store } from '../../src/store/store.js';
+import { usersCollection, type UserRecord } from '../../src/users.js';
+import { collections } from '../../server/zcloud.js';
+import { SESSION_COOKIE } from '../../api/framework/authn.js';
+import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
+import { API, sha1, startTestZcloud, tempDir, type TestZcloud } from '../helpers/zcloud.js';
+import { killStartedProcesses, runZcloudToExit } from '../helpers/zcloud-process.js';
+
+const logger = createLogger({ level: 'error' });
+
+/** ZCLOUD_STORE=kubernetes against a real apiserver: records as zcloud.cn objects, concurrency, migration. */
+describe('kubernetes store', function () {
+  this.timeout(240_000);
+  let cluster: TestCluster;
+  let objects: CustomObjectsApi;
+  const started: TestZcloud[] = [];
+
+  const storeEnv = (namespace: string) => ({ ZCLOUD_STORE: 'kubernetes', ZCLOUD_STORE_KUBECONFIG: cluster.kubeconfigPath, ZCLOUD_STORE_NAMESPACE: namespace });
+  const start = async (env: Record<string, string>): Promise<TestZcloud> => {
+    const zcloud = await startTestZcloud({ env });
+    started.push(zcloud);
+    return zcloud;
+  };
+  const listed = async (namespace: string, plural: string): Promise<{ metadata: { name: string; annotations: Record<string, string> }; spec: any }[]> =>
+    ((await objects.listNamespacedCustomObject({ group: 'zcloud.cn', version: 'v1', namespace, plural })) as { items: any[] }).items;
+
+  before(async () => {
+    cluster = await testCluster('incluster-store');
+    objects = cluster.kc.makeApiClient(CustomObjectsApi);
+  });
+  afterEach(async () => {
+    for (const zcloud of started.splice(0)) await zcloud.close();
+    await killStartedProcesses();
+  });
+  after(() => cluster?.destroy());
+
+  it('keeps users and clusters as zcloud.cn objects, the kubeconfig sealed, across restarts and replicas', async () => {
+    const namespace = await freshNamespace(cluster.kc, 'store');
+    const first = await start(storeEnv(namespace));
+    const admin = await first.adminToken();
+    const created = await first.request('POST', `${API}/users`, { token: admin, body: { name: 'ann', password: sha1('ann-pass'), projects: [] } });
+    expect(created.status, created.text).to.equal(201);
+    const imported = await first.request('POST', `${API}/clusters`, { token: admin, body: { name: 'east', kubeconfig: cluster.kubeconfig } });
+    expect(imported.status, imported.text).to.equal(201);
+
+    const users = await listed(namespace, 'users');
+    expect(users.map((u) => u.metadata.name)).to.have.members(['admin', 'ann']);
+    const [east] = await listed(namespace, 'clusters');
+    expect(east!.metadata.name).to.equal('east');
+    // Sealed with the key in Secret zcloud-keys: neither the certificate's key nor the kubeconfig shows.
+    expect(east!.spec.source.kubeconfig).to.match(/^file-sealed:aes256gcm\.v1:/);
+    expect(JSON.stringify(east)).to.not.include('client-key-data').and.not.include(cluster.kubeconfig.slice(0, 40));
+
+    // A second replica on the same namespace sees the same state and accepts the first one's tokens.
+    const second = await start(storeEnv(namespace));
+    expect((await second.request('GET', `${API}/users/ann`, { token: admin })).status).to.equal(200);
+    expect(await second.login('ann', sha1('ann-pass'))).to.be.a('string');
+    await first.close();
+    await second.close();
+    const restarted = await start(storeEnv(namespace));
+    const clusters = await restarted.request('GET', `${API}/clusters`, { token: await restarted.adminToken() });
+    expect(clusters.body.data.map((c: { name: string }) => c.name)).to.deep.equal(['east']);
+  });
+
+  it('a cluster imported through one replica is served by the other, and gone from it when removed', async () => {
+    const namespace = await freshNamespace(cluster.kc, 'store');
+    const env = { ...storeEnv(namespace), ZCLOUD_HEALTH_INTERVAL: '1s' };
+    const [first, second] = [await start(env), await start(env)];
+    const admin = await first.adminToken();
+    expect((await first.request('POST', `${API}/clusters`, { token: admin, body: { name: 'shared', kubeconfig: cluster.kubeconfig } })).status).to.equal(201);
+    await eventually(async () => expect((await second.request('GET', `${API}/clusters/shared/namespaces/default`, { token: admin })).status).to.equal(200), { within: 20_000, interval: 250 });
+    expect((await first.request('DELETE', `${API}/clusters/shared`, { token: admin })).status).to.equal(204);
+    await eventually(async () => expect((await second.request('GET', `${API}/clusters/shared`, { token: admin })).status).to.equal(404), { within: 10_000, interval: 250 });
+  });
+
+  it('loses no update when two writers change one user at once: each change lands, or fails with a conflict and leaves nothing', async () => {
+    const namespace = await freshNamespace(cluster.kc, 'store');
+    // Two stores with their own connections: two processes as far as the apiserver can tell.
+    const secrets = SecretBox.fromKey(Buffer.alloc(32, 7).toString('base64'), 'test');
+    const open = () => openKubernetesStore({ http: new KubeHttp(cluster.kc), namespace, collections: [usersCollection], secrets, logger });
+    const stores: Store[] = [await open(), await open()];
+    try {
+      const user: UserRecord = { name: 'bob', credential: 'scrypt$x', generation: 1, projects: [], creationTimestamp: new Date().toISOString(), updateTimestamp: new Date().toISOString() } as UserRecord;
+      await stores[0]!.collection(usersCollection).create('bob', user);
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 16 }, (_, i) =>
+          stores[i % 2]!.collection(usersCollection).update('bob', (current) => ({ ...current, projects: [...current.projects, { cluster: 'c', namespace: `ns-${i}` }] })),
+        ),
+      );
+      const stored = (await stores[1]!.collection(usersCollection).get('bob'))!;
+      const landed = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [`ns-${i}`] : []));
+      const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as Error] : []));
+      expect(stored.projects.map((p) => p.namespace)).to.have.members(landed);
+      for (const err of refused) expect(err.name).to.equal('ConflictError');
+      expect(landed.length).to.be.greaterThan(1);
+    } finally {
+      for (const store of stores) await store.close();
+    }
+  });
+
+  it('`zcloud migrate --from file --to kubernetes` copies every record and log entry', async () => {
+    const namespace = await freshNamespace(cluster.kc, 'store');
+    const dataDir = tempDir();
+    const fileZcloud = await start({ ZCLOUD_DATA_DIR: dataDir });
+    const admin = await fileZcloud.adminToken();
+    await fileZcloud.request('POST', `${API}/users`, { token: admin, body: { name: 'carol', password: sha1('carol-pass'), projects: [] } });
+    await fileZcloud.request('POST', `${API}/clusters`, { token: admin, body: { name: 'west', kubeconfig: cluster.kubeconfig } });
+    const carol = await fileZcloud.login('carol', sha1('carol-pass'));
+    await fileZcloud.request('POST', `${API}/userquotas`, { token: carol, body: { namespace: 'team-carol', cpu: '1', memory: '1Gi', storage: '1Gi', purpose: 'p', requestor: 'Carol', telephone: '1' } });
+    // A web session logout revokes the token (the revokedTokens collection).
+    const session = await fileZcloud.login('carol', sha1('carol-pass'));
+    await fileZcloud.request('GET', '/web/logout', { headers: { cookie: `${SESSION_COOKIE}=${session}` } });
+    await fileZcloud.close();
+
+    const migration = await runZcloudToExit({ args: ['migrate', '--from', 'file', '--to', 'kubernetes'], env: { ZCLOUD_DATA_DIR: dataDir, ...storeEnv(namespace) } }, 120_000);
+    expect(migration.code, migration.stderr).to.equal(0);
+
+    const file = await openLowdbStore({ dataDir, collections });
+    const keys = await new KubeHttp(cluster.kc).request<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/secrets/zcloud-keys`);
+    const kubernetes = await openKubernetesStore({
+      http: new KubeHttp(cluster.kc),
+      namespace,
+      collections,
+      logger,
+      secrets: SecretBox.fromKey(Buffer.from(keys.data['secrets-key']!, 'base64').toString('utf8'), 'zcloud-keys'),
+    });
+    try {
+      let records = 0;
+      for (const def of collections) {
+        if (def.kind === 'collection') {
+          const expected = await file.collection(def).entries();
+          records += expected.length;
+          expect(await kubernetes.collection(def).entries(), def.name).to.deep.equal(expected);
+        } else {
+          const expected = await file.log(def, { maxEntries: 5000 }).list();
+          records += expected.length;
+          expect(await kubernetes.log(def, { maxEntries: 5000 }).list(), def.name).to.deep.equal(expected);
+        }
+      }
+      // users, a cluster, a quota request, a revoked token and the audit entries of those writes.
+      expect(records).to.be.greaterThan(6);
+      for (const name of ['users', 'clusters', 'userquotas', 'revokedtokens', 'auditlogs']) expect(await listed(namespace, name), name).to.not.be.empty;
+    } finally {
+      await file.close();
+      await kubernetes.close();
+    }
+    // zcloud on the migrated store: carol logs in with her password, the cluster is there.
+    const migrated = await start(storeEnv(namespace));
+    expect(await migrated.login('carol', sha1('carol-pass'))).to.be.a('string');
+    await eventually(async () => expect((await migrated.request('GET', `${API}/clusters/west`, { token: await migrated.adminToken() })).status).to.equal(200));
+  });
+});
