@@ -1,4 +1,5 @@
 import express, { type Request, type Response } from 'express';
+import { bodyText } from './request-body.js';
 import { UnauthorizedError } from '../../src/errors.js';
 import type { Principal } from '../../src/users.js';
 import type { ApiServices } from '../services.js';
@@ -82,7 +83,7 @@ async function answer(req: Request, res: Response, { registry, services }: ApiRo
 export function createApiRouter(options: ApiRouterOptions): express.Router {
   const { services } = options;
   const router = express.Router();
-  router.use(express.text({ type: () => true, limit: '10mb' }));
+  router.use(bodyText('10mb'));
 
   router.use(async (req: Request, res: Response) => {
     const facts: AuditFacts = { sensitiveFields: [] };
