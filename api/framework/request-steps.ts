@@ -2,6 +2,8 @@ import { authorize as decide, type Decision, type PathStep } from '../../src/aut
 import { BadRequestError, ForbiddenError, MalformedError, MethodNotAllowedError, NotFoundError } from '../../src/errors.js';
 import type { Principal } from '../../src/users.js';
 import type { Answer } from './answers.js';
+import { collectionHead, itemSerializer, shapeItem } from './collection-json.js';
+import { LIST_PARAMETERS } from './list-pages.js';
 import { parseInput } from './http-errors.js';
 import type { RegisteredResource, ResourceRegistry } from './registry.js';
 import type { ActionDefinition, ApiObject, RequestContext } from './resource.js';
@@ -221,7 +223,7 @@ export type Outcome =
 
 /** `?field=value` keeps objects whose top-level string `field` equals value. */
 export function applyFilters(items: ApiObject[], query: Readonly<Record<string, string>>): ApiObject[] {
-  const filters = Object.entries(query).filter(([key]) => key !== 'action');
+  const filters = Object.entries(query).filter(([key]) => !LIST_PARAMETERS.has(key));
   if (filters.length === 0) return items;
   return items.filter((item) => filters.every(([key, value]) => typeof item[key] !== 'string' || item[key] === value));
 }
@@ -262,18 +264,14 @@ export async function dispatch(
 /** Step 7: the outcome as zcloud.cn answers it: objects with id, type, links and creationTimestamp; lists in a collection envelope. */
 export function shape(path: ResolvedPath, outcome: Outcome): Answer {
   const { entry, collectionUrl } = path;
-  const shapeObject = (object: ApiObject): Record<string, unknown> => {
-    const { id, creationTimestamp, ...fields } = object;
-    return { id, type: entry.def.kind, links: linksOf(entry, collectionUrl, id), creationTimestamp: creationTimestamp ?? null, ...fields };
-  };
   switch (outcome.kind) {
     case 'collection':
       return {
         status: 200,
-        body: { type: 'collection', resourceType: entry.def.kind, links: { self: collectionUrl }, data: outcome.items.map(shapeObject) },
+        collection: { head: collectionHead(entry.def.kind, collectionUrl), items: outcome.items.map(itemSerializer(entry, collectionUrl)), tail: ']}' },
       };
     case 'object':
-      return { status: outcome.status, body: shapeObject(outcome.object) };
+      return { status: outcome.status, body: shapeItem(entry, collectionUrl, outcome.object) };
     case 'output':
       return { status: 200, body: outcome.output };
     case 'text':
@@ -284,17 +282,4 @@ export function shape(path: ResolvedPath, outcome: Outcome): Answer {
       // other status as a failure, then poll until 404 (issue 15).
       return { status: 204 };
   }
-}
-
-/** self/collection/update/remove as the methods exist, plus one link per child collection. */
-export function linksOf(entry: RegisteredResource, collectionUrl: string, id: string): Record<string, string> {
-  const self = `${collectionUrl}/${encodeURIComponent(id)}`;
-  const d = entry.def;
-  const links: Record<string, string> = {};
-  if (d.get) links.self = self;
-  if (d.list) links.collection = collectionUrl;
-  if (d.update) links.update = self;
-  if (d.remove) links.remove = self;
-  for (const [name] of entry.children) links[name] = `${self}/${name}`;
-  return links;
 }

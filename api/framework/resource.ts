@@ -53,6 +53,14 @@ export interface ResourceDefinition<C extends z.ZodType = z.ZodType, U extends z
   parents?: readonly string[];
   list?(ctx: RequestContext): Promise<ApiObject[]>;
   /**
+   * The version of everything the list is derived from, when that is known without building
+   * it (clusterCacheVersion for a list made only from one cluster's cache). Its ETag is then
+   * made from this, and a matching If-None-Match is 304 before the list is built. Leave it
+   * out when the list reads anything else (the store, another cluster): Express then hashes
+   * the body of a short list, and a long one goes without an ETag.
+   */
+  listVersion?(ctx: RequestContext): string;
+  /**
    * A text view in place of a list (the provisioning log): GET on the collection URL answers
    * `text/plain`, one line per entry, in order; no envelope, no items, no links.
    */

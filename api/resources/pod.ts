@@ -3,7 +3,7 @@ import type { ContainerStatus, PodObject } from '../../src/kube/objects.js';
 import { podDisplayStatus, podRestarts } from '../../src/kube/pod-status.js';
 import type { CachedKindName } from '../../src/kube/resource-kind.js';
 import { containersToApi } from '../../src/workloads/pod-template.js';
-import { clusterOf, readCache } from '../cluster-access.js';
+import { clusterCacheVersion, clusterOf, readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
 import { requireCached } from './shared/workload-handlers.js';
 import { conditionsToApi } from './shared/workload-translation.js';
@@ -86,6 +86,8 @@ export const podResource = defineResource({
   kind: 'pod',
   // The seed names deployment, daemonset and statefulset; the issue adds job and cronjob.
   parents: ['deployment', 'daemonset', 'statefulset', 'job', 'cronjob'],
+  // Pods, their owners and podToApi read nothing but the cluster's cache.
+  listVersion: clusterCacheVersion,
   list: async (ctx) =>
     podsOfParent(ctx)
       .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
