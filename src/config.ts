@@ -132,6 +132,11 @@ export const configKeys = {
     default: '1048576',
     doc: 'bytes a websocket may have unsent before its client is dropped as too slow (close code 4008)',
   },
+  ZCLOUD_LIST_FRAGMENT_CACHE: {
+    schema: z.coerce.number().int().min(0).max(1 << 30),
+    default: '33554432',
+    doc: 'characters (≈ bytes) of serialised list items kept for reuse (by object uid and resourceVersion); 0: none',
+  },
   ZCLOUD_CHART_DIR: {
     schema: optionalDirectory,
     default: '',
@@ -190,6 +195,7 @@ export interface Config {
   publicUrl?: string;
   watchHistory: number;
   streamMaxBufferBytes: number;
+  fragmentCacheMaxChars: number;
   chartDir?: string;
   helmCacheDir: string;
   helmTimeoutMs: number;
@@ -257,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: parseKey('ZCLOUD_PUBLIC_URL', raw('ZCLOUD_PUBLIC_URL')),
     watchHistory: parseKey('ZCLOUD_WATCH_HISTORY', raw('ZCLOUD_WATCH_HISTORY')),
     streamMaxBufferBytes: parseKey('ZCLOUD_STREAM_MAX_BUFFER', raw('ZCLOUD_STREAM_MAX_BUFFER')),
+    fragmentCacheMaxChars: parseKey('ZCLOUD_LIST_FRAGMENT_CACHE', raw('ZCLOUD_LIST_FRAGMENT_CACHE')),
     chartDir: parseKey('ZCLOUD_CHART_DIR', raw('ZCLOUD_CHART_DIR')),
     helmCacheDir: path.resolve(parseKey('ZCLOUD_HELM_CACHE_DIR', raw('ZCLOUD_HELM_CACHE_DIR')) || path.join(os.homedir(), '.cache', 'zcloud')),
     helmTimeoutMs: parseKey('ZCLOUD_HELM_TIMEOUT', raw('ZCLOUD_HELM_TIMEOUT')),

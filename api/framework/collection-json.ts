@@ -1,4 +1,5 @@
 import type { RegisteredResource } from './registry.js';
+import type { Fragment } from './fragment-cache.js';
 import type { ApiObject } from './resource.js';
 
 /**
@@ -25,6 +26,27 @@ export function collectionHead(kind: string, collectionUrl: string): string {
  * needs escaping) is put between its parts.
  */
 export function itemSerializer(entry: RegisteredResource, collectionUrl: string): (object: ApiObject) => string {
+  const withLinks = linkedItem(entry, collectionUrl);
+  return (object) => {
+    const fragment = fragmentOf(object);
+    return fragment ? withLinks(fragment) : JSON.stringify(shapeItem(entry, collectionUrl, object));
+  };
+}
+
+/**
+ * The item's id and its JSON after `links`, or undefined when a field is named like an
+ * envelope key (`type`, `links`): object spread replaces those in place, so such an item is
+ * left to JSON.stringify of the shaped object.
+ */
+export function fragmentOf(object: ApiObject): Fragment | undefined {
+  const { id, creationTimestamp, ...fields } = object;
+  if ('type' in fields || 'links' in fields) return undefined;
+  const rest = JSON.stringify(fields);
+  return { id, rest: `"creationTimestamp":${JSON.stringify(creationTimestamp ?? null)}${rest.length > 2 ? `,${rest.slice(1)}` : '}'}` };
+}
+
+/** Puts a fragment in its envelope: `{"id":…,"type":…,"links":{…},` + rest. */
+export function linkedItem(entry: RegisteredResource, collectionUrl: string): (fragment: Fragment) => string {
   const d = entry.def;
   const quoted = (text: string) => JSON.stringify(text).slice(1, -1);
   const coll = quoted(collectionUrl);
@@ -36,23 +58,16 @@ export function itemSerializer(entry: RegisteredResource, collectionUrl: string)
   if (d.remove) parts.push({ name: 'remove', suffix: '' });
   for (const [name] of entry.children) parts.push({ name, suffix: quoted(`/${name}`) });
   const pieces = parts.map((p) => (p.suffix === undefined ? { fixed: `${JSON.stringify(p.name)}:"${coll}"` } : { before: `${JSON.stringify(p.name)}:"${coll}/`, after: `${p.suffix}"` }));
-  const typeJson = JSON.stringify(d.kind);
-  return (object) => {
-    const { id, creationTimestamp, ...fields } = object;
-    // A field named like an envelope key replaces it in place (object spread): left to JSON.stringify.
-    if ('type' in fields || 'links' in fields) {
-      return JSON.stringify(shapeItem(entry, collectionUrl, object));
-    }
+  const head = `,"type":${JSON.stringify(d.kind)},"links":{`;
+  return ({ id, rest }) => {
     const encodedId = encodeURIComponent(id);
-    let links = '{';
+    let text = `{"id":${JSON.stringify(id)}${head}`;
     for (let i = 0; i < pieces.length; i++) {
       const piece = pieces[i];
-      if (i > 0) links += ',';
-      links += 'fixed' in piece ? piece.fixed : `${piece.before}${encodedId}${piece.after}`;
+      if (i > 0) text += ',';
+      text += 'fixed' in piece ? piece.fixed : `${piece.before}${encodedId}${piece.after}`;
     }
-    links += '}';
-    const rest = JSON.stringify(fields);
-    return `{"id":${JSON.stringify(id)},"type":${typeJson},"links":${links},"creationTimestamp":${JSON.stringify(creationTimestamp ?? null)}${rest.length > 2 ? `,${rest.slice(1)}` : '}'}`;
+    return `${text}},${rest}`;
   };
 }
 

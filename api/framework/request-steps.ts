@@ -2,7 +2,8 @@ import { authorize as decide, type Decision, type PathStep } from '../../src/aut
 import { BadRequestError, ForbiddenError, MalformedError, MethodNotAllowedError, NotFoundError } from '../../src/errors.js';
 import type { Principal } from '../../src/users.js';
 import type { Answer } from './answers.js';
-import { collectionHead, itemSerializer, shapeItem } from './collection-json.js';
+import { collectionHead, fragmentOf, itemSerializer, linkedItem, shapeItem } from './collection-json.js';
+import type { Fragment, FragmentCache } from './fragment-cache.js';
 import { LIST_PARAMETERS } from './list-pages.js';
 import { parseInput } from './http-errors.js';
 import type { RegisteredResource, ResourceRegistry } from './registry.js';
@@ -216,14 +217,24 @@ export function validate(path: ResolvedPath, operation: Operation, body: unknown
 /** What a handler produced, before it is shaped into the answer. */
 export type Outcome =
   | { kind: 'collection'; items: ApiObject[] }
+  /** Serialised items of a cachedList, from the fragment cache. */
+  | { kind: 'fragments'; fragments: Fragment[] }
   | { kind: 'text'; lines: readonly string[] }
   | { kind: 'object'; status: 200 | 201; object: ApiObject }
   | { kind: 'output'; output: unknown }
   | { kind: 'deleted' };
 
+function filtersOf(query: Readonly<Record<string, string>>): Array<[string, string]> {
+  return Object.entries(query).filter(([key]) => !LIST_PARAMETERS.has(key));
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
 /** `?field=value` keeps objects whose top-level string `field` equals value. */
 export function applyFilters(items: ApiObject[], query: Readonly<Record<string, string>>): ApiObject[] {
-  const filters = Object.entries(query).filter(([key]) => !LIST_PARAMETERS.has(key));
+  const filters = filtersOf(query);
   if (filters.length === 0) return items;
   return items.filter((item) => filters.every(([key, value]) => typeof item[key] !== 'string' || item[key] === value));
 }
@@ -235,11 +246,24 @@ export async function dispatch(
   operation: Operation,
   input: unknown,
   decision: Extract<Decision, { allowed: true }>,
+  /** Where cachedList lists keep their serialised items; without it they are translated each time. */
+  fragments?: FragmentCache,
 ): Promise<Outcome> {
   const { def } = path.entry;
   switch (operation.verb) {
     case 'list': {
       if (def.text) return { kind: 'text', lines: await def.text(ctx) };
+      // Nothing to filter on the translated objects: each one's serialised form serves as is.
+      if (def.cachedList && fragments && !decision.visible && filtersOf(ctx.query).length === 0) {
+        const { view, toApi } = def.cachedList;
+        return {
+          kind: 'fragments',
+          fragments: def.cachedList.objects(ctx).map((o) => {
+            const make = () => fragmentOf(toApi(o)) ?? fail(`${def.kind} ${o.metadata.name}: a field named type or links cannot be a fragment`);
+            return o.metadata.uid && o.metadata.resourceVersion ? fragments.get(view, o.metadata.uid, o.metadata.resourceVersion, make) : make();
+          }),
+        };
+      }
       const items = applyFilters(await def.list!(ctx), ctx.query).filter((o) => decision.visible?.(o) ?? true);
       return { kind: 'collection', items };
     }
@@ -270,6 +294,8 @@ export function shape(path: ResolvedPath, outcome: Outcome): Answer {
         status: 200,
         collection: { head: collectionHead(entry.def.kind, collectionUrl), items: outcome.items.map(itemSerializer(entry, collectionUrl)), tail: ']}' },
       };
+    case 'fragments':
+      return { status: 200, collection: { head: collectionHead(entry.def.kind, collectionUrl), items: outcome.fragments.map(linkedItem(entry, collectionUrl)), tail: ']}' } };
     case 'object':
       return { status: outcome.status, body: shapeItem(entry, collectionUrl, outcome.object) };
     case 'output':

@@ -12,6 +12,7 @@ import { requestOrigin, sourceAddress } from './request-origin.js';
 import { authenticate, authorize, dispatch, guard, readBody, resolve, shape, validate, type Operation, type ResolvedPath } from './request-steps.js';
 import { collectionHead } from './collection-json.js';
 import { LIST_PARAMETERS, ListSnapshots, pageRequest } from './list-pages.js';
+import { FragmentCache } from './fragment-cache.js';
 import type { Decision } from '../../src/auth/authorizer.js';
 import type { RequestContext } from './resource.js';
 
@@ -55,7 +56,7 @@ function requestContext(req: Request, res: Response, services: ApiServices, path
 }
 
 /** Runs the steps of request-steps.ts in order; throws what the first failing step throws. */
-async function answer(req: Request, res: Response, { registry, services }: ApiRouterOptions, facts: AuditFacts, snapshots: ListSnapshots): Promise<Answer> {
+async function answer(req: Request, res: Response, { registry, services }: ApiRouterOptions, facts: AuditFacts, snapshots: ListSnapshots, fragments: FragmentCache): Promise<Answer> {
   const resolution = resolve(registry, {
     method: req.method,
     path: req.path,
@@ -72,7 +73,7 @@ async function answer(req: Request, res: Response, { registry, services }: ApiRo
   const decision = authorize(user, path, operation);
   const ctx = requestContext(req, res, services, path, user);
   await guard(registry, ctx, path, operation, decision);
-  if (operation.verb === 'list' && !path.entry.def.text) return answerList(req, ctx, path, operation, decision, snapshots);
+  if (operation.verb === 'list' && !path.entry.def.text) return answerList(req, ctx, path, operation, decision, snapshots, fragments);
   const input = validate(path, operation, body);
   // The trail keeps what was accepted, not what was sent: junk fields and refused bodies
   // (anonymous ones included) would let anyone grow it at will.
@@ -91,6 +92,7 @@ async function answerList(
   operation: Operation,
   decision: Extract<Decision, { allowed: true }>,
   snapshots: ListSnapshots,
+  fragments: FragmentCache,
 ): Promise<Answer> {
   const paging = pageRequest(ctx.query);
   const { def } = path.entry;
@@ -104,7 +106,7 @@ async function answerList(
   }
   let built: readonly string[] | undefined;
   if (!paging.next) {
-    const shaped = shape(path, await dispatch(path, ctx, operation, undefined, decision));
+    const shaped = shape(path, await dispatch(path, ctx, operation, undefined, decision, fragments));
     built = shaped.collection!.items;
   }
   const page = snapshots.page(listing, paging, () => built!);
@@ -136,12 +138,13 @@ export function createApiRouter(options: ApiRouterOptions): express.Router {
   const router = express.Router();
   router.use(bodyText('10mb'));
   const snapshots = new ListSnapshots();
+  const fragments = new FragmentCache(options.services.config.fragmentCacheMaxChars);
 
   router.use(async (req: Request, res: Response) => {
     const facts: AuditFacts = { sensitiveFields: [] };
     let result: Answer;
     try {
-      result = await answer(req, res, options, facts, snapshots);
+      result = await answer(req, res, options, facts, snapshots, fragments);
     } catch (err) {
       result = errorResponse(err, 'zcloud');
       logServerError(services.logger, 'request failed', req.path, err, result);

@@ -4,7 +4,7 @@ import { podDisplayStatus, podRestarts } from '../../src/kube/pod-status.js';
 import type { CachedKindName } from '../../src/kube/resource-kind.js';
 import { containersToApi } from '../../src/workloads/pod-template.js';
 import { clusterCacheVersion, clusterOf, readCache } from '../cluster-access.js';
-import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
+import { cachedList, defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
 import { requireCached } from './shared/workload-handlers.js';
 import { conditionsToApi } from './shared/workload-translation.js';
 
@@ -88,10 +88,7 @@ export const podResource = defineResource({
   parents: ['deployment', 'daemonset', 'statefulset', 'job', 'cronjob'],
   // Pods, their owners and podToApi read nothing but the cluster's cache.
   listVersion: clusterCacheVersion,
-  list: async (ctx) =>
-    podsOfParent(ctx)
-      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
-      .map(podToApi),
+  cachedList: cachedList('pod', (ctx) => podsOfParent(ctx).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)), podToApi),
   get: async (ctx, id) => {
     const pod = podOfParent(ctx, id);
     return pod && podToApi(pod);
