@@ -128,6 +128,23 @@ describe('lists: ETag from the cache version, limit/continue pages, compression'
     expect(stolen.body.message).to.equal('continue: belongs to another list or another user');
   });
 
+  it("keeps a namespace's figures right while they are reused between changes", async () => {
+    const before = await env.api('GET', env.nsPath(ns));
+    expect(before.status, before.text).to.equal(200);
+    expect(before.body.cpuUsed).to.equal(0);
+    expect((await env.api('GET', env.nsPath(ns))).body).to.deep.equal(before.body);
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name: 'sized' }, spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu: '250m', memory: '64Mi' } } }] } },
+    });
+    await eventually(async () => {
+      const after = await env.api('GET', env.nsPath(ns));
+      expect(after.body.cpuUsed).to.equal(250);
+      expect(after.body.memoryUsed).to.equal(before.body.memoryUsed + 64 * 2 ** 20);
+      expect(after.body.podUsed).to.equal(before.body.podUsed + 1);
+    }, { within: 10_000 });
+  });
+
   it('compresses a large list with gzip or br when asked, to the same JSON', async () => {
     const url = `${env.zcloud.url}${pods}`;
     const auth = { authorization: `Bearer ${env.admin}` };
