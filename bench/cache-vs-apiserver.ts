@@ -18,17 +18,17 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { Agent, createServer, get as httpGet, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import express from 'express';
-import { destroy, stopComponent, up } from '../scripts/testenv/cluster.js';
-import { ensure } from '../scripts/testenv/ensure.js';
+import { destroy } from '../scripts/testenv/cluster.js';
+import { createRunningPods, freshBenchCluster, nodesFor, sleep, stopControllersWhenNamespaceReady } from './bound-pods.js';
 import { loadConfig } from '../src/config.js';
-import { KubeHttp, readAll } from '../src/kube/kube-http.js';
+import { readAll } from '../src/kube/kube-http.js';
 import { ADMIN_DEFAULT_SHA1 } from '../src/users.js';
 import { startZcloud } from '../server/zcloud.js';
 
@@ -36,9 +36,7 @@ const POD_COUNT = Number(process.argv[2] ?? 10_000);
 const ROUNDS = Number(process.argv[3] ?? 10);
 const CLUSTER = 'bench';
 const NAMESPACE = 'bench';
-/** Pod IPs come from a /24 per simulated node. */
-const PODS_PER_NODE = 200;
-const NODES = Math.max(2, Math.ceil(POD_COUNT / PODS_PER_NODE) + 1);
+const NODES = nodesFor(POD_COUNT);
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
@@ -47,42 +45,29 @@ function settle(): void {
   for (let i = 0; i < 3; i++) gc!();
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function createPods(http: KubeHttp, rs: { name: string; uid: string }, count: number): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const i = next++;
-      await http.request('POST', `/api/v1/namespaces/${NAMESPACE}/pods`, {
-        body: {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: {
-            name: `web-${String(i).padStart(6, '0')}`,
-            labels: { app: 'web', tier: 'frontend', release: 'bench', 'pod-template-hash': 'bench' },
-            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.name, uid: rs.uid, controller: true, blockOwnerDeletion: true }],
-          },
-          spec: {
-            // Node 1 is the control-plane node; the pods go to the workers.
-            nodeName: `${CLUSTER}-node-${2 + (i % (NODES - 1))}`,
-            containers: [
-              {
-                name: 'web',
-                image: 'registry.local/team/web:1.2.3',
-                args: ['--port=8080', '--verbose'],
-                env: [{ name: 'MODE', value: 'production' }],
-                ports: [{ containerPort: 8080, protocol: 'TCP' }],
-                resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-              },
-              { name: 'sidecar', image: 'registry.local/team/proxy:0.9', ports: [{ containerPort: 9090, protocol: 'TCP' }] },
-            ],
-          },
+/** Pod i of the deployment's ReplicaSet: two containers, requests and limits, ports, env. */
+function podOf(rs: { name: string; uid: string }, i: number): { metadata: object; spec: object } {
+  return {
+    metadata: {
+      name: `web-${String(i).padStart(6, '0')}`,
+      labels: { app: 'web', tier: 'frontend', release: 'bench', 'pod-template-hash': 'bench' },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.name, uid: rs.uid, controller: true, blockOwnerDeletion: true }],
+    },
+    spec: {
+      containers: [
+        {
+          name: 'web',
+          image: 'registry.local/team/web:1.2.3',
+          args: ['--port=8080', '--verbose'],
+          env: [{ name: 'MODE', value: 'production' }],
+          ports: [{ containerPort: 8080, protocol: 'TCP' }],
+          resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
         },
-      });
-    }
+        { name: 'sidecar', image: 'registry.local/team/proxy:0.9', ports: [{ containerPort: 9090, protocol: 'TCP' }] },
+      ],
+    },
   };
-  await Promise.all(Array.from({ length: 32 }, worker));
 }
 
 interface Timing {
@@ -143,11 +128,7 @@ function cpuSeconds(): number {
 }
 
 async function main(): Promise<void> {
-  await ensure();
-  await destroy(CLUSTER);
-  const info = await up(CLUSTER, { nodes: NODES });
-  const kubeconfig = readFileSync(info.kubeconfigPath, 'utf8');
-  const kube = KubeHttp.fromYaml(kubeconfig);
+  const { kubeconfig, kube } = await freshBenchCluster(CLUSTER, NODES);
   const servers: Server[] = [];
   try {
     await kube.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } } });
@@ -171,22 +152,9 @@ async function main(): Promise<void> {
     }
     if (!rs) throw new Error('the deployment got no ReplicaSet');
     // From here nothing adds or removes pods but this script.
-    await stopComponent(CLUSTER, 'kube-controller-manager');
-    const createStarted = Date.now();
-    await createPods(kube, rs, POD_COUNT);
-    process.stderr.write(`created ${POD_COUNT} pods on ${NODES - 1} simulated nodes in ${((Date.now() - createStarted) / 1000).toFixed(1)} s\n`);
-    const runningStarted = Date.now();
-    for (;;) {
-      const pods = await kube.request<{ items: Array<{ status?: { phase?: string } }> }>('GET', `/api/v1/namespaces/${NAMESPACE}/pods`, {
-        query: { resourceVersion: '0' },
-        timeoutMs: 120_000,
-      });
-      const running = pods.items.filter((p) => p.status?.phase === 'Running').length;
-      if (running === POD_COUNT) break;
-      if (Date.now() - runningStarted > 20 * 60_000) throw new Error(`only ${running} of ${POD_COUNT} pods Running after 20 minutes`);
-      await sleep(3000);
-    }
-    process.stderr.write(`all Running after another ${((Date.now() - runningStarted) / 1000).toFixed(1)} s\n`);
+    await stopControllersWhenNamespaceReady(kube, CLUSTER, NAMESPACE);
+    const took = await createRunningPods(kube, { cluster: CLUSTER, namespace: NAMESPACE, nodes: NODES, count: POD_COUNT, podOf: (i) => podOf(rs!, i) });
+    process.stderr.write(`created ${POD_COUNT} pods on ${NODES - 1} simulated nodes in ${took.createSeconds.toFixed(1)} s, all Running ${took.runningSeconds.toFixed(1)} s later\n`);
 
     const dataDir = mkdtempSync(path.join(tmpdir(), 'zcloud-bench-'));
     const config = loadConfig({ PORT: '0', ZCLOUD_LISTEN_HOST: '127.0.0.1', ZCLOUD_DATA_DIR: dataDir, ZCLOUD_LOG_LEVEL: 'error' });
