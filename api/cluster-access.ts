@@ -85,3 +85,8 @@ export function clusterOf(ctx: RequestContext): ClusterRuntime {
 export function storeReader(ctx: RequestContext): StoreReader {
   return <T extends KubeObject = KubeObject>(kind: CachedKindName) => readCache<T>(ctx, kind).store;
 }
+
+/** The version of the request's cluster cache (any object of any kind changing changes it): a listVersion. */
+export function clusterCacheVersion(ctx: RequestContext): string {
+  return clusterOf(ctx).cache.contentVersion;
+}

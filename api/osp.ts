@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
+import { bodyText } from './framework/request-body.js';
 import yaml from 'js-yaml';
 import { z } from 'zod';
 import { authorize, type AccessRequest } from '../src/auth/authorizer.js';
@@ -199,7 +200,7 @@ export const OSP_INPUTS: Partial<Record<OspRoute['handler'], z.ZodType>> = {
  */
 export function createOspRouter(services: ApiServices): express.Router {
   const router = express.Router();
-  router.use(express.text({ type: () => true, limit: '1mb' }));
+  router.use(bodyText('1mb'));
 
   const route = (handler: OspHandler, options: { public?: boolean } = {}) =>
     async (req: Request, res: Response): Promise<void> => {

@@ -142,6 +142,11 @@ export const configKeys = {
     default: 'bitnami/kubectl:1.20',
     doc: 'image of the pod a cluster shell runs kubectl in',
   },
+  ZCLOUD_LIST_FRAGMENT_CACHE: {
+    schema: z.coerce.number().int().min(0).max(1 << 30),
+    default: '33554432',
+    doc: 'characters (≈ bytes) of serialised list items kept for reuse (by object uid and resourceVersion); 0: none',
+  },
   ZCLOUD_CHART_DIR: {
     schema: optionalDirectory,
     default: '',
@@ -232,6 +237,7 @@ export interface Config {
   streamMaxBufferBytes: number;
   shellIdleLimitMs: number;
   kubectlImage: string;
+  fragmentCacheMaxChars: number;
   chartDir?: string;
   helmCacheDir: string;
   helmTimeoutMs: number;
@@ -307,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     streamMaxBufferBytes: parseKey('ZCLOUD_STREAM_MAX_BUFFER', raw('ZCLOUD_STREAM_MAX_BUFFER')),
     shellIdleLimitMs: parseKey('ZCLOUD_SHELL_IDLE_LIMIT', raw('ZCLOUD_SHELL_IDLE_LIMIT')),
     kubectlImage: parseKey('ZCLOUD_KUBECTL_IMAGE', raw('ZCLOUD_KUBECTL_IMAGE')),
+    fragmentCacheMaxChars: parseKey('ZCLOUD_LIST_FRAGMENT_CACHE', raw('ZCLOUD_LIST_FRAGMENT_CACHE')),
     chartDir: parseKey('ZCLOUD_CHART_DIR', raw('ZCLOUD_CHART_DIR')),
     helmCacheDir: path.resolve(parseKey('ZCLOUD_HELM_CACHE_DIR', raw('ZCLOUD_HELM_CACHE_DIR')) || path.join(os.homedir(), '.cache', 'zcloud')),
     helmTimeoutMs: parseKey('ZCLOUD_HELM_TIMEOUT', raw('ZCLOUD_HELM_TIMEOUT')),

@@ -65,6 +65,11 @@ export class TooManyRequestsError extends ZcloudError {
   }
 }
 
+/** Something the client holds that zcloud no longer keeps (a list's continue token past its life): ask again from the start. */
+export class ExpiredError extends ZcloudError {
+  override readonly name = 'ExpiredError';
+}
+
 /** A cluster that is unknown to be reachable right now (not synced, unreachable, deleting). */
 export class ClusterUnavailableError extends ZcloudError {
   override readonly name = 'ClusterUnavailableError';

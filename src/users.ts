@@ -3,7 +3,8 @@ import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedE
 import { UNMATCHABLE_CREDENTIAL, hashCredential, verifyCredential } from './auth/password.js';
 import type { RevokedTokens } from './auth/revoked-tokens.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
-import type { TokenAudience, TokenService } from './auth/tokens.js';
+import type { TokenAudience, TokenClaims, TokenService } from './auth/tokens.js';
+import { VerifiedTokenCache } from './auth/verified-tokens.js';
 import { defineCollection, type Store, type StoreCollection } from './store/store.js';
 
 export const ADMIN_USER = 'admin';
@@ -65,6 +66,13 @@ export interface UserPatch {
 /** Users, their credentials and tokens. The one place that knows how a password is checked. */
 export class UserService {
   readonly #users: StoreCollection<UserRecord>;
+  readonly #verified = new VerifiedTokenCache();
+  /**
+   * Each user's Principal with the generation it was read at, shared (frozen) by all its
+   * requests instead of a record copied from the store per request. Every write to a user goes
+   * through this class and drops the entry (#changed), so it never outlives the record.
+   */
+  readonly #principals = new Map<string, { generation: number; principal: Principal }>();
 
   constructor(
     store: Store,
@@ -114,12 +122,21 @@ export class UserService {
       ...(patch.email !== undefined ? { email: patch.email } : {}),
       updateTimestamp: new Date().toISOString(),
     }));
+    this.#changed(name, { tokensVoided: credential !== undefined });
     return publicView(record);
   }
 
   async delete(name: string): Promise<void> {
     if (name === ADMIN_USER) throw new ForbiddenError('the admin user cannot be deleted');
-    if (!(await this.#users.delete(name))) throw new NotFoundError(`user ${name} not found`);
+    const deleted = await this.#users.delete(name);
+    this.#changed(name, { tokensVoided: true });
+    if (!deleted) throw new NotFoundError(`user ${name} not found`);
+  }
+
+  /** Forgets what was cached of `name`; with `tokensVoided` (new password, deleted) its verified tokens too. */
+  #changed(name: string, { tokensVoided }: { tokensVoided: boolean }): void {
+    this.#principals.delete(name);
+    if (tokensVoided) this.#verified.forgetUser(name);
   }
 
   /**
@@ -145,6 +162,8 @@ export class UserService {
   async revokeToken(token: string): Promise<void> {
     const claims = await this.tokens.verify(token, 'zcloud');
     if (claims.jti !== undefined) await this.revoked.revoke({ jti: claims.jti, exp: claims.exp });
+    // After the revocation is recorded: a request verifying meanwhile cannot cache it again.
+    this.#verified.forget(token);
   }
 
   async resetPassword(name: string, oldSha1: string, newSha1: string): Promise<void> {
@@ -156,12 +175,35 @@ export class UserService {
 
   /** Resolves a token of `audience`'s API to its user; a deleted user or a changed password voids it. */
   async authenticate(token: string, audience: TokenAudience = 'zcloud'): Promise<Principal> {
+    const claims = this.#verified.get(token, audience, Math.floor(Date.now() / 1000)) ?? (await this.#verify(token, audience));
+    const current = this.#principals.get(claims.sub) ?? (await this.#loadPrincipal(claims.sub));
+    if (!current) throw new UnauthorizedError('the token belongs to a user that no longer exists');
+    if (current.generation !== claims.gen) throw new UnauthorizedError('the password changed since this token was issued');
+    return current.principal;
+  }
+
+  /**
+   * Full verification (signature, expiry, audience, not logged out), remembered until `exp`. A
+   * logout forgets the token once it is revoked, so the revocation check is needed only here.
+   */
+  async #verify(token: string, audience: TokenAudience): Promise<TokenClaims> {
     const claims = await this.tokens.verify(token, audience);
     if (claims.jti !== undefined && (await this.revoked.isRevoked(claims.jti))) throw new UnauthorizedError('the session was logged out');
-    const record = await this.#users.get(claims.sub);
-    if (!record) throw new UnauthorizedError('the token belongs to a user that no longer exists');
-    if (record.generation !== claims.gen) throw new UnauthorizedError('the password changed since this token was issued');
-    return { name: record.name, isAdmin: record.name === ADMIN_USER, projects: record.projects };
+    this.#verified.remember(token, audience, claims);
+    return claims;
+  }
+
+  async #loadPrincipal(name: string): Promise<{ generation: number; principal: Principal } | undefined> {
+    const record = await this.#users.get(name);
+    if (!record) return undefined;
+    const principal: Principal = Object.freeze({
+      name: record.name,
+      isAdmin: record.name === ADMIN_USER,
+      projects: Object.freeze(record.projects.map((p) => Object.freeze(p))),
+    });
+    const entry = { generation: record.generation, principal };
+    this.#principals.set(name, entry);
+    return entry;
   }
 
   /** Adds a project unless the user holds it already. */
@@ -171,6 +213,7 @@ export class UserService {
         ? current
         : { ...current, projects: [...current.projects, project], updateTimestamp: new Date().toISOString() },
     );
+    this.#changed(name, { tokensVoided: false });
   }
 
   /** Removes one project; a user that no longer exists has nothing to revoke. */
@@ -181,6 +224,7 @@ export class UserService {
       projects: current.projects.filter((p) => !(p.cluster === project.cluster && p.namespace === project.namespace)),
       updateTimestamp: new Date().toISOString(),
     }));
+    this.#changed(name, { tokensVoided: false });
   }
 
   /** Drops every project on `cluster` from every user (the cluster was deleted). */
@@ -191,6 +235,7 @@ export class UserService {
         ...current,
         projects: current.projects.filter((p) => p.cluster !== cluster),
       }));
+      this.#changed(user.name, { tokensVoided: false });
     }
   }
 }

@@ -4,6 +4,7 @@ import {
   ClusterRefusedError,
   ClusterUnavailableError,
   ConflictError,
+  ExpiredError,
   ForbiddenError,
   InputError,
   MalformedError,
@@ -35,6 +36,7 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof NotFoundError) return { status: 404, code: 'NotFound', message: err.message };
   if (err instanceof MethodNotAllowedError) return { status: 405, code: 'MethodNotAllowed', message: err.message };
   if (err instanceof ConflictError) return { status: 409, code: 'Conflict', message: err.message };
+  if (err instanceof ExpiredError) return { status: 410, code: 'Expired', message: err.message };
   if (err instanceof TooManyRequestsError) return { status: 429, code: 'TooManyRequests', message: err.message };
   if (err instanceof ClusterUnavailableError) return { status: 503, code: 'ClusterUnavailable', message: err.message };
   if (err instanceof ClusterRefusedError) return { status: 502, code: 'ClusterRefused', message: err.message };

@@ -6,6 +6,13 @@ import type { ApiObject, RequestContext, ResourceDefinition } from './resource.j
  * trail...) still answers GET on its items from its list, so every item's `self` link works:
  * the console builds an item's URL as collection + "/" + id and reads it (issue 15).
  */
+/** `list` from `cachedList` when the resource declares that instead. */
+function withListFromCachedList(def: ResourceDefinition): ResourceDefinition {
+  const { cachedList } = def;
+  if (def.list || !cachedList) return def;
+  return { ...def, list: async (ctx: RequestContext) => cachedList.objects(ctx).map((o) => cachedList.toApi(o)) };
+}
+
 function withGetFromList(def: ResourceDefinition): ResourceDefinition {
   const { list } = def;
   if (def.get || !list) return def;
@@ -30,7 +37,7 @@ export class ResourceRegistry {
   constructor(defs: readonly ResourceDefinition[]) {
     for (const def of defs) {
       if (this.#byKind.has(def.kind)) throw new Error(`resource kind ${def.kind} defined twice`);
-      this.#byKind.set(def.kind, { def: withGetFromList(def), collectionName: def.collectionName ?? pluralize(def.kind), children: new Map() });
+      this.#byKind.set(def.kind, { def: withGetFromList(withListFromCachedList(def)), collectionName: def.collectionName ?? pluralize(def.kind), children: new Map() });
     }
     for (const entry of this.#byKind.values()) {
       const parents = entry.def.parents ?? [];

@@ -2,6 +2,9 @@ import { authorize as decide, type Decision, type PathStep } from '../../src/aut
 import { BadRequestError, ForbiddenError, MalformedError, MethodNotAllowedError, NotFoundError } from '../../src/errors.js';
 import type { Principal } from '../../src/users.js';
 import type { Answer } from './answers.js';
+import { collectionHead, fragmentOf, itemSerializer, linkedItem, shapeItem } from './collection-json.js';
+import type { Fragment, FragmentCache } from './fragment-cache.js';
+import { LIST_PARAMETERS } from './list-pages.js';
 import { parseInput } from './http-errors.js';
 import type { RegisteredResource, ResourceRegistry } from './registry.js';
 import type { ActionDefinition, ApiObject, RequestContext } from './resource.js';
@@ -214,14 +217,24 @@ export function validate(path: ResolvedPath, operation: Operation, body: unknown
 /** What a handler produced, before it is shaped into the answer. */
 export type Outcome =
   | { kind: 'collection'; items: ApiObject[] }
+  /** Serialised items of a cachedList, from the fragment cache. */
+  | { kind: 'fragments'; fragments: Fragment[] }
   | { kind: 'text'; lines: readonly string[] }
   | { kind: 'object'; status: 200 | 201; object: ApiObject }
   | { kind: 'output'; output: unknown }
   | { kind: 'deleted' };
 
+function filtersOf(query: Readonly<Record<string, string>>): Array<[string, string]> {
+  return Object.entries(query).filter(([key]) => !LIST_PARAMETERS.has(key));
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
 /** `?field=value` keeps objects whose top-level string `field` equals value. */
 export function applyFilters(items: ApiObject[], query: Readonly<Record<string, string>>): ApiObject[] {
-  const filters = Object.entries(query).filter(([key]) => key !== 'action');
+  const filters = filtersOf(query);
   if (filters.length === 0) return items;
   return items.filter((item) => filters.every(([key, value]) => typeof item[key] !== 'string' || item[key] === value));
 }
@@ -233,11 +246,24 @@ export async function dispatch(
   operation: Operation,
   input: unknown,
   decision: Extract<Decision, { allowed: true }>,
+  /** Where cachedList lists keep their serialised items; without it they are translated each time. */
+  fragments?: FragmentCache,
 ): Promise<Outcome> {
   const { def } = path.entry;
   switch (operation.verb) {
     case 'list': {
       if (def.text) return { kind: 'text', lines: await def.text(ctx) };
+      // Nothing to filter on the translated objects: each one's serialised form serves as is.
+      if (def.cachedList && fragments && !decision.visible && filtersOf(ctx.query).length === 0) {
+        const { view, toApi } = def.cachedList;
+        return {
+          kind: 'fragments',
+          fragments: def.cachedList.objects(ctx).map((o) => {
+            const make = () => fragmentOf(toApi(o)) ?? fail(`${def.kind} ${o.metadata.name}: a field named type or links cannot be a fragment`);
+            return o.metadata.uid && o.metadata.resourceVersion ? fragments.get(view, o.metadata.uid, o.metadata.resourceVersion, make) : make();
+          }),
+        };
+      }
       const items = applyFilters(await def.list!(ctx), ctx.query).filter((o) => decision.visible?.(o) ?? true);
       return { kind: 'collection', items };
     }
@@ -262,18 +288,16 @@ export async function dispatch(
 /** Step 7: the outcome as zcloud.cn answers it: objects with id, type, links and creationTimestamp; lists in a collection envelope. */
 export function shape(path: ResolvedPath, outcome: Outcome): Answer {
   const { entry, collectionUrl } = path;
-  const shapeObject = (object: ApiObject): Record<string, unknown> => {
-    const { id, creationTimestamp, ...fields } = object;
-    return { id, type: entry.def.kind, links: linksOf(entry, collectionUrl, id), creationTimestamp: creationTimestamp ?? null, ...fields };
-  };
   switch (outcome.kind) {
     case 'collection':
       return {
         status: 200,
-        body: { type: 'collection', resourceType: entry.def.kind, links: { self: collectionUrl }, data: outcome.items.map(shapeObject) },
+        collection: { head: collectionHead(entry.def.kind, collectionUrl), items: outcome.items.map(itemSerializer(entry, collectionUrl)), tail: ']}' },
       };
+    case 'fragments':
+      return { status: 200, collection: { head: collectionHead(entry.def.kind, collectionUrl), items: outcome.fragments.map(linkedItem(entry, collectionUrl)), tail: ']}' } };
     case 'object':
-      return { status: outcome.status, body: shapeObject(outcome.object) };
+      return { status: outcome.status, body: shapeItem(entry, collectionUrl, outcome.object) };
     case 'output':
       return { status: 200, body: outcome.output };
     case 'text':
@@ -284,17 +308,4 @@ export function shape(path: ResolvedPath, outcome: Outcome): Answer {
       // other status as a failure, then poll until 404 (issue 15).
       return { status: 204 };
   }
-}
-
-/** self/collection/update/remove as the methods exist, plus one link per child collection. */
-export function linksOf(entry: RegisteredResource, collectionUrl: string, id: string): Record<string, string> {
-  const self = `${collectionUrl}/${encodeURIComponent(id)}`;
-  const d = entry.def;
-  const links: Record<string, string> = {};
-  if (d.get) links.self = self;
-  if (d.list) links.collection = collectionUrl;
-  if (d.update) links.update = self;
-  if (d.remove) links.remove = self;
-  for (const [name] of entry.children) links[name] = `${self}/${name}`;
-  return links;
 }

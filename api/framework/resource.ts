@@ -53,6 +53,20 @@ export interface ResourceDefinition<C extends z.ZodType = z.ZodType, U extends z
   parents?: readonly string[];
   list?(ctx: RequestContext): Promise<ApiObject[]>;
   /**
+   * The version of everything the list is derived from, when that is known without building
+   * it (clusterCacheVersion for a list made only from one cluster's cache). Its ETag is then
+   * made from this, and a matching If-None-Match is 304 before the list is built. Leave it
+   * out when the list reads anything else (the store, another cluster): Express then hashes
+   * the body of a short list, and a long one goes without an ETag.
+   */
+  listVersion?(ctx: RequestContext): string;
+  /**
+   * A list that is one cached object per item, translated by a pure `toApi` (it reads nothing
+   * but the object): `list` is derived from it, and unfiltered lists are served from
+   * per-object serialised fragments (fragment-cache.ts), translating only what changed.
+   */
+  cachedList?: CachedList;
+  /**
    * A text view in place of a list (the provisioning log): GET on the collection URL answers
    * `text/plain`, one line per entry, in order; no envelope, no items, no links.
    */
@@ -79,6 +93,19 @@ export interface ResourceDefinition<C extends z.ZodType = z.ZodType, U extends z
   sensitiveFields?: readonly string[];
   /** The cached kind the collection shows one object per item of: the resumable watch follows it. */
   watch?: WatchSource;
+}
+
+export interface CachedList {
+  /** Names the translation in the fragment cache: unique per `toApi`. */
+  view: string;
+  /** The objects, in the list's order. */
+  objects(ctx: RequestContext): KubeObject[];
+  toApi(object: KubeObject): ApiObject;
+}
+
+/** Keeps the object type of `toApi` for the resource file. */
+export function cachedList<T extends KubeObject>(view: string, objects: (ctx: RequestContext) => T[], toApi: (object: T) => ApiObject): CachedList {
+  return { view, objects, toApi: toApi as (object: KubeObject) => ApiObject };
 }
 
 /** A collection whose items are one cached object each, translated by `toApi`. */

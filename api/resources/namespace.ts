@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ConflictError } from '../../src/errors.js';
 import type { KubeObject } from '../../src/kube/kube-object.js';
-import { requestsOf } from '../../src/clusters/cluster-metrics.js';
+import { requestsOf, type RequestFigures } from '../../src/clusters/cluster-metrics.js';
+import type { ClusterCache } from '../../src/kube/cluster-cache.js';
 import type { PodObject } from '../../src/kube/objects.js';
 import { clusterOf, lookupCache, readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
@@ -13,15 +14,30 @@ import { LabelNameSchema } from './shared/validation.js';
  * (`cpuUsed` millicores, `memoryUsed` bytes, `podUsed`), from the cache; the console shows it.
  */
 function toApi(ns: KubeObject, ctx: RequestContext): ApiObject {
-  const pods = lookupCache<PodObject>(ctx, 'pods').listNamespace(ns.metadata.name);
   return {
     id: ns.metadata.name,
     name: ns.metadata.name,
     status: ns.metadata.deletionTimestamp ? 'Terminating' : 'Active',
     ...(ns.metadata.deletionTimestamp ? { deletionTimestamp: ns.metadata.deletionTimestamp } : {}),
-    ...requestsOf(pods),
+    ...namespaceFigures(ctx, ns.metadata.name),
     creationTimestamp: ns.metadata.creationTimestamp,
   };
+}
+
+/**
+ * Each cluster cache's namespace figures at one content version: while nothing in the cluster
+ * changed, a namespace's GET is a lookup, not a pass over all its pods. Computed over all the
+ * namespace's pods ('totals'): a caller sees a namespace only where it may see all its pods.
+ */
+const figuresOfCache = new WeakMap<ClusterCache, { version: string; byNamespace: Map<string, RequestFigures> }>();
+
+function namespaceFigures(ctx: RequestContext, namespace: string): RequestFigures {
+  const { cache } = clusterOf(ctx);
+  let held = figuresOfCache.get(cache);
+  if (!held || held.version !== cache.contentVersion) figuresOfCache.set(cache, (held = { version: cache.contentVersion, byNamespace: new Map() }));
+  let figures = held.byNamespace.get(namespace);
+  if (!figures) held.byNamespace.set(namespace, (figures = requestsOf(lookupCache<PodObject>(ctx, 'pods', 'totals').listNamespace(namespace))));
+  return figures;
 }
 
 function isTerminating(ctx: RequestContext, id: string): boolean {

@@ -3,8 +3,8 @@ import type { ContainerStatus, PodObject } from '../../src/kube/objects.js';
 import { podDisplayStatus, podRestarts } from '../../src/kube/pod-status.js';
 import type { CachedKindName } from '../../src/kube/resource-kind.js';
 import { containersToApi } from '../../src/workloads/pod-template.js';
-import { clusterOf, readCache } from '../cluster-access.js';
-import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
+import { clusterCacheVersion, clusterOf, readCache } from '../cluster-access.js';
+import { cachedList, defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
 import { requireCached } from './shared/workload-handlers.js';
 import { conditionsToApi } from './shared/workload-translation.js';
 
@@ -86,10 +86,9 @@ export const podResource = defineResource({
   kind: 'pod',
   // The seed names deployment, daemonset and statefulset; the issue adds job and cronjob.
   parents: ['deployment', 'daemonset', 'statefulset', 'job', 'cronjob'],
-  list: async (ctx) =>
-    podsOfParent(ctx)
-      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
-      .map(podToApi),
+  // Pods, their owners and podToApi read nothing but the cluster's cache.
+  listVersion: clusterCacheVersion,
+  cachedList: cachedList('pod', (ctx) => podsOfParent(ctx).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)), podToApi),
   get: async (ctx, id) => {
     const pod = podOfParent(ctx, id);
     return pod && podToApi(pod);

@@ -1,4 +1,5 @@
 import express, { type Request, type Response } from 'express';
+import { bodyText } from '../framework/request-body.js';
 import { z } from 'zod';
 import { UnauthorizedError } from '../../src/errors.js';
 import { Sha1HexSchema } from '../../src/users.js';
@@ -37,7 +38,7 @@ function sessionCookie(req: Request, token: string, maxAgeSeconds: number): stri
  */
 export function createWebSessionRouter(services: ApiServices): express.Router {
   const router = express.Router();
-  router.use(express.text({ type: () => true, limit: '64kb' }));
+  router.use(bodyText('64kb'));
 
   router.post('/login', async (req: Request, res: Response) => {
     let body: unknown;

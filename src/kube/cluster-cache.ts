@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Backoff, sleep } from '../backoff.js';
 import type { Logger } from '../logger.js';
 import { Informer } from './informer.js';
@@ -56,7 +57,21 @@ export class ClusterCache {
   readonly #lateRuns: Promise<void>[] = [];
   readonly #starting = new Map<CachedKindName, Promise<Informer | undefined>>();
 
+  /** This cache's identity: versions of another cache (the cluster re-imported, zcloud restarted) never equal its own. */
+  readonly #instance = randomUUID();
+  /** Bumped by every change of any cached object of the cluster. */
+  #changes = 0;
+
   constructor(private readonly options: ClusterCacheOptions) {}
+
+  /**
+   * The version of everything cached for the cluster: it changes whenever any object of any
+   * kind does, so an answer derived only from this cache is the same while it is. The lists'
+   * ETags are made from it instead of hashing their bodies.
+   */
+  get contentVersion(): string {
+    return `${this.#instance}.${this.#changes}`;
+  }
 
   get discovered(): boolean {
     return this.#discovered;
@@ -164,7 +179,10 @@ export class ClusterCache {
   private newInformer(name: CachedKindName, kind: ResourceKind): Informer {
     const informer = new Informer({ http: this.options.http, kind, logger: this.options.logger, minWatchTimeoutSeconds: this.options.minWatchTimeoutSeconds });
     const { cluster, events } = this.options;
-    informer.on((event) => events.publish(cluster, name, event));
+    informer.on((event) => {
+      this.#changes++;
+      events.publish(cluster, name, event);
+    });
     return informer;
   }
 
