@@ -1,7 +1,8 @@
+import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from './errors.js';
 import { UNMATCHABLE_CREDENTIAL, hashCredential, verifyCredential } from './auth/password.js';
-import type { RevokedTokens } from './auth/revoked-tokens.js';
+import { revokedTokensCollection, type RevokedTokens } from './auth/revoked-tokens.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { TokenAudience, TokenClaims, TokenService } from './auth/tokens.js';
 import { VerifiedTokenCache } from './auth/verified-tokens.js';
@@ -81,6 +82,11 @@ export class UserService {
     private readonly throttle: LoginThrottle,
   ) {
     this.#users = store.collection(usersCollection);
+    // Replicas sharing the store: a user changed or deleted through another one, or a token it
+    // logged out, must stop working here as at once as there. (The principal is re-read, with
+    // its generation, on the next request.)
+    store.watch?.(usersCollection, (name) => this.#changed(name, { tokensVoided: false }));
+    store.watch?.(revokedTokensCollection, (jti) => this.#verified.forgetTokenId(jti));
   }
 
   /** Creates `admin` with the documented default password when it does not exist. */
@@ -95,7 +101,9 @@ export class UserService {
     const record = await this.#users.create(input.name, {
       name: input.name,
       credential: await hashCredential(input.sha1Password),
-      generation: 0,
+      // A random start: a user deleted and created again under the same name must not accept
+      // the tokens of its earlier life (they carry that life's generation).
+      generation: randomInt(1, 2 ** 47),
       projects: input.projects ?? [],
       ...(input.email !== undefined ? { email: input.email } : {}),
       creationTimestamp: now,

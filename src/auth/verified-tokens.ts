@@ -39,6 +39,11 @@ export class VerifiedTokenCache {
     this.#entries.delete(token);
   }
 
+  /** Drops the token with id `jti` (logged out, possibly through another replica). */
+  forgetTokenId(jti: string): void {
+    for (const [token, entry] of this.#entries) if (entry.claims.jti === jti) this.#entries.delete(token);
+  }
+
   /** Drops every token of `user` (password changed, user deleted). */
   forgetUser(user: string): void {
     for (const [token, entry] of this.#entries) if (entry.claims.sub === user) this.#entries.delete(token);

@@ -43,6 +43,16 @@ describe('verified-token cache', () => {
     expect(res.body.message).to.equal('the token belongs to a user that no longer exists');
   });
 
+  it('refuses a deleted user\'s token after a user of the same name and password is created again', async () => {
+    const token = await userWithToken('tc-again');
+    expect((await zcloud.request('DELETE', `${API}/users/tc-again`, { token: admin })).status).to.equal(204);
+    const again = await zcloud.request('POST', `${API}/users`, { token: admin, body: { name: 'tc-again', password: sha1('tc-again-pw'), projects: [] } });
+    expect(again.status, again.text).to.equal(201);
+    const res = await zcloud.request('GET', `${API}/users/tc-again`, { token });
+    expect(res.status).to.equal(401);
+    expect((await zcloud.request('GET', `${API}/users/tc-again`, { token: await zcloud.login('tc-again', sha1('tc-again-pw')) })).status).to.equal(200);
+  });
+
   it('sees project changes on the next request of a used token', async () => {
     const token = await userWithToken('tc-proj');
     const before = await zcloud.request('GET', `${API}/users/tc-proj`, { token });

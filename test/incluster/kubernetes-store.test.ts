@@ -6,7 +6,7 @@ import { openKubernetesStore } from '../../src/store/kubernetes-store.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 import type { Store } from '../../src/store/store.js';
-import { usersCollection, type UserRecord } from '../../src/users.js';
+import { ADMIN_DEFAULT_SHA1, usersCollection, type UserRecord } from '../../src/users.js';
 import { collections } from '../../server/zcloud.js';
 import { SESSION_COOKIE } from '../../api/framework/authn.js';
 import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
@@ -78,6 +78,29 @@ describe('kubernetes store', function () {
     await eventually(async () => expect((await second.request('GET', `${API}/clusters/shared/namespaces/default`, { token: admin })).status).to.equal(200), { within: 20_000, interval: 250 });
     expect((await first.request('DELETE', `${API}/clusters/shared`, { token: admin })).status).to.equal(204);
     await eventually(async () => expect((await second.request('GET', `${API}/clusters/shared`, { token: admin })).status).to.equal(404), { within: 10_000, interval: 250 });
+  });
+
+  it('a password change, deletion or logout through one replica voids the token on the other at once', async () => {
+    const namespace = await freshNamespace(cluster.kc, 'store');
+    const [first, second] = [await start(storeEnv(namespace)), await start(storeEnv(namespace))];
+    const admin = await first.adminToken();
+    for (const name of ['pw', 'gone']) {
+      expect((await first.request('POST', `${API}/users`, { token: admin, body: { name, password: sha1(name), projects: [] } })).status).to.equal(201);
+    }
+    const pwToken = await first.login('pw', sha1('pw'));
+    const goneToken = await first.login('gone', sha1('gone'));
+    // Used on the second replica, so it holds them verified.
+    for (const token of [pwToken, goneToken]) expect((await second.request('GET', `${API}/users`, { token })).status).to.equal(200);
+    expect((await first.request('PUT', `${API}/users/pw`, { token: admin, body: { password: sha1('new'), projects: [] } })).status).to.equal(200);
+    expect((await first.request('DELETE', `${API}/users/gone`, { token: admin })).status).to.equal(204);
+    await eventually(async () => expect((await second.request('GET', `${API}/users`, { token: pwToken })).status).to.equal(401), { within: 5_000, interval: 100 });
+    await eventually(async () => expect((await second.request('GET', `${API}/users`, { token: goneToken })).status).to.equal(401), { within: 5_000, interval: 100 });
+
+    const login = await first.request('POST', '/web/login', { body: { name: 'admin', password: ADMIN_DEFAULT_SHA1 } });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await second.request('GET', `${API}/users`, { headers: { cookie } })).status).to.equal(200);
+    expect((await first.request('GET', '/web/logout', { headers: { cookie } })).status).to.equal(200);
+    await eventually(async () => expect((await second.request('GET', `${API}/users`, { headers: { cookie } })).status).to.equal(401), { within: 5_000, interval: 100 });
   });
 
   it('loses no update when two writers change one user at once: each change lands, or fails with a conflict and leaves nothing', async () => {
