@@ -44,14 +44,18 @@ function workload(kind: 'DaemonSet' | 'Deployment', name: string, namespace: str
 
 const podFieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
-/** flannel with the Kubernetes subnet manager: VXLAN over `network.iface` (or the default route's interface), the cluster CIDR as its network. */
+/**
+ * flannel with the Kubernetes subnet manager, backend host-gw over `network.iface` (or the default
+ * route's interface), the cluster CIDR as its network: the same bridge, subnets and routes as
+ * zcloud's own pod network (pod-network.ts), which it takes over when its pods run.
+ */
 export function flannelObjects(spec: ProvisionedClusterSpec): ManifestObject[] {
   const cniConf = {
     name: 'cbr0',
     cniVersion: '0.3.1',
     plugins: [{ type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } }, { type: 'portmap', capabilities: { portMappings: true } }],
   };
-  const netConf = { Network: spec.clusterCidr, Backend: { Type: 'vxlan' } };
+  const netConf = { Network: spec.clusterCidr, Backend: { Type: 'host-gw' } };
   const labels = { app: 'flannel', tier: 'node' };
   return [
     clusterRole('flannel', [

@@ -2,6 +2,7 @@ import { request } from 'node:https';
 import type { ProvisionedClusterSpec, ProvisionedNode } from '../clusters/provisioning-spec.js';
 import { ensureContainer, withFilesHash, writeHostFiles, type ContainerSpec, type DockerCallOptions } from './containers.js';
 import { CancelledError, withDeadline } from './deadline.js';
+import { etcdJoin, joinAddresses } from './etcd-membership.js';
 import { connectHost, HostError, type HostConnection } from './host-connection.js';
 import { observeHostFacts } from './host-facts.js';
 import { imageReference } from './images.js';
@@ -17,6 +18,7 @@ import { APISERVER_PORT, apiserverProxyContainer, controlPlaneContainers, etcdCo
 import type { ClusterPki } from './pki.js';
 import type { ClusterPkiStore } from './pki-store.js';
 import type { ProvisioningLog } from './provisioning-log.js';
+import { ensurePodNetwork, type PodNetworkNode } from './pod-network.js';
 import { nextStep, stepId, type StepRef } from './step-plan.js';
 
 export interface ProvisioningRunOptions {
@@ -106,19 +108,28 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
       }
     },
     etcd: async (node) => {
-      await ensure(node, etcdContainer(spec, node));
-      // Members start one per step. A member without a quorum serves no client at all (etcd
-      // answers clients only once it has joined), so only the last step waits: for every member
-      // to report healthy.
+      const join = await etcdJoin({ spec, recorded: (await journal.current(cluster)).etcdJoins, connection, dockerOptions, log: (line) => log.append(cluster, line) }, node);
+      await journal.recordEtcdJoin(cluster, node.name, join);
+      await ensure(node, etcdContainer(spec, node, join));
+      const credentials = await clusterPki();
+      const healthy = async (addresses: string[]) => {
+        for (const address of addresses) await waitFor(`etcd on ${address} to report healthy`, options.readyTimeoutMs ?? 180_000, signal, () => etcdHealthy(address, credentials));
+      };
+      // A member added to a running cluster: every member healthy before the next one is added.
+      if (join.state === 'existing') {
+        await healthy(joinAddresses(join));
+        log.append(cluster, `[etcd] ${node.name}: joined; ${joinAddresses(join).length} member(s) healthy`);
+        return;
+      }
+      // The members of a new cluster start one per step. A member without a quorum serves no
+      // client at all (etcd answers clients only once it has joined), so only the last step
+      // waits: for every member to report healthy.
       const members = spec.nodes.filter((n) => hasRole(n, 'etcd'));
       if (members.at(-1)!.name !== node.name) {
         log.append(cluster, `[etcd] ${node.name}: started, waiting for the other members`);
         return;
       }
-      const credentials = await clusterPki();
-      for (const member of members) {
-        await waitFor(`etcd on ${member.name} to report healthy`, options.readyTimeoutMs ?? 180_000, signal, () => etcdHealthy(member.address, credentials));
-      }
+      await healthy(members.map((m) => m.address));
       log.append(cluster, `[etcd] ${node.name}: ${members.length} member(s) healthy`);
     },
     'control-plane': async (node) => {
@@ -134,6 +145,19 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
     },
     'apiserver-proxy': (node) => ensure(node, apiserverProxyContainer(spec)),
     'kube-proxy': (node) => ensure(node, kubeProxyContainer(spec, node)),
+    'pod-network': async (node) => {
+      let network: PodNetworkNode[] = [];
+      await withClusterApi((api) =>
+        waitFor('every node to register with a podCIDR', options.readyTimeoutMs ?? 180_000, signal, async () => {
+          network = await podNetworkNodes(api, spec, signal);
+          return network.length === spec.nodes.length;
+        }),
+      );
+      const self = network.find((n) => n.name === node.name)!;
+      const others = network.filter((n) => n.name !== node.name);
+      await ensurePodNetwork((await connection(node)).docker, spec, self, others, dockerOptions(node.name));
+      log.append(cluster, `[pod-network] ${node.name}: pods on ${self.podCidr} (bridge cni0), routes to ${others.map((n) => `${n.podCidr} via ${n.name}`).join(', ') || 'no other node'}`);
+    },
     'cluster-objects': () =>
       withClusterApi(async (api) => {
         await waitFor('every node to register and be Ready', options.readyTimeoutMs ?? 180_000, signal, async () => {
@@ -234,7 +258,17 @@ function tlsGet(host: string, port: number, path: string, pki: ClusterPki, certi
 }
 
 interface NodeList {
-  items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+  items: { metadata: { name: string }; spec?: { podCIDR?: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+}
+
+/** The spec's nodes that have registered and been given a podCIDR (by the controller-manager), with their addresses. */
+async function podNetworkNodes(api: KubeHttp, spec: ProvisionedClusterSpec, signal: AbortSignal): Promise<PodNetworkNode[]> {
+  const nodes = await api.request<NodeList>('GET', '/api/v1/nodes', { signal, timeoutMs: 10_000 });
+  const podCidrs = new Map(nodes.items.flatMap((n) => (n.spec?.podCIDR ? [[n.metadata.name, n.spec.podCIDR] as const] : [])));
+  return spec.nodes.flatMap((n) => {
+    const podCidr = podCidrs.get(n.name);
+    return podCidr ? [{ name: n.name, address: n.address, podCidr }] : [];
+  });
 }
 
 /** Names of the spec's nodes that have not registered, or are not Ready. */

@@ -59,7 +59,7 @@ describe('provisioning cluster objects and add-ons', () => {
 
   it('configures flannel with the cluster CIDR and the interface, CoreDNS with the DNS IP, domain and upstreams, ingress on edge nodes', () => {
     const objects = addonObjects(spec) as Obj[];
-    expect(JSON.parse(find(objects, 'ConfigMap', 'kube-flannel-cfg').data['net-conf.json'])).to.deep.equal({ Network: '10.50.0.0/16', Backend: { Type: 'vxlan' } });
+    expect(JSON.parse(find(objects, 'ConfigMap', 'kube-flannel-cfg').data['net-conf.json'])).to.deep.equal({ Network: '10.50.0.0/16', Backend: { Type: 'host-gw' } });
     const flanneld = find(objects, 'DaemonSet', 'kube-flannel').spec.template.spec.containers[0];
     expect(flanneld.args).to.include('--iface=eth1');
     expect(flanneld.image).to.equal(imageReference('flannel'));
