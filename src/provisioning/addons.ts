@@ -4,7 +4,7 @@ import { imageReference } from './images.js';
 
 /**
  * The add-ons of a provisioned cluster as objects for server-side apply, from the spec alone
- * (pure): the network plugin (flannel; calico is not built yet), CoreDNS on the cluster's DNS
+ * (pure): the network plugin (flannel; calico is refused at validation), CoreDNS on the cluster's DNS
  * service IP, and an nginx ingress controller on the edge nodes. Images come from the one image
  * table (images.ts).
  */
@@ -252,11 +252,9 @@ export function ingressObjects(): ManifestObject[] {
 }
 
 /**
- * Every add-on object in apply order (namespaces before what lives in them). Calico is not
- * built yet: with `network.plugin: calico` no network add-on is applied (the caller says so in
- * the provisioning log).
+ * Every add-on object in apply order (namespaces before what lives in them). The network add-on
+ * is flannel: a create asking for calico is refused with 422 (ProvisionedClusterInputSchema).
  */
 export function addonObjects(spec: ProvisionedClusterSpec): ManifestObject[] {
-  const network = spec.network.plugin === 'flannel' ? flannelObjects(spec) : [];
-  return [...network, ...coreDnsObjects(spec), ...ingressObjects()];
+  return [...flannelObjects(spec), ...coreDnsObjects(spec), ...ingressObjects()];
 }

@@ -23,11 +23,12 @@ export interface ContainerSpec {
   privileged?: boolean;
   pidHost?: boolean;
   /**
-   * Hash of the host files its command names (certificates, kubeconfigs): part of the spec
-   * hash, so a renewed certificate recreates the containers that read it (they load it at start).
+   * Hash of the host files its command names, directly or through a bind (certificates,
+   * kubeconfigs, the proxy's config): part of the spec hash, so a renewed certificate or a
+   * changed config recreates the containers that read it (they load it at start).
    */
   filesHash?: string;
-  /** `NAME=value` lines; part of the spec hash, so a container can be made to follow a file it reads (a hash of it). */
+  /** `NAME=value` lines. */
   env?: string[];
 }
 
@@ -47,7 +48,10 @@ export function containerSpecHash(spec: ContainerSpec): string {
 
 /** `spec` with the hash of the `files` its command names (see ContainerSpec.filesHash). */
 export function withFilesHash(spec: ContainerSpec, files: readonly HostFile[]): ContainerSpec {
-  const used = files.filter((file) => spec.command.some((arg) => arg.includes(file.path)));
+  // An argument naming a path inside a bind names the host path it is bound from.
+  const binds = spec.binds.map((bind) => bind.split(':') as [string, string]);
+  const named = spec.command.flatMap((arg) => [arg, ...binds.filter(([, target]) => arg.includes(`${target}/`)).map(([source, target]) => arg.replace(`${target}/`, `${source}/`))]);
+  const used = files.filter((file) => named.some((arg) => arg.includes(file.path)));
   const hash = createHash('sha256');
   for (const file of used) hash.update(`${file.path}\0${file.content}\0`);
   return { ...spec, filesHash: hash.digest('hex').slice(0, 32) };

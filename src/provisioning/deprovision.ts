@@ -7,6 +7,7 @@ import { imageReference } from './images.js';
 import type { ProvisioningJournalStore } from './journal-store.js';
 import { zcloudHostPaths } from './host-cleanup.js';
 import { parseMemberList } from './etcd-membership.js';
+import { removePodNetwork } from './pod-network.js';
 import { etcdctlCommand, etcdMemberName, etcdPeerUrl, hasRole } from './node-plan.js';
 import type { ClusterPkiStore } from './pki-store.js';
 import type { ProvisioningLog } from './provisioning-log.js';
@@ -53,8 +54,10 @@ async function cleanHost(node: ProvisionedNode, pinnedHostKey: string | undefine
   );
   try {
     const paths = zcloudHostPaths(cluster, spec);
-    const removed = await removeClusterFromHost(connection.docker, imageReference('base'), paths, { cluster, host: node.name, timeoutMs, signal: options.signal });
-    log.append(cluster, `[delete] ${node.name}: removed ${removed.length ? removed.join(', ') : 'no containers'} and zcloud's files under ${[...new Set(paths.map((p) => p.path))].join(', ')}`);
+    const docker = { cluster, host: node.name, timeoutMs, signal: options.signal };
+    const removed = await removeClusterFromHost(connection.docker, imageReference('base'), paths, docker);
+    await removePodNetwork(connection.docker, spec, docker);
+    log.append(cluster, `[delete] ${node.name}: removed ${removed.length ? removed.join(', ') : 'no containers'} zcloud's files under ${[...new Set(paths.map((p) => p.path))].join(', ')} and the pod network's routes`);
   } finally {
     await connection.close();
   }

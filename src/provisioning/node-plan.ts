@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { ProvisionedClusterSpec, ProvisionedNode } from '../clusters/provisioning-spec.js';
 import type { ContainerSpec, HostFile } from './containers.js';
 import type { HostFacts } from './host-facts.js';
@@ -61,15 +60,13 @@ export function apiserverProxyConfig(spec: ProvisionedClusterSpec): string {
   ].join('\n');
 }
 
-/** The local apiserver proxy of a non-controlplane host; recreated when the controlplane list (its configuration) changes. */
-export function apiserverProxyContainer(spec: ProvisionedClusterSpec): ContainerSpec {
-  const config = apiserverProxyConfig(spec);
+/** The local apiserver proxy of a non-controlplane host; recreated when the controlplane list (its configuration file, see withFilesHash) changes. */
+export function apiserverProxyContainer(): ContainerSpec {
   return {
     name: 'apiserver-proxy',
     image: imageReference('apiserver-proxy'),
     binds: [`${APISERVER_PROXY_DIR}:/usr/local/etc/haproxy:ro`],
     command: ['haproxy', '-db', '-f', '/usr/local/etc/haproxy/haproxy.cfg'],
-    env: [`ZCLOUD_CONFIG_SHA256=${createHash('sha256').update(config).digest('hex')}`],
   };
 }
 

@@ -88,3 +88,18 @@ export async function ensurePodNetwork(docker: Docker, spec: ProvisionedClusterS
   const config: HostFile = { path: POD_NETWORK_CONF, content: podNetworkConfig(self.podCidr), mode: 0o644 };
   await writeHostFiles(docker, imageReference('base'), CNI_CONF_DIR, [config], options);
 }
+
+/**
+ * Takes the pod network off a host (DELETE, a removed node): the routes into the cluster CIDR,
+ * bridge `cni0` and the FORWARD rules. The files (plugins, config) go with the host's other
+ * paths (host-cleanup.ts). Nothing to do on a host that never got kube-proxy's image.
+ */
+export async function removePodNetwork(docker: Docker, spec: ProvisionedClusterSpec, options: DockerCallOptions): Promise<void> {
+  const networking = imageReference('kube-proxy');
+  const present = await docker.getImage(networking).inspect().then(() => true, () => false);
+  if (!present) return;
+  const routes = await runOnce(docker, networking, ['ip', '-4', 'route', 'show'], options, { privileged: true });
+  const drop = (direction: '-s' | '-d') => `while iptables -D FORWARD ${direction} ${spec.clusterCidr} -m comment --comment zcloud-pod-network -j ACCEPT 2>/dev/null; do :; done`;
+  const script = [...podRouteCommands(spec.clusterCidr, [], routes), 'ip link del cni0 2>/dev/null || true', drop('-s'), drop('-d')];
+  await runOnce(docker, networking, ['sh', '-c', script.join('\n')], options, { privileged: true, binds: ['/run:/run'] });
+}

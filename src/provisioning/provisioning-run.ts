@@ -136,14 +136,14 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
       for (const container of controlPlaneContainers(spec, node)) await ensure(node, container);
       // The apiserver's readiness covers its etcd: it answers /readyz only with etcd reachable.
       const credentials = await clusterPki();
-      await waitFor(`kube-apiserver on ${node.name} to answer /readyz`, options.readyTimeoutMs ?? 180_000, signal, () => apiserverReady(node.address, credentials));
+      await waitFor(`kube-apiserver on ${node.name} to answer /readyz`, options.readyTimeoutMs ?? 180_000, signal, () => apiserverReady(node.address, tlsClient(credentials, 'kube-admin')));
       log.append(cluster, `[kube-apiserver] ${node.name}: ready`);
     },
     kubelet: async (node) => {
       const facts = await observeHostFacts((await connection(node)).docker, dockerOptions(node.name));
       await ensure(node, kubeletContainer(spec, node, facts));
     },
-    'apiserver-proxy': (node) => ensure(node, apiserverProxyContainer(spec)),
+    'apiserver-proxy': (node) => ensure(node, apiserverProxyContainer()),
     'kube-proxy': (node) => ensure(node, kubeProxyContainer(spec, node)),
     'pod-network': async (node) => {
       let network: PodNetworkNode[] = [];
@@ -176,15 +176,21 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
       withClusterApi(async (api) => {
         const objects = addonObjects(spec);
         for (const object of objects) await applyObject(api, object, signal);
-        if (spec.network.plugin !== 'flannel') log.append(cluster, `[addons] network plugin ${spec.network.plugin}: not built yet, none applied`);
-        log.append(cluster, `[addons] ${objects.length} objects applied (${spec.network.plugin === 'flannel' ? 'flannel, ' : ''}CoreDNS on ${spec.clusterDNSServiceIP}, nginx ingress on edge nodes)`);
+        log.append(cluster, `[addons] ${objects.length} objects applied (flannel, CoreDNS on ${spec.clusterDNSServiceIP}, nginx ingress on edge nodes)`);
       }),
   };
 
-  /** The new cluster's apiserver (the first controlplane's) with zcloud's admin credentials. */
+  /** The new cluster's apiserver with zcloud's admin credentials: the first controlplane (spec order) whose apiserver is ready. */
   const withClusterApi = async (work: (api: KubeHttp) => Promise<void>): Promise<void> => {
+    const credentials = await clusterPki();
+    let chosen: ProvisionedNode | undefined;
+    await waitFor("a controlplane's kube-apiserver to answer /readyz", options.readyTimeoutMs ?? 180_000, signal, async () => {
+      chosen = await readyControlplane(spec, tlsClient(credentials, 'kube-admin'));
+      return chosen !== undefined;
+    });
     const first = spec.nodes.find((n) => hasRole(n, 'controlplane'))!;
-    const api = KubeHttp.fromYaml(adminKubeconfig(cluster, `https://${first.address}:${APISERVER_PORT}`, await clusterPki()));
+    if (chosen!.name !== first.name) log.append(cluster, `[kube-apiserver] ${chosen!.name}: used, ${first.name}'s does not answer /readyz`);
+    const api = KubeHttp.fromYaml(adminKubeconfig(cluster, `https://${chosen!.address}:${APISERVER_PORT}`, credentials));
     try {
       await work(api);
     } finally {
@@ -229,23 +235,39 @@ async function waitFor(what: string, timeoutMs: number, signal: AbortSignal, che
   await withDeadline(`waiting for ${what}`, poll(), timeoutMs, signal, () => (gaveUp = true));
 }
 
-/** GET /readyz of the apiserver at `address`, with zcloud's admin certificate and the cluster CA. */
-async function apiserverReady(address: string, pki: ClusterPki): Promise<boolean> {
-  const answer = await tlsGet(address, APISERVER_PORT, '/readyz', pki, 'kube-admin');
+/** A client certificate of the cluster and the CA it trusts. */
+export interface ClusterTlsClient {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+const tlsClient = (pki: ClusterPki, certificateId: string): ClusterTlsClient => ({ caPem: pki.ca.certPem, certPem: pki.certificates[certificateId]!.certPem, keyPem: pki.certificates[certificateId]!.keyPem });
+
+/** The first controlplane (spec order) whose apiserver answers /readyz to `admin`; undefined when none does. */
+export async function readyControlplane(spec: ProvisionedClusterSpec, admin: ClusterTlsClient): Promise<ProvisionedNode | undefined> {
+  for (const node of spec.nodes.filter((n) => hasRole(n, 'controlplane'))) {
+    if (await apiserverReady(node.address, admin)) return node;
+  }
+  return undefined;
+}
+
+/** GET /readyz of the apiserver at `address`, with an admin certificate and the cluster CA. */
+async function apiserverReady(address: string, admin: ClusterTlsClient): Promise<boolean> {
+  const answer = await tlsGet(address, APISERVER_PORT, '/readyz', admin);
   return answer?.status === 200;
 }
 
 /** GET /health of the etcd member at `address` with the apiserver's etcd client certificate: true once it reports healthy (a leader, its stores readable). */
 async function etcdHealthy(address: string, pki: ClusterPki): Promise<boolean> {
-  const answer = await tlsGet(address, 2379, '/health', pki, 'kube-apiserver-etcd-client');
+  const answer = await tlsGet(address, 2379, '/health', tlsClient(pki, 'kube-apiserver-etcd-client'));
   return answer?.status === 200 && (JSON.parse(answer.body) as { health?: string }).health === 'true';
 }
 
 /** One GET with a client certificate of the cluster, trusting only its CA; undefined when nothing answered (5 s). */
-function tlsGet(host: string, port: number, path: string, pki: ClusterPki, certificateId: string): Promise<{ status: number; body: string } | undefined> {
-  const client = pki.certificates[certificateId]!;
+function tlsGet(host: string, port: number, path: string, client: ClusterTlsClient): Promise<{ status: number; body: string } | undefined> {
   return new Promise((resolve) => {
-    const probe = request({ host, port, path, ca: pki.ca.certPem, cert: client.certPem, key: client.keyPem, timeout: 5_000 }, (res) => {
+    const probe = request({ host, port, path, ca: client.caPem, cert: client.certPem, key: client.keyPem, timeout: 5_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));

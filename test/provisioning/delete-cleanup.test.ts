@@ -4,10 +4,9 @@ import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { clusterContainers } from '../../src/provisioning/containers.js';
 import { snapshotEtcd } from '../../src/provisioning/etcd-snapshot.js';
-import { connectHost, type HostConnection } from '../../src/provisioning/host-connection.js';
 import { imageReference } from '../../src/provisioning/images.js';
 import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
-import { hostSetLayout } from '../../scripts/testenv/hosts/layout.js';
+import { hostDir as hostDirOf, onHost } from '../helpers/provisioned-hosts.js';
 import { eventually } from '../helpers/world.js';
 import { API, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
@@ -47,7 +46,7 @@ describe('clusters: DELETE leaves no zcloud file on the host (real host)', funct
 
   const host = () => set.hosts.nodes[0]!;
   /** A host's directory as seen from this machine (a bind mount inside the host). */
-  const hostDir = (dir: string) => join(hostSetLayout(setName).host(host().name).dir, 'fs', dir.slice(1).replaceAll('/', '-'));
+  const hostDir = (dir: string) => hostDirOf(setName, host(), dir);
   /** Every file and directory below the host roots, as host paths. */
   function hostPaths(): string[] {
     const found: string[] = [];
@@ -67,14 +66,6 @@ describe('clusters: DELETE leaves no zcloud file on the host (real host)', funct
     const local = join(hostDir(root), path.slice(root.length + 1));
     mkdirSync(dirname(local), { recursive: true });
     writeFileSync(local, content);
-  }
-  async function onHost<T>(work: (connection: HostConnection) => Promise<T>): Promise<T> {
-    const connection = await connectHost({ name: host().name, address: host().address, port: host().sshPort, user: set.hosts.sshUser, privateKey: set.hosts.sshKey }, { dockerSocket: '/var/run/docker.sock', timeoutMs: 10_000 });
-    try {
-      return await work(connection);
-    } finally {
-      await connection.close();
-    }
   }
 
   it('after DELETE, none of the paths a create, a snapshot and a pod wrote is left; foreign files and a foreign container survive', async () => {
@@ -99,8 +90,8 @@ describe('clusters: DELETE leaves no zcloud file on the host (real host)', funct
     });
     await eventually(async () => expect((await core.readNamespacedPod({ namespace: 'default', name: 'sleeper' })).status?.phase).to.equal('Running'), { within: 120_000, interval: 1_000 });
     const node = { name: host().name, address: host().address, roles: ['controlplane', 'etcd', 'worker'] as ('controlplane' | 'etcd' | 'worker')[] };
-    const snapshot = await onHost((c) => snapshotEtcd(c.docker, node, 6, { cluster: 'pg-del', host: host().name, timeoutMs: 60_000 }));
-    const foreignContainer = await onHost(async (c) => {
+    const snapshot = await onHost(set, host(), (c) => snapshotEtcd(c.docker, node, 6, { cluster: 'pg-del', host: host().name, timeoutMs: 60_000 }));
+    const foreignContainer = await onHost(set, host(), async (c) => {
       const made = await c.docker.createContainer({ name: 'pg-started-by-hand', Image: imageReference('base'), Cmd: ['sleep', '3600'] });
       await made.start();
       return made.id;
@@ -124,7 +115,7 @@ describe('clusters: DELETE leaves no zcloud file on the host (real host)', funct
 
     expect(hostPaths().filter((p) => !before.includes(p)), 'paths zcloud left').to.deep.equal([]);
     for (const path of foreign) expect(hostPaths(), path).to.include(path);
-    await onHost(async (c) => {
+    await onHost(set, host(), async (c) => {
       expect(await clusterContainers(c.docker, { cluster: 'pg-del', host: host().name, timeoutMs: 10_000 })).to.deep.equal([]);
       expect((await c.docker.getContainer(foreignContainer).inspect()).State.Running).to.equal(true);
       await c.docker.getContainer(foreignContainer).remove({ force: true });

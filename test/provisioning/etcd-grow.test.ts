@@ -1,16 +1,16 @@
 import { expect } from 'chai';
 import { execIn } from '../../src/provisioning/containers.js';
 import { parseMemberList } from '../../src/provisioning/etcd-membership.js';
-import { connectHost, type HostConnection } from '../../src/provisioning/host-connection.js';
 import { etcdctlCommand } from '../../src/provisioning/node-plan.js';
 import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
+import { onHost, type TestHost } from '../helpers/provisioned-hosts.js';
 import { eventually } from '../helpers/world.js';
 import { API, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
 const setName = 'pg-etcd';
 process.once('exit', () => signalHostSetDaemons(setName));
 
-type Host = HostSetInfo['hosts']['nodes'][number];
+type Host = TestHost;
 
 /**
  * A PUT that adds etcd nodes to a running cluster: each is `member add`ed and started
@@ -28,15 +28,7 @@ describe('clusters: adding etcd members in an update (real hosts)', function () 
   const body = (nodes: ReturnType<typeof node>[]) => ({ name: 'pg-etcd', nodes, sshUser: set.hosts.sshUser, sshKey: set.hosts.sshKey });
   const status = async () => (await zcloud.request('GET', `${API}/clusters/pg-etcd`, { token: admin })).body;
 
-  async function onHost<T>(host: Host, work: (connection: HostConnection) => Promise<T>): Promise<T> {
-    const connection = await connectHost({ name: host.name, address: host.address, port: host.sshPort, user: set.hosts.sshUser, privateKey: set.hosts.sshKey }, { dockerSocket: '/var/run/docker.sock', timeoutMs: 10_000 });
-    try {
-      return await work(connection);
-    } finally {
-      await connection.close();
-    }
-  }
-  const etcdctl = (host: Host, args: string[]) => onHost(host, (c) => execIn(c.docker, 'etcd', etcdctlCommand(node(host, ['etcd']) as never, args), { cluster: 'pg-etcd', host: host.name, timeoutMs: 20_000 }));
+  const etcdctl = (host: Host, args: string[]) => onHost(set, host, (c) => execIn(c.docker, 'etcd', etcdctlCommand(node(host, ['etcd']) as never, args), { cluster: 'pg-etcd', host: host.name, timeoutMs: 20_000 }));
 
   before(async function () {
     this.timeout(600_000);
@@ -60,7 +52,7 @@ describe('clusters: adding etcd members in an update (real hosts)', function () 
     const created = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: body([node(first, ['controlplane', 'etcd', 'worker'])]) });
     expect(created.status, created.text).to.equal(201);
     await eventually(async () => expect((await status()).status).to.equal('Running'), { within: 300_000, interval: 1_000 });
-    const firstEtcd = await onHost(first, async (c) => (await c.docker.getContainer('etcd').inspect()).Id);
+    const firstEtcd = await onHost(set, first, async (c) => (await c.docker.getContainer('etcd').inspect()).Id);
 
     const grown = [node(first, ['controlplane', 'etcd', 'worker']), node(second, ['etcd', 'worker']), node(third, ['etcd'])];
     const put = await zcloud.request('PUT', `${API}/clusters/pg-etcd`, { token: admin, body: body(grown) });
@@ -78,10 +70,10 @@ describe('clusters: adding etcd members in an update (real hosts)', function () 
     const health = await etcdctl(first, [`--endpoints=${endpoints}`, 'endpoint', 'health']);
     for (const host of [first, second, third]) expect(health).to.match(new RegExp(`https://${host.address.replaceAll('.', '\\.')}:2379 is healthy`));
     // The first member was not recreated for the new membership; the apiserver now knows every member.
-    expect(await onHost(first, async (c) => (await c.docker.getContainer('etcd').inspect()).Id)).to.equal(firstEtcd);
-    const apiserverCmd = await onHost(first, async (c) => (await c.docker.getContainer('kube-apiserver').inspect()).Config.Cmd ?? []);
+    expect(await onHost(set, first, async (c) => (await c.docker.getContainer('etcd').inspect()).Id)).to.equal(firstEtcd);
+    const apiserverCmd = await onHost(set, first, async (c) => (await c.docker.getContainer('kube-apiserver').inspect()).Config.Cmd ?? []);
     expect(apiserverCmd).to.include(`--etcd-servers=${endpoints}`);
-    const joined = await onHost(third, async (c) => (await c.docker.getContainer('etcd').inspect()).Config.Cmd ?? []);
+    const joined = await onHost(set, third, async (c) => (await c.docker.getContainer('etcd').inspect()).Config.Cmd ?? []);
     expect(joined).to.include('--initial-cluster-state=existing');
 
     // Served from zcloud's cache: the three nodes, all Ready.

@@ -74,10 +74,6 @@ describe('provisioning cluster objects and add-ons', () => {
     // Namespaces come before the objects in them.
     const namespaceAt = objects.findIndex((o) => o.kind === 'Namespace' && o.metadata.name === 'ingress-nginx');
     expect(namespaceAt).to.be.lessThan(objects.findIndex((o) => o.metadata.namespace === 'ingress-nginx'));
-    // Calico is not built: no network add-on, the rest as for flannel.
-    const calico = addonObjects(parse({ network: { plugin: 'calico' } }));
-    expect(calico.some((o) => o.metadata.name === 'kube-flannel')).to.equal(false);
-    expect(calico.some((o) => o.kind === 'Deployment' && o.metadata.name === 'coredns')).to.equal(true);
   });
 
   it('finds the REST path of every object it applies', () => {
