@@ -31,6 +31,8 @@ export interface EtcdJoinContext {
   spec: ProvisionedClusterSpec;
   /** Joins recorded so far, by node name. */
   recorded: Readonly<Record<string, EtcdJoin>>;
+  /** The cluster has formed: a bootstrap list no longer says how a node joins (it may have been removed since). */
+  formed: boolean;
   connection: (node: ProvisionedNode) => Promise<HostConnection>;
   dockerOptions: (host: string) => DockerCallOptions;
   log: (line: string) => void;
@@ -76,7 +78,7 @@ export async function etcdJoin(context: EtcdJoinContext, node: ProvisionedNode):
   if (recorded) return recorded;
   const self = `${etcdMemberName(node)}=${etcdPeerUrl(node)}`;
   const bootstrap = Object.values(context.recorded).find((join) => join.state === 'new' && join.initialCluster.split(',').includes(self));
-  if (bootstrap) return bootstrap;
+  if (bootstrap && !context.formed) return bootstrap;
   const listed = await memberList(context, node);
   // No member answers: the first member of a new cluster.
   if (!listed) return etcdBootstrapJoin(context.spec);

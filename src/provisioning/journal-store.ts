@@ -17,7 +17,7 @@ export class ProvisioningJournalStore {
 
   /** The journal to continue: the stored one, or a first generation. */
   async current(cluster: string): Promise<ProvisioningJournal> {
-    return (await this.#records.get(cluster)) ?? this.#records.put(cluster, { cluster, generation: 1, hostKeys: {}, steps: {}, etcdJoins: {} });
+    return (await this.#records.get(cluster)) ?? this.#records.put(cluster, { cluster, generation: 1, hostKeys: {}, steps: {}, etcdJoins: {}, etcdFormed: false });
   }
 
   /** Starts a new run from the first step, keeping the pinned host keys. */
@@ -53,6 +53,10 @@ export class ProvisioningJournalStore {
   /** Records how the etcd member on `host` starts, before it first does. */
   async recordEtcdJoin(cluster: string, host: string, join: EtcdJoin): Promise<void> {
     await this.#records.update(cluster, (j) => ({ ...j, etcdJoins: { ...j.etcdJoins, [host]: join } }));
+  }
+
+  async etcdFormed(cluster: string): Promise<void> {
+    await this.#records.update(cluster, (j) => ({ ...j, etcdFormed: true }));
   }
 
   /** Forgets a removed member's join: added again later, it is a new member. */

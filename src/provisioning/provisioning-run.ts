@@ -108,7 +108,8 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
       }
     },
     etcd: async (node) => {
-      const join = await etcdJoin({ spec, recorded: (await journal.current(cluster)).etcdJoins, connection, dockerOptions, log: (line) => log.append(cluster, line) }, node);
+      const current = await journal.current(cluster);
+      const join = await etcdJoin({ spec, recorded: current.etcdJoins, formed: current.etcdFormed, connection, dockerOptions, log: (line) => log.append(cluster, line) }, node);
       await journal.recordEtcdJoin(cluster, node.name, join);
       await ensure(node, etcdContainer(spec, node, join));
       const credentials = await clusterPki();
@@ -118,6 +119,7 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
       // A member added to a running cluster: every member healthy before the next one is added.
       if (join.state === 'existing') {
         await healthy(joinAddresses(join));
+        await journal.etcdFormed(cluster);
         log.append(cluster, `[etcd] ${node.name}: joined; ${joinAddresses(join).length} member(s) healthy`);
         return;
       }
@@ -130,6 +132,7 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
         return;
       }
       await healthy(members.map((m) => m.address));
+      await journal.etcdFormed(cluster);
       log.append(cluster, `[etcd] ${node.name}: ${members.length} member(s) healthy`);
     },
     'control-plane': async (node) => {

@@ -44,6 +44,8 @@ export const ProvisioningJournalSchema = z.object({
   steps: z.record(z.string(), StepStateSchema),
   /** How each etcd member was started (see EtcdJoin), by node name: they outlive generations, so a member's command never changes. */
   etcdJoins: z.record(z.string(), EtcdJoinSchema).default({}),
+  /** Whether the etcd cluster has formed (every first member healthy): from then on a node without a join is a new member, whatever a bootstrap listed. */
+  etcdFormed: z.boolean().default(false),
 });
 
 export type ProvisioningJournal = z.infer<typeof ProvisioningJournalSchema>;

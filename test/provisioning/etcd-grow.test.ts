@@ -83,4 +83,25 @@ describe('clusters: adding etcd members in an update (real hosts)', function () 
       expect(nodes.body.data.map((n: { name: string }) => n.name).sort()).to.deep.equal([first.name, second.name, third.name].sort());
     }, { within: 120_000, interval: 2_000 });
   });
+
+  it('a member removed and added again joins as a new member (not as the bootstrap listed it)', async () => {
+    const grown = [node(first, ['controlplane', 'etcd', 'worker']), node(second, ['etcd', 'worker']), node(third, ['etcd'])];
+    const waitRunning = () => eventually(async () => {
+      const got = await status();
+      expect(got.status, JSON.stringify(got)).to.equal('Running');
+      expect(got.message).to.equal('');
+    }, { within: 600_000, interval: 1_000 });
+    const shrink = await zcloud.request('PUT', `${API}/clusters/pg-etcd`, { token: admin, body: body(grown.slice(0, 2)) });
+    expect(shrink.status, shrink.text).to.equal(200);
+    await waitRunning();
+    expect(parseMemberList(await etcdctl(first, ['member', 'list'])).map((m) => m.name).sort()).to.deep.equal([`etcd-${first.name}`, `etcd-${second.name}`].sort());
+    const regrow = await zcloud.request('PUT', `${API}/clusters/pg-etcd`, { token: admin, body: body(grown) });
+    expect(regrow.status, regrow.text).to.equal(200);
+    await waitRunning();
+    const members = parseMemberList(await etcdctl(first, ['member', 'list']));
+    expect(members.map((m) => m.name).sort()).to.deep.equal([`etcd-${first.name}`, `etcd-${second.name}`, `etcd-${third.name}`].sort());
+    const endpoints = [first, second, third].map((h) => `https://${h.address}:2379`).join(',');
+    const health = await etcdctl(first, [`--endpoints=${endpoints}`, 'endpoint', 'health']);
+    for (const host of [first, second, third]) expect(health).to.match(new RegExp(`https://${host.address.replaceAll('.', '\\.')}:2379 is healthy`));
+  });
 });

@@ -18,6 +18,7 @@ const journal = (done: string[], extra: ProvisioningJournal['steps'] = {}): Prov
   generation: 1,
   hostKeys: {},
   etcdJoins: {},
+  etcdFormed: false,
   steps: { ...Object.fromEntries(done.map((id) => [id, { state: 'done' as const, attempts: 1, startedAt: '2026-01-01T00:00:00.000Z' }])), ...extra },
 });
 
