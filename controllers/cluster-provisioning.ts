@@ -29,6 +29,8 @@ export interface ClusterProvisioningOptions {
  * - `Updating`: the steps again (a new journal generation: new nodes get their certificates,
  *   files and containers, the others find nothing to change), then each removed node taken off
  *   its host; `Running`, with a message if it was cancelled or failed (a PUT finishes it).
+ * - `Canceling` (a cancel of either run, `canceling` in the record): the run's signal is aborted; it
+ *   ends `CreateFailed` or `Running` as above, also when zcloud stopped before the run did.
  * - `Deleting`: every host cleaned, then the record forgotten; an unreachable host is retried
  *   with the queue's backoff (1 s doubling to 30 s), the message saying which.
  * The journal and the record make it level-based: a zcloud restarted mid-run finds the phase
@@ -38,7 +40,17 @@ export class ClusterProvisioningReconciler implements Reconciler {
   constructor(private readonly options: ClusterProvisioningOptions) {}
 
   async reconcile(key: string, signal: AbortSignal): Promise<Result> {
-    const source = this.options.clusters.provisioned(key)?.source;
+    const { clusters } = this.options;
+    const source = clusters.provisioned(key)?.source;
+    // Cancelled, then zcloud stopped before the run did: the run ends here instead of resuming.
+    if (source?.canceling && source.phase === 'Creating') {
+      await clusters.finishProvisioning(key, { phase: 'CreateFailed', message: 'cancelled (zcloud stopped while the run was stopping)' });
+      return {};
+    }
+    if (source?.canceling && source.phase === 'Updating') {
+      await clusters.finishUpdate(key, 'update cancelled (zcloud stopped while the run was stopping); PUT the cluster again to finish it');
+      return {};
+    }
     switch (source?.phase) {
       case 'Creating':
         return this.create(key, source.spec, signal);

@@ -43,7 +43,7 @@ export interface QueueState {
 }
 
 /** The states a cluster's state gauge reports (one series each, 1 for the current one). */
-const CLUSTER_STATES = ['Connecting', 'Running', 'Updating', 'Unreachable', 'Deleting'] as const;
+const CLUSTER_STATES = ['Connecting', 'Running', 'Updating', 'Canceling', 'Unreachable', 'Deleting'] as const;
 
 /** Reconcile outcomes, as controller_runtime_reconcile_total's `result` label. */
 export type ReconcileResult = 'success' | 'requeue' | 'error';

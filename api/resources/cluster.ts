@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InputError } from '../../src/errors.js';
-import { ClusterNameSchema, type ClusterRecord, type ClusterRuntime } from '../../src/clusters/cluster-manager.js';
+import { ClusterNameSchema, provisionedStatus, type ClusterRecord, type ClusterRuntime } from '../../src/clusters/cluster-manager.js';
 import { capacityOf } from '../../src/clusters/cluster-metrics.js';
 import { ProvisionedClusterInputSchema, publicSpecView } from '../../src/clusters/provisioning-spec.js';
 import { parseInput } from '../framework/http-errors.js';
@@ -33,7 +33,7 @@ function provisioningToApi(record: ClusterRecord): ApiObject {
   return {
     id: record.name,
     name: record.name,
-    status: record.source.phase,
+    status: provisionedStatus(record.source),
     message: record.source.message,
     nodeCount: record.source.spec.nodes.length,
     creationTimestamp: record.creationTimestamp,
@@ -95,12 +95,10 @@ export const clusterResource = defineResource({
     await ctx.services.clusters.remove(id);
   },
   actions: {
-    // Stops a Creating or Updating cluster's run within seconds (every remote call listens): it ends CreateFailed or Running.
+    // Stops a Creating or Updating cluster's run within seconds (every remote call listens): Canceling until it stops, then CreateFailed or Running.
     cancel: defineAction({
-      run: async (ctx, id) => {
-        await ctx.services.clusters.cancelProvisioning(id);
-        return { name: id };
-      },
+      output: z.object({ name: z.string(), status: z.string().describe('Canceling while the run stops; CreateFailed or Running when no run had started') }),
+      run: async (ctx, id) => ({ name: id, status: await ctx.services.clusters.cancelProvisioning(id) }),
     }),
     getkubeconfig: defineAction({
       output: z.object({ name: z.string(), config: z.string().describe('admin kubeconfig YAML: the one imported, one zcloud issued for a provisioned cluster, or for the home cluster one naming the pod\'s service-account files (no token)') }),

@@ -29,6 +29,8 @@ export const requiredPackages: readonly string[] = [
   'docker-registry',
   // HAProxy, the local apiserver proxy of non-controlplane hosts.
   'haproxy',
+  // The CNI plugins (bridge, host-local, loopback) of the hosts' pod network.
+  'containernetworking-plugins',
   // Headless browser of the /docs page test (test/api/docs-page.test.ts); no browser is ever downloaded.
   'chromium',
 ];

@@ -39,6 +39,8 @@ const ProvisionedSource = z.object({
   message: z.string().default(''),
   /** Nodes an update took out of the spec whose hosts may still hold zcloud's containers and files; emptied as each is cleaned. */
   removedNodes: z.array(ProvisionedNodeSchema).default([]),
+  /** A cancel was asked of the run in progress (shown as `Canceling`); the run's end clears it. Durable: a restart ends the run instead of resuming it. */
+  canceling: z.boolean().default(false),
 });
 
 export const ClusterRecordSchema = z.object({
@@ -50,7 +52,10 @@ export const ClusterRecordSchema = z.object({
 export type ClusterRecord = z.infer<typeof ClusterRecordSchema>;
 export const clustersCollection = defineCollection('clusters', ClusterRecordSchema);
 
-export type ClusterState = 'Connecting' | 'Running' | 'Updating' | 'Unreachable' | 'Deleting';
+export type ClusterState = 'Connecting' | 'Running' | 'Updating' | 'Canceling' | 'Unreachable' | 'Deleting';
+
+/** The status a provisioned record shows: `Canceling` while a cancelled run stops, else its phase. */
+export const provisionedStatus = (source: { phase: ProvisioningPhase; canceling: boolean }): ProvisioningPhase | 'Canceling' => (source.canceling ? 'Canceling' : source.phase);
 
 type ProvisionedRecord = ClusterRecord & { source: { kind: 'ssh' } };
 const isProvisioned = (record: ClusterRecord | undefined): record is ProvisionedRecord => record?.source.kind === 'ssh';
@@ -90,7 +95,7 @@ export class ClusterRuntime {
 
   get state(): ClusterState {
     if (this.deleting) return 'Deleting';
-    if (this.record.source.kind === 'ssh' && this.record.source.phase === 'Updating') return 'Updating';
+    if (this.record.source.kind === 'ssh' && this.record.source.phase === 'Updating') return this.record.source.canceling ? 'Canceling' : 'Updating';
     if (this.health.reachable === false) return 'Unreachable';
     if (this.health.reachable && this.cache.settled) return 'Running';
     return 'Connecting';
@@ -103,8 +108,8 @@ export class ClusterRuntime {
    */
   get available(): boolean {
     if (this.#stopped || this.deleting || this.health.reachable !== true || !this.cache.settled) return false;
-    // An update adds or removes nodes while the cluster keeps serving.
-    return this.state === 'Running' || this.state === 'Updating';
+    // An update adds or removes nodes while the cluster keeps serving, and while it is cancelled.
+    return this.state === 'Running' || this.state === 'Updating' || this.state === 'Canceling';
   }
 
   get signal(): AbortSignal {
@@ -367,7 +372,7 @@ export class ClusterManager implements Runnable {
   async createProvisioned(name: string, spec: ProvisionedClusterSpec): Promise<ClusterRecord> {
     if (this.#runtimes.has(name) || this.#provisioning.has(name) || (await this.#records.get(name))) throw new ConflictError(`cluster ${name} already exists`);
     const stored = this.options.sealSpec?.(name, spec) ?? spec;
-    const record = await this.#records.create(name, { name, source: { kind: 'ssh', spec: stored, phase: 'Creating', message: '', removedNodes: [] }, creationTimestamp: new Date().toISOString() });
+    const record = await this.#records.create(name, { name, source: { kind: 'ssh', spec: stored, phase: 'Creating', message: '', removedNodes: [], canceling: false }, creationTimestamp: new Date().toISOString() });
     this.#provisioning.set(name, record);
     this.#onProvisioningRequested(name);
     return record;
@@ -391,18 +396,26 @@ export class ClusterManager implements Runnable {
    * Stops the run of a `Creating` cluster (it ends CreateFailed) or an `Updating` one (it ends
    * Running, the update unfinished until the next PUT); 422 in any other state.
    */
-  async cancelProvisioning(name: string): Promise<void> {
+  async cancelProvisioning(name: string): Promise<ProvisioningPhase | 'Canceling'> {
     const record = this.provisioned(name);
     if (!record && !this.#runtimes.has(name)) throw new NotFoundError(`cluster ${name} not found`);
     const phase = record?.source.phase;
-    if (phase !== 'Creating' && phase !== 'Updating') {
-      throw new InputError(`only a Creating or Updating cluster can be cancelled; ${name} is ${this.#runtimes.get(name)?.state ?? phase}`, 'status');
+    if ((phase !== 'Creating' && phase !== 'Updating') || record?.source.canceling) {
+      const shown = record ? provisionedStatus(record.source) : undefined;
+      throw new InputError(`only a Creating or Updating cluster can be cancelled; ${name} is ${this.#runtimes.get(name)?.state ?? shown}`, 'status');
     }
     const run = this.#runs.get(name);
-    if (run) run.abort();
+    if (run) {
+      // Recorded before the abort, so the run's end (which clears it) always comes after.
+      const canceling = await this.#records.update(name, (current) => (current.source.kind === 'ssh' && current.source.phase === phase ? { ...current, source: { ...current.source, canceling: true } } : current));
+      this.#setRecord(canceling);
+      run.abort();
+      return canceling.source.kind === 'ssh' ? provisionedStatus(canceling.source) : phase;
+    }
     // Queued but not started: the run will find the phase changed and do nothing.
-    else if (phase === 'Creating') await this.finishProvisioning(name, { phase: 'CreateFailed', message: 'cancelled before it started' });
+    if (phase === 'Creating') await this.finishProvisioning(name, { phase: 'CreateFailed', message: 'cancelled before it started' });
     else await this.finishUpdate(name, 'update cancelled before it started; PUT the cluster again to finish it');
+    return phase === 'Creating' ? 'CreateFailed' : 'Running';
   }
 
   /**
@@ -431,7 +444,7 @@ export class ClusterManager implements Runnable {
     if (nodesOf(record.source.spec) !== nodesOf(spec)) throw new InputError('must stay as created when a failed cluster is re-run; delete the cluster and create it again to change nodes', 'nodes');
     await this.options.restartProvisioning?.(record.name);
     const stored = this.options.sealSpec?.(record.name, spec, record.source.spec) ?? spec;
-    const updated = await this.#records.update(record.name, (current) => ({ ...current, source: { kind: 'ssh', spec: stored, phase: 'Creating', message: '', removedNodes: [] } }));
+    const updated = await this.#records.update(record.name, (current) => ({ ...current, source: { kind: 'ssh', spec: stored, phase: 'Creating', message: '', removedNodes: [], canceling: false } }));
     this.#provisioning.set(record.name, updated);
     this.#onProvisioningRequested(record.name);
     return updated;
@@ -456,7 +469,7 @@ export class ClusterManager implements Runnable {
     const wanted = new Set(spec.nodes.map((n) => n.name));
     // Nodes a cancelled update did not finish removing stay pending, unless asked back.
     const pending = [...record.source.removedNodes.filter((n) => !wanted.has(n.name) && !removed.some((r) => r.name === n.name)), ...removed];
-    const updated = await this.#records.update(record.name, (current) => ({ ...current, source: { kind: 'ssh', spec, phase: 'Updating', message: '', removedNodes: pending } }));
+    const updated = await this.#records.update(record.name, (current) => ({ ...current, source: { kind: 'ssh', spec, phase: 'Updating', message: '', removedNodes: pending, canceling: false } }));
     this.#setRecord(updated);
     this.options.logger.info('cluster update requested', { cluster: record.name, nodes: spec.nodes.map((n) => n.name), removing: pending.map((n) => n.name) });
     this.#onProvisioningRequested(record.name);
@@ -466,7 +479,7 @@ export class ClusterManager implements Runnable {
   /** Ends an update: `Running`, with `message` saying why it did not finish (empty when it did). */
   async finishUpdate(name: string, message = ''): Promise<void> {
     const updated = await this.#records.update(name, (current) =>
-      current.source.kind === 'ssh' && current.source.phase === 'Updating' ? { ...current, source: { ...current.source, phase: 'Running', message } } : current,
+      current.source.kind === 'ssh' && current.source.phase === 'Updating' ? { ...current, source: { ...current.source, phase: 'Running', message, canceling: false } } : current,
     );
     this.#setRecord(updated);
     this.options.logger.info('cluster update finished', { cluster: name, ...(message ? { message } : {}) });
@@ -517,7 +530,7 @@ export class ClusterManager implements Runnable {
   async finishProvisioning(name: string, outcome: { phase: 'Running' } | { phase: 'CreateFailed'; message: string }): Promise<void> {
     const record = await this.#records.update(name, (current) =>
       current.source.kind === 'ssh' && current.source.phase === 'Creating'
-        ? { ...current, source: { ...current.source, phase: outcome.phase, message: outcome.phase === 'CreateFailed' ? outcome.message : '' } }
+        ? { ...current, source: { ...current.source, phase: outcome.phase, message: outcome.phase === 'CreateFailed' ? outcome.message : '', canceling: false } }
         : current,
     );
     // A DELETE came first: the cluster is Deleting, and stays so.
@@ -561,7 +574,7 @@ export class ClusterManager implements Runnable {
     const provisioned = this.provisioned(name);
     if (provisioned) {
       if (provisioned.source.phase === 'Deleting') return;
-      const deleting = await this.#records.update(name, (current) => (current.source.kind === 'ssh' ? { ...current, source: { ...current.source, phase: 'Deleting', message: '' } } : current));
+      const deleting = await this.#records.update(name, (current) => (current.source.kind === 'ssh' ? { ...current, source: { ...current.source, phase: 'Deleting', message: '', canceling: false } } : current));
       this.#runs.get(name)?.abort();
       const runtime = this.#runtimes.get(name);
       if (runtime) {

@@ -3,8 +3,8 @@ import type { ProvisionedClusterSpec, ProvisionedNode } from './provisioning-spe
 /**
  * What a PUT may change on a running provisioned cluster, decided from the spec it runs and the
  * one asked for (pure). Nodes are matched by name: a node of both lists must keep its address
- * and roles; workers and edge nodes may come and go, etcd nodes may go (one etcd node always
- * stays: the spec's own rules). The rest of the spec is fixed at create
+ * and roles; workers, edge and etcd nodes may come and go (one etcd node always stays: the
+ * spec's own rules; an added etcd node joins as a new member, see etcd-membership.ts). The rest of the spec is fixed at create
  * (CIDRs, DNS, network, version: changing them would rebuild the cluster), except the SSH
  * credentials, which an operator rotates.
  */
@@ -41,7 +41,6 @@ export function nodeChanges(running: ProvisionedClusterSpec, wanted: Provisioned
       const sameAddress = running.nodes.find((n) => n.address === node.address && wantedNames.has(n.name) === false);
       if (sameAddress) issues.push({ path: ['nodes', i, 'name'], message: `${node.address} is node ${sameAddress.name}: a node cannot be renamed; remove it in one update and add it in another` });
       else if (node.roles.includes('controlplane')) issues.push({ path: ['nodes', i, 'roles'], message: 'a controlplane node cannot be added to a running cluster' });
-      else if (node.roles.includes('etcd')) issues.push({ path: ['nodes', i, 'roles'], message: 'adding an etcd node to a running cluster is not built yet' });
       else added.push(node);
       return;
     }

@@ -95,8 +95,17 @@ export function canonicalFieldNames(body: unknown): unknown {
   return out;
 }
 
-/** The spec part of an API create body (aliases accepted; `name` is the caller's to check). */
-export const ProvisionedClusterInputSchema = z.preprocess(canonicalFieldNames, ProvisionedClusterSpecSchema);
+/**
+ * The spec part of an API create body (aliases accepted; `name` is the caller's to check).
+ * `network.plugin: calico` is refused here, not in the stored form (a record written before
+ * keeps loading): calico's images and CRDs are not something zcloud can apply yet.
+ */
+export const ProvisionedClusterInputSchema = z.preprocess(
+  canonicalFieldNames,
+  ProvisionedClusterSpecSchema.superRefine((spec, ctx) => {
+    if (spec.network.plugin === 'calico') ctx.addIssue({ code: 'custom', path: ['network', 'plugin'], message: 'calico is not supported yet; use flannel' });
+  }),
+);
 
 interface SpecIssue {
   path: (string | number)[];

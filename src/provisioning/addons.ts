@@ -4,7 +4,7 @@ import { imageReference } from './images.js';
 
 /**
  * The add-ons of a provisioned cluster as objects for server-side apply, from the spec alone
- * (pure): the network plugin (flannel; calico is not built yet), CoreDNS on the cluster's DNS
+ * (pure): the network plugin (flannel; calico is refused at validation), CoreDNS on the cluster's DNS
  * service IP, and an nginx ingress controller on the edge nodes. Images come from the one image
  * table (images.ts).
  */
@@ -44,14 +44,18 @@ function workload(kind: 'DaemonSet' | 'Deployment', name: string, namespace: str
 
 const podFieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
-/** flannel with the Kubernetes subnet manager: VXLAN over `network.iface` (or the default route's interface), the cluster CIDR as its network. */
+/**
+ * flannel with the Kubernetes subnet manager, backend host-gw over `network.iface` (or the default
+ * route's interface), the cluster CIDR as its network: the same bridge, subnets and routes as
+ * zcloud's own pod network (pod-network.ts), which it takes over when its pods run.
+ */
 export function flannelObjects(spec: ProvisionedClusterSpec): ManifestObject[] {
   const cniConf = {
     name: 'cbr0',
     cniVersion: '0.3.1',
     plugins: [{ type: 'flannel', delegate: { hairpinMode: true, isDefaultGateway: true } }, { type: 'portmap', capabilities: { portMappings: true } }],
   };
-  const netConf = { Network: spec.clusterCidr, Backend: { Type: 'vxlan' } };
+  const netConf = { Network: spec.clusterCidr, Backend: { Type: 'host-gw' } };
   const labels = { app: 'flannel', tier: 'node' };
   return [
     clusterRole('flannel', [
@@ -248,11 +252,9 @@ export function ingressObjects(): ManifestObject[] {
 }
 
 /**
- * Every add-on object in apply order (namespaces before what lives in them). Calico is not
- * built yet: with `network.plugin: calico` no network add-on is applied (the caller says so in
- * the provisioning log).
+ * Every add-on object in apply order (namespaces before what lives in them). The network add-on
+ * is flannel: a create asking for calico is refused with 422 (ProvisionedClusterInputSchema).
  */
 export function addonObjects(spec: ProvisionedClusterSpec): ManifestObject[] {
-  const network = spec.network.plugin === 'flannel' ? flannelObjects(spec) : [];
-  return [...network, ...coreDnsObjects(spec), ...ingressObjects()];
+  return [...flannelObjects(spec), ...coreDnsObjects(spec), ...ingressObjects()];
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import { withDeadline } from './deadline.js';
-import type { HostDirCleanup } from './node-plan.js';
+import { hostCleanupCommand, type HostPathCleanup } from './host-cleanup.js';
 
 /**
  * The containers and files zcloud puts on a provisioned host. Every container carries the label
@@ -23,11 +23,12 @@ export interface ContainerSpec {
   privileged?: boolean;
   pidHost?: boolean;
   /**
-   * Hash of the host files its command names (certificates, kubeconfigs): part of the spec
-   * hash, so a renewed certificate recreates the containers that read it (they load it at start).
+   * Hash of the host files its command names, directly or through a bind (certificates,
+   * kubeconfigs, the proxy's config): part of the spec hash, so a renewed certificate or a
+   * changed config recreates the containers that read it (they load it at start).
    */
   filesHash?: string;
-  /** `NAME=value` lines; part of the spec hash, so a container can be made to follow a file it reads (a hash of it). */
+  /** `NAME=value` lines. */
   env?: string[];
 }
 
@@ -47,7 +48,10 @@ export function containerSpecHash(spec: ContainerSpec): string {
 
 /** `spec` with the hash of the `files` its command names (see ContainerSpec.filesHash). */
 export function withFilesHash(spec: ContainerSpec, files: readonly HostFile[]): ContainerSpec {
-  const used = files.filter((file) => spec.command.some((arg) => arg.includes(file.path)));
+  // An argument naming a path inside a bind names the host path it is bound from.
+  const binds = spec.binds.map((bind) => bind.split(':') as [string, string]);
+  const named = spec.command.flatMap((arg) => [arg, ...binds.filter(([, target]) => arg.includes(`${target}/`)).map(([source, target]) => arg.replace(`${target}/`, `${source}/`))]);
+  const used = files.filter((file) => named.some((arg) => arg.includes(file.path)));
   const hash = createHash('sha256');
   for (const file of used) hash.update(`${file.path}\0${file.content}\0`);
   return { ...spec, filesHash: hash.digest('hex').slice(0, 32) };
@@ -197,10 +201,10 @@ const POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
 /**
  * Removes what zcloud put on the host for the cluster: every container labelled with it
  * (running or not), the containers its kubelet made for pods (dockershim's labels: call this only
- * on a host of the cluster), and `dirs` as each says. Containers with neither label, whoever
+ * on a host of the cluster), and `paths` as each says (see host-cleanup.ts). Containers with neither label, whoever
  * started them, are never touched. Returns the names of the containers removed.
  */
-export async function removeClusterFromHost(docker: Docker, baseImage: string, dirs: readonly HostDirCleanup[], options: DockerCallOptions): Promise<string[]> {
+export async function removeClusterFromHost(docker: Docker, baseImage: string, paths: readonly HostPathCleanup[], options: DockerCallOptions): Promise<string[]> {
   const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
   const labelled = await call('list containers', docker.listContainers({ all: true, filters: { label: [`${CLUSTER_LABEL}=${options.cluster}`] } }));
   // The kubelet goes first, or it would start the pods' containers again.
@@ -208,21 +212,7 @@ export async function removeClusterFromHost(docker: Docker, baseImage: string, d
   for (const c of [...labelled].sort((a, b) => order(a) - order(b))) await call(`remove ${c.Names[0] ?? c.Id}`, docker.getContainer(c.Id).remove({ force: true }));
   const pods = await call('list pod containers', docker.listContainers({ all: true, filters: { label: [POD_NAMESPACE_LABEL] } }));
   for (const c of pods) await call(`remove ${c.Names[0] ?? c.Id}`, docker.getContainer(c.Id).remove({ force: true }));
-  const binds: string[] = [];
-  const script: string[] = ['set -e'];
-  for (const dir of dirs) {
-    if (dir.remove === 'directory') {
-      const parent = dir.path.replace(/\/[^/]+$/, '');
-      binds.push(`${parent}:${parent}`);
-      script.push(`rm -rf '${dir.path}'`);
-      continue;
-    }
-    binds.push(`${dir.path}:${dir.path}${dir.unmountBelow ? ':rshared' : ''}`);
-    // Deepest first; lazily, as a pod volume may still be busy for a moment after its container went.
-    if (dir.unmountBelow) script.push(`awk '$5 ~ "^${dir.path}/" {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done`);
-    script.push(`find '${dir.path}' -mindepth 1 -maxdepth 1 -exec rm -rf {} +`);
-  }
-  // Directories may share a parent (/etc/kubernetes): Docker refuses a mount point twice.
-  await runOnce(docker, baseImage, ['sh', '-c', script.join('\n')], options, { binds: [...new Set(binds)], privileged: true });
+  const { binds, script } = hostCleanupCommand(paths);
+  await runOnce(docker, baseImage, ['sh', '-c', script], options, { binds, privileged: true });
   return [...labelled, ...pods].map((c) => (c.Names[0] ?? c.Id).replace(/^\//, '')).sort();
 }

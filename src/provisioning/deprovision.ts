@@ -5,7 +5,10 @@ import { execIn, removeClusterFromHost } from './containers.js';
 import { connectHost } from './host-connection.js';
 import { imageReference } from './images.js';
 import type { ProvisioningJournalStore } from './journal-store.js';
-import { etcdctlCommand, etcdMemberName, hasRole, ZCLOUD_HOST_DIRS } from './node-plan.js';
+import { zcloudHostPaths } from './host-cleanup.js';
+import { parseMemberList } from './etcd-membership.js';
+import { removePodNetwork } from './pod-network.js';
+import { etcdctlCommand, etcdMemberName, etcdPeerUrl, hasRole } from './node-plan.js';
 import type { ClusterPkiStore } from './pki-store.js';
 import type { ProvisioningLog } from './provisioning-log.js';
 
@@ -13,7 +16,7 @@ import type { ProvisioningLog } from './provisioning-log.js';
  * Taking zcloud back off hosts: one node an update removed (drained, its containers and files
  * gone, its Node object deleted), or a whole cluster for DELETE. Only what zcloud made goes:
  * containers labelled with the cluster, the pod containers its kubelet made (dockershim's
- * labels), and zcloud's directories (`ZCLOUD_HOST_DIRS`).
+ * labels), and the files and directories of `zcloudHostPaths`.
  */
 
 interface HostCleanOptions {
@@ -50,8 +53,11 @@ async function cleanHost(node: ProvisionedNode, pinnedHostKey: string | undefine
     { dockerSocket: spec.dockerSocket, timeoutMs, signal: options.signal },
   );
   try {
-    const removed = await removeClusterFromHost(connection.docker, imageReference('base'), ZCLOUD_HOST_DIRS, { cluster, host: node.name, timeoutMs, signal: options.signal });
-    log.append(cluster, `[delete] ${node.name}: removed ${removed.length ? removed.join(', ') : 'no containers'} and the contents of ${ZCLOUD_HOST_DIRS.join(', ')}`);
+    const paths = zcloudHostPaths(cluster, spec);
+    const docker = { cluster, host: node.name, timeoutMs, signal: options.signal };
+    const removed = await removeClusterFromHost(connection.docker, imageReference('base'), paths, docker);
+    await removePodNetwork(connection.docker, spec, docker);
+    log.append(cluster, `[delete] ${node.name}: removed ${removed.length ? removed.join(', ') : 'no containers'} zcloud's files under ${[...new Set(paths.map((p) => p.path))].join(', ')} and the pod network's routes`);
   } finally {
     await connection.close();
   }
@@ -94,7 +100,11 @@ export async function removeNode(node: ProvisionedNode, options: NodeRemovalOpti
     if (signal?.aborted) throw err;
     log.append(cluster, `[remove] ${node.name}: drain incomplete, removing anyway: ${(err as Error).message}`);
   }
-  if (hasRole(node, 'etcd')) await removeEtcdMember(node, options);
+  if (hasRole(node, 'etcd')) {
+    await removeEtcdMember(node, options);
+    // Added again later, it joins as a new member.
+    await options.journal.forgetEtcdJoin(cluster, node.name);
+  }
   await cleanHost(node, (await options.journal.current(cluster)).hostKeys[node.name], options);
   await kube.request('DELETE', `/api/v1/nodes/${node.name}`, { signal }).catch(ignoreGone);
   // Pods still bound to it (a drain cut short) have no kubelet left to confirm their end.
@@ -162,15 +172,14 @@ async function removeEtcdMember(node: ProvisionedNode, options: NodeRemovalOptio
   );
   try {
     const docker = { cluster, host: staying.name, timeoutMs, signal: options.signal };
-    // `member list` prints `<hex id>, <status>, <name>, <peer urls>, <client urls>, <learner>` per member.
-    const members = (await execIn(connection.docker, 'etcd', etcdctlCommand(staying, ['member', 'list']), docker)).split('\n').map((line) => line.split(',').map((f) => f.trim()));
-    const member = members.find((fields) => fields[2] === etcdMemberName(node));
+    const members = parseMemberList(await execIn(connection.docker, 'etcd', etcdctlCommand(staying, ['member', 'list']), docker));
+    const member = members.find((m) => m.name === etcdMemberName(node) || m.peerUrl === etcdPeerUrl(node));
     if (!member) {
       log.append(cluster, `[remove] ${node.name}: not an etcd member (any more)`);
       return;
     }
-    await execIn(connection.docker, 'etcd', etcdctlCommand(staying, ['member', 'remove', member[0]!]), docker);
-    log.append(cluster, `[remove] ${node.name}: etcd member ${member[0]} removed through ${staying.name}`);
+    await execIn(connection.docker, 'etcd', etcdctlCommand(staying, ['member', 'remove', member.id]), docker);
+    log.append(cluster, `[remove] ${node.name}: etcd member ${member.id} removed through ${staying.name}`);
   } finally {
     await connection.close();
   }

@@ -19,6 +19,7 @@ export const imageRoles = [
   'apiserver-proxy',
   'pause',
   'base',
+  'cni-plugins',
   'flannel',
   'flannel-cni-plugin',
   'coredns',
@@ -54,6 +55,8 @@ export const defaultImages: Readonly<Record<ImageRole, ImageName>> = {
   'apiserver-proxy': { name: 'haproxy', tag: '2.6' },
   pause: { name: 'pause', tag: '3.2' },
   base: { name: 'busybox', tag: '1.35.0' },
+  // The CNI plugins (bridge, host-local, loopback) under /opt/cni-plugins, copied onto each host by a one-shot container.
+  'cni-plugins': { name: 'cni-plugins', tag: 'v1.1.1' },
   // Add-ons, run by the cluster itself as pods (pulled by the kubelets, not loaded by zcloud).
   flannel: { name: 'flannel', tag: 'v0.15.1' },
   'flannel-cni-plugin': { name: 'flannel-cni-plugin', tag: 'v1.0.0' },

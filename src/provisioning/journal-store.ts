@@ -1,5 +1,5 @@
 import { defineCollection, type Store, type StoreCollection } from '../store/store.js';
-import { ProvisioningJournalSchema, stepId, type ProvisioningJournal, type StepRef } from './step-plan.js';
+import { ProvisioningJournalSchema, stepId, type EtcdJoin, type ProvisioningJournal, type StepRef } from './step-plan.js';
 
 export const provisioningJournalCollection = defineCollection('provisioningjournals', ProvisioningJournalSchema);
 
@@ -17,7 +17,7 @@ export class ProvisioningJournalStore {
 
   /** The journal to continue: the stored one, or a first generation. */
   async current(cluster: string): Promise<ProvisioningJournal> {
-    return (await this.#records.get(cluster)) ?? this.#records.put(cluster, { cluster, generation: 1, hostKeys: {}, steps: {} });
+    return (await this.#records.get(cluster)) ?? this.#records.put(cluster, { cluster, generation: 1, hostKeys: {}, steps: {}, etcdJoins: {}, etcdFormed: false });
   }
 
   /** Starts a new run from the first step, keeping the pinned host keys. */
@@ -48,6 +48,20 @@ export class ProvisioningJournalStore {
   /** Forgets a removed node's host key: the address may later hold another host. */
   async unpinHostKey(cluster: string, host: string): Promise<void> {
     await this.#records.update(cluster, (j) => ({ ...j, hostKeys: Object.fromEntries(Object.entries(j.hostKeys).filter(([name]) => name !== host)) }));
+  }
+
+  /** Records how the etcd member on `host` starts, before it first does. */
+  async recordEtcdJoin(cluster: string, host: string, join: EtcdJoin): Promise<void> {
+    await this.#records.update(cluster, (j) => ({ ...j, etcdJoins: { ...j.etcdJoins, [host]: join } }));
+  }
+
+  async etcdFormed(cluster: string): Promise<void> {
+    await this.#records.update(cluster, (j) => ({ ...j, etcdFormed: true }));
+  }
+
+  /** Forgets a removed member's join: added again later, it is a new member. */
+  async forgetEtcdJoin(cluster: string, host: string): Promise<void> {
+    await this.#records.update(cluster, (j) => ({ ...j, etcdJoins: Object.fromEntries(Object.entries(j.etcdJoins).filter(([name]) => name !== host)) }));
   }
 
   async remove(cluster: string): Promise<void> {

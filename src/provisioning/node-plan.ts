@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
 import type { ProvisionedClusterSpec, ProvisionedNode } from '../clusters/provisioning-spec.js';
 import type { ContainerSpec, HostFile } from './containers.js';
 import type { HostFacts } from './host-facts.js';
 import { imageReference } from './images.js';
 import { renderEmbeddedKubeconfig } from './kubeconfig.js';
 import type { ClusterPki } from './pki.js';
+import { CNI_BIN_DIR, CNI_CONF_DIR } from './pod-network.js';
+import type { EtcdJoin } from './step-plan.js';
 
 /**
  * What one host of a provisioned cluster holds: its files (certificates, keys, kubeconfigs) and
@@ -18,24 +19,6 @@ export const KUBE_DIR = '/etc/kubernetes';
 
 export const APISERVER_PORT = 6443;
 
-/**
- * What zcloud's containers leave in a host's directories, and how a removed node or cluster
- * gives it back: the directory of zcloud's files goes whole; etcd's and the kubelet's data
- * directories are emptied (a host may mount them), the kubelet's after unmounting the pod
- * volumes it mounted there.
- */
-export interface HostDirCleanup {
-  path: string;
-  remove: 'directory' | 'contents';
-  /** Mounts below it are unmounted first (they propagate to the host: the kubelet binds it `shared`). */
-  unmountBelow?: boolean;
-}
-export const ZCLOUD_HOST_DIRS: readonly HostDirCleanup[] = [
-  { path: HOST_SSL_DIR, remove: 'directory' },
-  { path: `${KUBE_DIR}/apiserver-proxy`, remove: 'directory' },
-  { path: '/var/lib/etcd', remove: 'contents' },
-  { path: '/var/lib/kubelet', remove: 'contents', unmountBelow: true },
-];
 
 const ssl = (name: string) => `${HOST_SSL_DIR}/${name}`;
 
@@ -77,15 +60,13 @@ export function apiserverProxyConfig(spec: ProvisionedClusterSpec): string {
   ].join('\n');
 }
 
-/** The local apiserver proxy of a non-controlplane host; recreated when the controlplane list (its configuration) changes. */
-export function apiserverProxyContainer(spec: ProvisionedClusterSpec): ContainerSpec {
-  const config = apiserverProxyConfig(spec);
+/** The local apiserver proxy of a non-controlplane host; recreated when the controlplane list (its configuration file, see withFilesHash) changes. */
+export function apiserverProxyContainer(): ContainerSpec {
   return {
     name: 'apiserver-proxy',
     image: imageReference('apiserver-proxy'),
     binds: [`${APISERVER_PROXY_DIR}:/usr/local/etc/haproxy:ro`],
     command: ['haproxy', '-db', '-f', '/usr/local/etc/haproxy/haproxy.cfg'],
-    env: [`ZCLOUD_CONFIG_SHA256=${createHash('sha256').update(config).digest('hex')}`],
   };
 }
 
@@ -135,8 +116,17 @@ export function hostFiles(cluster: string, spec: ProvisionedClusterSpec, pki: Cl
 
 const sslBind = `${HOST_SSL_DIR}:${HOST_SSL_DIR}:ro`;
 
-export function etcdContainer(spec: ProvisionedClusterSpec, node: ProvisionedNode): ContainerSpec {
-  const members = spec.nodes.filter((n) => hasRole(n, 'etcd')).map((n) => `${etcdName(n)}=https://${n.address}:2380`);
+/** `https://<address>:2380`: where the member on `node` talks to its peers. */
+export function etcdPeerUrl(node: ProvisionedNode): string {
+  return `https://${node.address}:2380`;
+}
+
+/** The join of a new cluster's members: every etcd node of the spec, state `new`. */
+export function etcdBootstrapJoin(spec: ProvisionedClusterSpec): EtcdJoin {
+  return { state: 'new', initialCluster: spec.nodes.filter((n) => hasRole(n, 'etcd')).map((n) => `${etcdName(n)}=${etcdPeerUrl(n)}`).join(',') };
+}
+
+export function etcdContainer(spec: ProvisionedClusterSpec, node: ProvisionedNode, join: EtcdJoin = etcdBootstrapJoin(spec)): ContainerSpec {
   const cert = ssl(`${etcdName(node)}.crt`);
   const key = ssl(`${etcdName(node)}.key`);
   return {
@@ -151,8 +141,8 @@ export function etcdContainer(spec: ProvisionedClusterSpec, node: ProvisionedNod
       `--advertise-client-urls=https://${node.address}:2379`,
       `--listen-peer-urls=https://${node.address}:2380`,
       `--initial-advertise-peer-urls=https://${node.address}:2380`,
-      `--initial-cluster=${members.join(',')}`,
-      '--initial-cluster-state=new',
+      `--initial-cluster=${join.initialCluster}`,
+      `--initial-cluster-state=${join.state}`,
       `--cert-file=${cert}`, `--key-file=${key}`, '--client-cert-auth', `--trusted-ca-file=${ssl('ca.crt')}`,
       `--peer-cert-file=${cert}`, `--peer-key-file=${key}`, '--peer-client-cert-auth', `--peer-trusted-ca-file=${ssl('ca.crt')}`,
     ],
@@ -222,7 +212,7 @@ export function controlPlaneContainers(spec: ProvisionedClusterSpec, node: Provi
   return [apiserver, controllerManager, scheduler];
 }
 
-/** The kubelet as ZKE runs it: privileged, host network and pid, the host's runtime paths. */
+/** The kubelet as ZKE runs it: privileged, host network and pid, the host's runtime paths, pods on the CNI network of pod-network.ts. */
 export function kubeletContainer(spec: ProvisionedClusterSpec, node: ProvisionedNode, facts: HostFacts): ContainerSpec {
   return {
     name: 'kubelet',
@@ -233,6 +223,10 @@ export function kubeletContainer(spec: ProvisionedClusterSpec, node: Provisioned
       `${KUBE_DIR}:${KUBE_DIR}:ro`,
       '/var/lib/kubelet:/var/lib/kubelet:shared',
       '/var/lib/dockershim:/var/lib/dockershim',
+      // The pod network (pod-network.ts): plugins, their config, host-local's address state.
+      `${CNI_BIN_DIR}:${CNI_BIN_DIR}:ro`,
+      `${CNI_CONF_DIR}:${CNI_CONF_DIR}:ro`,
+      '/var/lib/cni:/var/lib/cni',
       '/var/log:/var/log',
       '/run:/run',
       '/sys:/sys',
@@ -243,6 +237,9 @@ export function kubeletContainer(spec: ProvisionedClusterSpec, node: Provisioned
       'kubelet',
       `--kubeconfig=${ssl('kubeconfig-kubelet.yaml')}`,
       '--container-runtime=docker',
+      '--network-plugin=cni',
+      `--cni-bin-dir=${CNI_BIN_DIR}`,
+      `--cni-conf-dir=${CNI_CONF_DIR}`,
       `--docker-endpoint=unix://${spec.dockerSocket}`,
       `--cgroup-driver=${facts.cgroupDriver}`,
       ...(facts.cgroupParent ? [`--cgroup-root=${facts.cgroupParent}`] : []),

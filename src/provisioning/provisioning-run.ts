@@ -2,6 +2,7 @@ import { request } from 'node:https';
 import type { ProvisionedClusterSpec, ProvisionedNode } from '../clusters/provisioning-spec.js';
 import { ensureContainer, withFilesHash, writeHostFiles, type ContainerSpec, type DockerCallOptions } from './containers.js';
 import { CancelledError, withDeadline } from './deadline.js';
+import { etcdJoin, joinAddresses } from './etcd-membership.js';
 import { connectHost, HostError, type HostConnection } from './host-connection.js';
 import { observeHostFacts } from './host-facts.js';
 import { imageReference } from './images.js';
@@ -17,6 +18,7 @@ import { APISERVER_PORT, apiserverProxyContainer, controlPlaneContainers, etcdCo
 import type { ClusterPki } from './pki.js';
 import type { ClusterPkiStore } from './pki-store.js';
 import type { ProvisioningLog } from './provisioning-log.js';
+import { ensurePodNetwork, type PodNetworkNode } from './pod-network.js';
 import { nextStep, stepId, type StepRef } from './step-plan.js';
 
 export interface ProvisioningRunOptions {
@@ -106,34 +108,59 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
       }
     },
     etcd: async (node) => {
-      await ensure(node, etcdContainer(spec, node));
-      // Members start one per step. A member without a quorum serves no client at all (etcd
-      // answers clients only once it has joined), so only the last step waits: for every member
-      // to report healthy.
+      const current = await journal.current(cluster);
+      const join = await etcdJoin({ spec, recorded: current.etcdJoins, formed: current.etcdFormed, connection, dockerOptions, log: (line) => log.append(cluster, line) }, node);
+      await journal.recordEtcdJoin(cluster, node.name, join);
+      await ensure(node, etcdContainer(spec, node, join));
+      const credentials = await clusterPki();
+      const healthy = async (addresses: string[]) => {
+        for (const address of addresses) await waitFor(`etcd on ${address} to report healthy`, options.readyTimeoutMs ?? 180_000, signal, () => etcdHealthy(address, credentials));
+      };
+      // A member added to a running cluster: every member healthy before the next one is added.
+      if (join.state === 'existing') {
+        await healthy(joinAddresses(join));
+        await journal.etcdFormed(cluster);
+        log.append(cluster, `[etcd] ${node.name}: joined; ${joinAddresses(join).length} member(s) healthy`);
+        return;
+      }
+      // The members of a new cluster start one per step. A member without a quorum serves no
+      // client at all (etcd answers clients only once it has joined), so only the last step
+      // waits: for every member to report healthy.
       const members = spec.nodes.filter((n) => hasRole(n, 'etcd'));
       if (members.at(-1)!.name !== node.name) {
         log.append(cluster, `[etcd] ${node.name}: started, waiting for the other members`);
         return;
       }
-      const credentials = await clusterPki();
-      for (const member of members) {
-        await waitFor(`etcd on ${member.name} to report healthy`, options.readyTimeoutMs ?? 180_000, signal, () => etcdHealthy(member.address, credentials));
-      }
+      await healthy(members.map((m) => m.address));
+      await journal.etcdFormed(cluster);
       log.append(cluster, `[etcd] ${node.name}: ${members.length} member(s) healthy`);
     },
     'control-plane': async (node) => {
       for (const container of controlPlaneContainers(spec, node)) await ensure(node, container);
       // The apiserver's readiness covers its etcd: it answers /readyz only with etcd reachable.
       const credentials = await clusterPki();
-      await waitFor(`kube-apiserver on ${node.name} to answer /readyz`, options.readyTimeoutMs ?? 180_000, signal, () => apiserverReady(node.address, credentials));
+      await waitFor(`kube-apiserver on ${node.name} to answer /readyz`, options.readyTimeoutMs ?? 180_000, signal, () => apiserverReady(node.address, tlsClient(credentials, 'kube-admin')));
       log.append(cluster, `[kube-apiserver] ${node.name}: ready`);
     },
     kubelet: async (node) => {
       const facts = await observeHostFacts((await connection(node)).docker, dockerOptions(node.name));
       await ensure(node, kubeletContainer(spec, node, facts));
     },
-    'apiserver-proxy': (node) => ensure(node, apiserverProxyContainer(spec)),
+    'apiserver-proxy': (node) => ensure(node, apiserverProxyContainer()),
     'kube-proxy': (node) => ensure(node, kubeProxyContainer(spec, node)),
+    'pod-network': async (node) => {
+      let network: PodNetworkNode[] = [];
+      await withClusterApi((api) =>
+        waitFor('every node to register with a podCIDR', options.readyTimeoutMs ?? 180_000, signal, async () => {
+          network = await podNetworkNodes(api, spec, signal);
+          return network.length === spec.nodes.length;
+        }),
+      );
+      const self = network.find((n) => n.name === node.name)!;
+      const others = network.filter((n) => n.name !== node.name);
+      await ensurePodNetwork((await connection(node)).docker, spec, self, others, dockerOptions(node.name));
+      log.append(cluster, `[pod-network] ${node.name}: pods on ${self.podCidr} (bridge cni0), routes to ${others.map((n) => `${n.podCidr} via ${n.name}`).join(', ') || 'no other node'}`);
+    },
     'cluster-objects': () =>
       withClusterApi(async (api) => {
         await waitFor('every node to register and be Ready', options.readyTimeoutMs ?? 180_000, signal, async () => {
@@ -152,15 +179,21 @@ export async function runProvisioning(options: ProvisioningRunOptions): Promise<
       withClusterApi(async (api) => {
         const objects = addonObjects(spec);
         for (const object of objects) await applyObject(api, object, signal);
-        if (spec.network.plugin !== 'flannel') log.append(cluster, `[addons] network plugin ${spec.network.plugin}: not built yet, none applied`);
-        log.append(cluster, `[addons] ${objects.length} objects applied (${spec.network.plugin === 'flannel' ? 'flannel, ' : ''}CoreDNS on ${spec.clusterDNSServiceIP}, nginx ingress on edge nodes)`);
+        log.append(cluster, `[addons] ${objects.length} objects applied (flannel, CoreDNS on ${spec.clusterDNSServiceIP}, nginx ingress on edge nodes)`);
       }),
   };
 
-  /** The new cluster's apiserver (the first controlplane's) with zcloud's admin credentials. */
+  /** The new cluster's apiserver with zcloud's admin credentials: the first controlplane (spec order) whose apiserver is ready. */
   const withClusterApi = async (work: (api: KubeHttp) => Promise<void>): Promise<void> => {
+    const credentials = await clusterPki();
+    let chosen: ProvisionedNode | undefined;
+    await waitFor("a controlplane's kube-apiserver to answer /readyz", options.readyTimeoutMs ?? 180_000, signal, async () => {
+      chosen = await readyControlplane(spec, tlsClient(credentials, 'kube-admin'));
+      return chosen !== undefined;
+    });
     const first = spec.nodes.find((n) => hasRole(n, 'controlplane'))!;
-    const api = KubeHttp.fromYaml(adminKubeconfig(cluster, `https://${first.address}:${APISERVER_PORT}`, await clusterPki()));
+    if (chosen!.name !== first.name) log.append(cluster, `[kube-apiserver] ${chosen!.name}: used, ${first.name}'s does not answer /readyz`);
+    const api = KubeHttp.fromYaml(adminKubeconfig(cluster, `https://${chosen!.address}:${APISERVER_PORT}`, credentials));
     try {
       await work(api);
     } finally {
@@ -205,23 +238,39 @@ async function waitFor(what: string, timeoutMs: number, signal: AbortSignal, che
   await withDeadline(`waiting for ${what}`, poll(), timeoutMs, signal, () => (gaveUp = true));
 }
 
-/** GET /readyz of the apiserver at `address`, with zcloud's admin certificate and the cluster CA. */
-async function apiserverReady(address: string, pki: ClusterPki): Promise<boolean> {
-  const answer = await tlsGet(address, APISERVER_PORT, '/readyz', pki, 'kube-admin');
+/** A client certificate of the cluster and the CA it trusts. */
+export interface ClusterTlsClient {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+const tlsClient = (pki: ClusterPki, certificateId: string): ClusterTlsClient => ({ caPem: pki.ca.certPem, certPem: pki.certificates[certificateId]!.certPem, keyPem: pki.certificates[certificateId]!.keyPem });
+
+/** The first controlplane (spec order) whose apiserver answers /readyz to `admin`; undefined when none does. */
+export async function readyControlplane(spec: ProvisionedClusterSpec, admin: ClusterTlsClient): Promise<ProvisionedNode | undefined> {
+  for (const node of spec.nodes.filter((n) => hasRole(n, 'controlplane'))) {
+    if (await apiserverReady(node.address, admin)) return node;
+  }
+  return undefined;
+}
+
+/** GET /readyz of the apiserver at `address`, with an admin certificate and the cluster CA. */
+async function apiserverReady(address: string, admin: ClusterTlsClient): Promise<boolean> {
+  const answer = await tlsGet(address, APISERVER_PORT, '/readyz', admin);
   return answer?.status === 200;
 }
 
 /** GET /health of the etcd member at `address` with the apiserver's etcd client certificate: true once it reports healthy (a leader, its stores readable). */
 async function etcdHealthy(address: string, pki: ClusterPki): Promise<boolean> {
-  const answer = await tlsGet(address, 2379, '/health', pki, 'kube-apiserver-etcd-client');
+  const answer = await tlsGet(address, 2379, '/health', tlsClient(pki, 'kube-apiserver-etcd-client'));
   return answer?.status === 200 && (JSON.parse(answer.body) as { health?: string }).health === 'true';
 }
 
 /** One GET with a client certificate of the cluster, trusting only its CA; undefined when nothing answered (5 s). */
-function tlsGet(host: string, port: number, path: string, pki: ClusterPki, certificateId: string): Promise<{ status: number; body: string } | undefined> {
-  const client = pki.certificates[certificateId]!;
+function tlsGet(host: string, port: number, path: string, client: ClusterTlsClient): Promise<{ status: number; body: string } | undefined> {
   return new Promise((resolve) => {
-    const probe = request({ host, port, path, ca: pki.ca.certPem, cert: client.certPem, key: client.keyPem, timeout: 5_000 }, (res) => {
+    const probe = request({ host, port, path, ca: client.caPem, cert: client.certPem, key: client.keyPem, timeout: 5_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -234,7 +283,17 @@ function tlsGet(host: string, port: number, path: string, pki: ClusterPki, certi
 }
 
 interface NodeList {
-  items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+  items: { metadata: { name: string }; spec?: { podCIDR?: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+}
+
+/** The spec's nodes that have registered and been given a podCIDR (by the controller-manager), with their addresses. */
+async function podNetworkNodes(api: KubeHttp, spec: ProvisionedClusterSpec, signal: AbortSignal): Promise<PodNetworkNode[]> {
+  const nodes = await api.request<NodeList>('GET', '/api/v1/nodes', { signal, timeoutMs: 10_000 });
+  const podCidrs = new Map(nodes.items.flatMap((n) => (n.spec?.podCIDR ? [[n.metadata.name, n.spec.podCIDR] as const] : [])));
+  return spec.nodes.flatMap((n) => {
+    const podCidr = podCidrs.get(n.name);
+    return podCidr ? [{ name: n.name, address: n.address, podCidr }] : [];
+  });
 }
 
 /** Names of the spec's nodes that have not registered, or are not Ready. */

@@ -114,19 +114,25 @@ describe('clusters: provisioning through the API (real host)', function () {
     await eventually(async () => expect((await zcloud.request('GET', `${API}/clusters`, { token: admin })).body.data).to.deep.equal([]), { within: 30_000, interval: 500 });
   });
 
-  it('cancel stops a Creating run within 30 s (CreateFailed), is refused (422) once it is not Creating; PUT re-runs it to Running', async () => {
+  it('cancel shows Canceling, then stops a Creating run within 30 s (CreateFailed), is refused (422) once it is not Creating; PUT re-runs it to Running', async () => {
     const created = await zcloud.request('POST', `${API}/clusters`, { token: admin, body: body('cancel-me', set.hosts.sshKey) });
     expect(created.status, created.text).to.equal(201);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Cancel once the run has started (its first host step is in the zkelog).
+    await eventually(async () => expect((await zcloud.request('GET', `${API}/clusters/cancel-me/zkelog`, { token: admin })).text).to.match(/\[connect/), { within: 30_000, interval: 100 });
     const cancelledAt = Date.now();
     const cancel = await zcloud.request('POST', `${API}/clusters/cancel-me?action=cancel`, { token: admin });
     expect(cancel.status, cancel.text).to.equal(200);
+    expect(cancel.body).to.deep.equal({ name: 'cancel-me', status: 'Canceling' });
+    // Canceling until the run has stopped, then CreateFailed: no other status in between.
+    const seen: string[] = [];
     await eventually(async () => {
       const got = await zcloud.request('GET', `${API}/clusters/cancel-me`, { token: admin });
+      if (seen.at(-1) !== got.body.status) seen.push(got.body.status);
       expect(got.body.status).to.equal('CreateFailed');
       expect(got.body.message).to.match(/cancelled/);
-    }, { within: 30_000, interval: 500 });
+    }, { within: 30_000, interval: 20 });
     expect(Date.now() - cancelledAt).to.be.lessThan(30_000);
+    expect(seen.filter((status) => status !== 'Canceling')).to.deep.equal(['CreateFailed']);
     const again = await zcloud.request('POST', `${API}/clusters/cancel-me?action=cancel`, { token: admin });
     expect(again.status).to.equal(422);
     expect(again.body.message).to.match(/^status: only a Creating or Updating cluster can be cancelled; cancel-me is CreateFailed/);

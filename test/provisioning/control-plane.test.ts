@@ -8,6 +8,7 @@ import { adminKubeconfig } from '../../src/provisioning/kubeconfig.js';
 import { observeHostFacts } from '../../src/provisioning/host-facts.js';
 import { controlPlaneContainers, etcdContainer, hostFiles, KUBE_DIR, kubeletContainer } from '../../src/provisioning/node-plan.js';
 import { completeClusterPki, type ClusterPki } from '../../src/provisioning/pki.js';
+import { ensurePodNetwork } from '../../src/provisioning/pod-network.js';
 import { destroyHosts, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { hostCgroupParent } from '../../scripts/testenv/hosts/dockerd.js';
 import { eventually } from '../helpers/world.js';
@@ -85,12 +86,19 @@ describe('provisioning: control plane on a real host', function () {
     }, { within: 120_000, interval: 2_000 });
   });
 
-  it('runs the kubelet with the host\'s observed Docker facts: the host becomes a Ready node with zcloud\'s credentials', async () => {
+  it('runs the kubelet with the host\'s observed Docker facts and its pod network: the host becomes a Ready node with zcloud\'s credentials', async () => {
     const node = spec.nodes[0]!;
     const facts = await observeHostFacts(connection!.docker, docker);
     // The test world's dockerd puts containers under /zcloud-<host> (docs/test-world.md).
     expect(facts.cgroupParent).to.equal(`/${hostCgroupParent(node.name)}`);
     expect(await ensureContainer(connection!.docker, kubeletContainer(spec, node, facts), docker)).to.equal('created');
+    // The kubelet is on CNI: the node is Ready once its pod network (on the podCIDR it is given) is in place.
+    let podCidr = '';
+    await eventually(async () => {
+      podCidr = (await adminCore().readNode({ name: node.name })).spec?.podCIDR ?? '';
+      expect(podCidr).to.not.equal('');
+    }, { within: 180_000, interval: 2_000 });
+    await ensurePodNetwork(connection!.docker, spec, { name: node.name, address: node.address, podCidr }, [], docker);
     await eventually(async () => {
       const registered = await adminCore().readNode({ name: node.name });
       expect(registered.status?.conditions?.find((c) => c.type === 'Ready')?.status).to.equal('True');

@@ -36,6 +36,7 @@ describe('clusters: provisioning create body', () => {
       [{ ...valid, nodes: [valid.nodes[0]] }, /^nodes: must hold at least one worker node/],
       [{ ...valid, sshKey: 'nope' }, /^sshKey: /],
       [{ ...valid, clusterDNSServiceIP: '10.42.0.10' }, /^clusterDNSServiceIP: must lie inside serviceCidr/],
+      [{ ...valid, network: { plugin: 'calico' } }, /^network\.plugin: calico is not supported yet; use flannel$/],
       [{ ...valid, nodes: [valid.nodes[0], { ...valid.nodes[1], address: '10.209.250.2' }] }, /^nodes\.1\.address: duplicates/],
     ];
     for (const [body, message] of cases) {

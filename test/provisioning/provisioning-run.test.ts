@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterContainers, removeClusterFromHost } from '../../src/provisioning/containers.js';
 import { imageReference } from '../../src/provisioning/images.js';
-import { ZCLOUD_HOST_DIRS } from '../../src/provisioning/node-plan.js';
+import { zcloudHostPaths } from '../../src/provisioning/host-cleanup.js';
 import { hostSetLayout } from '../../scripts/testenv/hosts/layout.js';
 import { connectHost } from '../../src/provisioning/host-connection.js';
 import { ProvisioningJournalStore, provisioningJournalCollection } from '../../src/provisioning/journal-store.js';
@@ -187,7 +187,7 @@ describe('provisioning: a journalled run on two real hosts', function () {
     for (const node of set.hosts.nodes) {
       const connection = await connectHost({ name: node.name, address: node.address, port: node.sshPort, user: spec.sshUser, privateKey: spec.sshKey }, { dockerSocket: spec.dockerSocket, timeoutMs: 10_000 });
       try {
-        removed.push(await removeClusterFromHost(connection.docker, imageReference('base'), ZCLOUD_HOST_DIRS, { cluster: 'prov', host: node.name, timeoutMs: 60_000 }));
+        removed.push(await removeClusterFromHost(connection.docker, imageReference('base'), zcloudHostPaths('prov', spec), { cluster: 'prov', host: node.name, timeoutMs: 60_000 }));
         if (node.name === hand.name) {
           const survivor = await connection.docker.getContainer('started-by-hand').inspect();
           expect(survivor.State.Running).to.equal(true);

@@ -124,7 +124,7 @@ describe('clusters: a 3-host cluster provisioned through the API (real hosts)', 
     expect(corefile).to.include('forward . 192.0.2.53');
     expect((await apps.readNamespacedDeployment({ name: 'coredns', namespace: 'kube-system' })).spec?.template.spec?.containers[0]?.image).to.equal('zcloud/coredns:1.8.0');
     const flannel = (await core.readNamespacedConfigMap({ name: 'kube-flannel-cfg', namespace: 'kube-system' })).data!;
-    expect(JSON.parse(flannel['net-conf.json']!)).to.deep.equal({ Network: '10.42.0.0/16', Backend: { Type: 'vxlan' } });
+    expect(JSON.parse(flannel['net-conf.json']!)).to.deep.equal({ Network: '10.42.0.0/16', Backend: { Type: 'host-gw' } });
     const flannelDs = await apps.readNamespacedDaemonSet({ name: 'kube-flannel', namespace: 'kube-system' });
     // A flannel pod is scheduled on every node (tainted ones too), even if its image cannot be pulled here.
     expect(flannelDs.status?.desiredNumberScheduled).to.equal(3);

@@ -46,10 +46,12 @@ describe('node changes of a running provisioned cluster', () => {
     expect(issuesOf(running, spec([cp, w1], { clusterCidr: '10.50.0.0/16' }))).to.deep.equal(['clusterCidr: is "10.42.0.0/16" and cannot change on a running cluster']);
   });
 
-  it('removes an etcd node while another stays, refuses adding one (not built yet), and reports no removal when anything is refused', () => {
+  it('removes an etcd node while another stays, adds one, and reports no removal when anything is refused', () => {
     const etcd2 = { name: 'e2', address: '10.209.1.5', roles: ['etcd', 'worker'] };
     expect(nodeChanges(spec([cp, w1, etcd2]), spec([cp, w1])).removed.map((n) => n.name)).to.deep.equal(['e2']);
-    expect(issuesOf(running, spec([cp, w1, { ...w2, roles: ['etcd', 'worker'] }]))).to.deep.equal(['nodes.2.roles: adding an etcd node to a running cluster is not built yet']);
+    const addEtcd = nodeChanges(running, spec([cp, w1, { ...w2, roles: ['etcd', 'worker'] }]));
+    expect(addEtcd.issues).to.deep.equal([]);
+    expect(addEtcd.added.map((n) => n.name)).to.deep.equal([w2.name]);
     const mixed = nodeChanges(spec([cp, w1, w2]), spec([cp, w2, { name: 'cp9', address: '10.209.1.10', roles: ['controlplane'] }]));
     expect(mixed.removed).to.deep.equal([]);
   });

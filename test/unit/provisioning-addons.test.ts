@@ -59,7 +59,7 @@ describe('provisioning cluster objects and add-ons', () => {
 
   it('configures flannel with the cluster CIDR and the interface, CoreDNS with the DNS IP, domain and upstreams, ingress on edge nodes', () => {
     const objects = addonObjects(spec) as Obj[];
-    expect(JSON.parse(find(objects, 'ConfigMap', 'kube-flannel-cfg').data['net-conf.json'])).to.deep.equal({ Network: '10.50.0.0/16', Backend: { Type: 'vxlan' } });
+    expect(JSON.parse(find(objects, 'ConfigMap', 'kube-flannel-cfg').data['net-conf.json'])).to.deep.equal({ Network: '10.50.0.0/16', Backend: { Type: 'host-gw' } });
     const flanneld = find(objects, 'DaemonSet', 'kube-flannel').spec.template.spec.containers[0];
     expect(flanneld.args).to.include('--iface=eth1');
     expect(flanneld.image).to.equal(imageReference('flannel'));
@@ -74,10 +74,6 @@ describe('provisioning cluster objects and add-ons', () => {
     // Namespaces come before the objects in them.
     const namespaceAt = objects.findIndex((o) => o.kind === 'Namespace' && o.metadata.name === 'ingress-nginx');
     expect(namespaceAt).to.be.lessThan(objects.findIndex((o) => o.metadata.namespace === 'ingress-nginx'));
-    // Calico is not built: no network add-on, the rest as for flannel.
-    const calico = addonObjects(parse({ network: { plugin: 'calico' } }));
-    expect(calico.some((o) => o.metadata.name === 'kube-flannel')).to.equal(false);
-    expect(calico.some((o) => o.kind === 'Deployment' && o.metadata.name === 'coredns')).to.equal(true);
   });
 
   it('finds the REST path of every object it applies', () => {

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { ProvisionedClusterInputSchema, type ProvisionedClusterSpec } from '../../src/clusters/provisioning-spec.js';
-import { containerSpecHash } from '../../src/provisioning/containers.js';
+import { containerSpecHash, withFilesHash } from '../../src/provisioning/containers.js';
 import { cgroupParentOf } from '../../src/provisioning/host-facts.js';
 import { apiserverProxyConfig, apiserverProxyContainer, controlPlaneContainers, etcdContainer, hostFiles } from '../../src/provisioning/node-plan.js';
 import { completeClusterPki } from '../../src/provisioning/pki.js';
@@ -33,7 +33,9 @@ describe('provisioning node plan', function () {
     expect(apiserverProxyConfig(spec).split('\n').filter((line) => line.trim().startsWith('server '))).to.deep.equal(['    server cp1 10.209.1.2:6443']);
     // The container follows its configuration: another controlplane list, another spec hash.
     const grown = { ...spec, nodes: [...spec.nodes, { name: 'cp2', address: '10.209.1.9', roles: ['controlplane' as const] }] };
-    expect(containerSpecHash(apiserverProxyContainer(grown))).not.to.equal(containerSpecHash(apiserverProxyContainer(spec)));
+    const proxyHash = (s: typeof spec) => containerSpecHash(withFilesHash(apiserverProxyContainer(), hostFiles('c', s, pki, w1)));
+    expect(proxyHash(grown)).not.to.equal(proxyHash(spec));
+    expect(proxyHash(spec)).to.equal(proxyHash({ ...spec }));
   });
 
   it('gives each host only the keys its roles need: CA and service-account keys stay on controlplane hosts', async () => {

@@ -82,6 +82,7 @@ describe('provisioned cluster spec', () => {
       [{ ...minimal, clusterDNSServiceIP: '10.43.0.1' }, /^clusterDNSServiceIP: must not be the first service IP/],
       [{ ...minimal, clusterUpstreamDNS: ['dns.example'] }, /^clusterUpstreamDNS\.0: must be an IPv4 address/],
       [{ ...minimal, network: { plugin: 'weave' } }, /^network\.plugin: /],
+      [{ ...minimal, network: { plugin: 'calico' } }, /^network\.plugin: calico is not supported yet; use flannel$/],
       [{ ...minimal, dockerSocket: 'docker.sock' }, /^dockerSocket: must be an absolute path/],
       [{ ...minimal, privateRegistries: [{ url: '' }] }, /^privateRegistries\.0\.url: must not be empty/],
     ];

@@ -17,14 +17,16 @@ const journal = (done: string[], extra: ProvisioningJournal['steps'] = {}): Prov
   cluster: 'c',
   generation: 1,
   hostKeys: {},
+  etcdJoins: {},
+  etcdFormed: false,
   steps: { ...Object.fromEntries(done.map((id) => [id, { state: 'done' as const, attempts: 1, startedAt: '2026-01-01T00:00:00.000Z' }])), ...extra },
 });
 
 describe('provisioning step plan', () => {
-  it('issues the PKI first, connects every host before changing any, etcd before the control plane, the apiserver proxy of non-controlplane hosts, then kubelets, kube-proxies, cluster objects and add-ons', () => {
+  it('issues the PKI first, connects every host before changing any, etcd before the control plane, the apiserver proxy of non-controlplane hosts, then kubelets, kube-proxies, pod networks, cluster objects and add-ons', () => {
     expect(planSteps(spec).map(stepId)).to.deep.equal([
       'pki', 'connect/cp1', 'connect/w1', 'files/cp1', 'files/w1', 'etcd/cp1', 'control-plane/cp1', 'apiserver-proxy/w1', 'kubelet/cp1', 'kubelet/w1',
-      'kube-proxy/cp1', 'kube-proxy/w1', 'cluster-objects', 'addons',
+      'kube-proxy/cp1', 'kube-proxy/w1', 'pod-network/cp1', 'pod-network/w1', 'cluster-objects', 'addons',
     ]);
   });
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { defaultImages, imageReference, imageRoles, type ImageRole } from '../../../src/provisioning/images.js';
+import { CNI_IMAGE_DIR, CNI_PLUGINS } from '../../../src/provisioning/pod-network.js';
 import { exec, run } from '../command.js';
 import { cachedKubeBinaries, cachedKubeNodeBinaries } from '../kube-build.js';
 import { cacheRoot, repoRoot } from '../paths.js';
@@ -105,6 +106,10 @@ export async function buildHostImages(): Promise<HostImages> {
         break;
       case 'apiserver-proxy':
         recipes.push({ role, reference, files: await withLibraries(['/usr/sbin/haproxy'], '/usr/local/sbin'), shell: true });
+        break;
+      case 'cni-plugins':
+        // Debian's containernetworking-plugins (1.1.1: no flannel plugin, which flannel's own image brings).
+        recipes.push({ role, reference, files: await withLibraries(CNI_PLUGINS.map((plugin) => `/usr/lib/cni/${plugin}`), CNI_IMAGE_DIR), shell: true });
         break;
       case 'flannel':
       case 'flannel-cni-plugin':
