@@ -163,6 +163,11 @@ export const configKeys = {
     default: '30 3 * * *',
     doc: 'when the certificates of provisioned clusters are checked; those expiring within 30 days are re-issued and the cluster re-run (cron, local time)',
   },
+  ZCLOUD_BLOCK_DEVICE_SCAN_SCHEDULE: {
+    schema: cronExpression,
+    default: '*/15 * * * *',
+    doc: 'when the block devices of every host of provisioned clusters are discovered again over SSH, feeding blockdevices (cron, local time)',
+  },
 } as const;
 
 type Keys = typeof configKeys;
@@ -197,6 +202,7 @@ export interface Config {
   etcdSnapshotSchedule: string;
   etcdSnapshotRetention: number;
   certCheckSchedule: string;
+  blockDeviceScanSchedule: string;
 }
 
 const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -264,5 +270,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     etcdSnapshotSchedule: parseKey('ZCLOUD_ETCD_SNAPSHOT_SCHEDULE', raw('ZCLOUD_ETCD_SNAPSHOT_SCHEDULE')),
     etcdSnapshotRetention: parseKey('ZCLOUD_ETCD_SNAPSHOT_RETENTION', raw('ZCLOUD_ETCD_SNAPSHOT_RETENTION')),
     certCheckSchedule: parseKey('ZCLOUD_CERT_CHECK_SCHEDULE', raw('ZCLOUD_CERT_CHECK_SCHEDULE')),
+    blockDeviceScanSchedule: parseKey('ZCLOUD_BLOCK_DEVICE_SCAN_SCHEDULE', raw('ZCLOUD_BLOCK_DEVICE_SCAN_SCHEDULE')),
   };
 }

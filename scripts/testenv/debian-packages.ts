@@ -29,6 +29,8 @@ export const requiredPackages: readonly string[] = [
   'docker-registry',
   // HAProxy, the local apiserver proxy of non-controlplane hosts.
   'haproxy',
+  // LVM on the test hosts' loop devices (test/storage/*): zcloud runs the hosts' own lvm as root.
+  'lvm2',
   // Headless browser of the /docs page test (test/api/docs-page.test.ts); no browser is ever downloaded.
   'chromium',
 ];

@@ -77,6 +77,8 @@ export interface ZcloudProcess {
   /** Pid of the node process running zcloud, as seen from the test (not from its namespace). */
   pid: number;
   stderr(): string;
+  /** zcloud's log (JSON lines) so far. */
+  stdout(): string;
   /** SIGKILLs zcloud and waits until its process (and namespace) is gone. */
   kill9(): Promise<void>;
   /** SIGTERM, as on a normal stop; waits for the exit. */
@@ -117,6 +119,7 @@ export async function startZcloudProcess(options: ProcessOptions, timeoutMs = 30
     url: `http://127.0.0.1:${port}`,
     pid,
     stderr: () => stderr,
+    stdout: () => stdout,
     async kill9() {
       if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
       await exited;
