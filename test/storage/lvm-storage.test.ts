@@ -191,6 +191,22 @@ describe('storage: lvm storageclusters on provisioned hosts (real hosts, real LV
     expect(listed.blockDevices.find((d: { name: string }) => d.name === devices[hostName(1)]![0]).usedBy).to.equal('lvm');
   });
 
+  it('taking a host out of the storage cluster (PUT) removes its volume group, and only that one', async () => {
+    const updated = await call('PUT', sc('lvm'), { hosts: [hostName(0)] });
+    expect(updated.status, JSON.stringify(updated.body)).to.equal(200);
+    await eventually(
+      async () => {
+        const got = (await call('GET', sc('lvm'))).body;
+        expect(got.config.map((c: { nodeName: string }) => c.nodeName)).to.deep.equal([hostName(0)]);
+        expect(got.nodes.map((n: { name: string }) => n.name)).to.deep.equal([hostName(0)]);
+      },
+      { within: 60_000, interval: 1_000 },
+    );
+    expect(await volumeGroups(hostName(1))).to.deep.equal([]);
+    expect(await physicalVolumes(hostName(1))).to.deep.equal([]);
+    expect((await volumeGroups(hostName(0))).map((g) => g.pv_count)).to.deep.equal(['2']);
+  });
+
   it('refuses deletion while a volume exists (422); without volumes removes its volume groups and labels', async () => {
     const host = hostName(0);
     const only = ['--devices', disks[host]!.slice(0, 2).join(',')];
