@@ -2,6 +2,7 @@ import type { ClusterManager, ClusterRuntime } from '../src/clusters/cluster-man
 import type { ProvisionedClusterSpec } from '../src/clusters/provisioning-spec.js';
 import type { ControllerDefinition, Reconciler, Result } from '../src/controller.js';
 import { formatBytes } from '../src/kube/quantity.js';
+import { ignoreNotFound } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { onProvisionedHost } from '../src/provisioning/host-session.js';
 import type { ProvisioningJournalStore } from '../src/provisioning/journal-store.js';
@@ -9,6 +10,7 @@ import { blockDevicesOf, usableDevicesOf } from '../src/storage/block-devices.js
 import { ensureVolumeGroup, removeVolumeGroup, type HostVolumeGroup, type VolumeGroupFigures } from '../src/storage/lvm.js';
 import type { StorageClusterObject, StorageConfig, StorageNodeStatus, StoragePvStatus } from '../src/storage/storagecluster-crd.js';
 import { NOT_YET_MS, provisionedRuntime } from './block-device-discovery.js';
+import { LVM_PROVISIONER, LVM_STORAGE_CLASS } from './lvm-provisioner.js';
 
 /** Keeps a StorageCluster object until zcloud has removed its volume groups from the hosts. */
 export const VOLUME_GROUPS_FINALIZER = 'storage.zcloud.cn/volume-groups';
@@ -58,6 +60,7 @@ export class StorageClusterReconciler implements Reconciler {
       if (!finalizers.includes(VOLUME_GROUPS_FINALIZER)) return {};
       const failures = await session.eachHost(sc.status?.config ?? [], (host) => removeVolumeGroup(host));
       if (failures.length) return this.failed(runtime, sc, failures, signal);
+      if (runtime.cache.informer('storageclasses')?.store.get(undefined, LVM_STORAGE_CLASS)) await runtime.client.delete('storageclasses', undefined, LVM_STORAGE_CLASS).catch(ignoreNotFound);
       await runtime.client.mergePatch('storageclusters', undefined, name, { metadata: { finalizers: finalizers.filter((f) => f !== VOLUME_GROUPS_FINALIZER), resourceVersion: sc.metadata.resourceVersion } });
       return {};
     }
@@ -91,6 +94,7 @@ export class StorageClusterReconciler implements Reconciler {
     const remaining = removals.length ? [...config, ...dropped] : config;
     if (failures.length) return this.failed(runtime, sc, failures, signal, remaining);
     await runtime.client.mergePatchStatus('storageclusters', undefined, name, { status: { ...figures(config, groups), phase: 'Running', message: null, config: remaining } });
+    await ensureStorageClass(runtime, name);
     return { requeueAfterMs: STATUS_REFRESH_MS };
   }
 
@@ -102,6 +106,21 @@ export class StorageClusterReconciler implements Reconciler {
     await runtime.client.mergePatchStatus('storageclusters', undefined, sc.metadata.name, { status: { phase, message, ...(config ? { config } : {}) } });
     throw new Error(`storagecluster ${sc.metadata.name} in cluster ${runtime.name}: ${message}`);
   }
+}
+
+/**
+ * The StorageClass claims ask for to get a volume of this storage cluster: zcloud provisions it
+ * (controllers/lvm-provisioner.ts) once the scheduler has picked the pod's node, so the volume
+ * is made where the pod runs.
+ */
+async function ensureStorageClass(runtime: ClusterRuntime, storageCluster: string): Promise<void> {
+  if (runtime.cache.informer('storageclasses')?.store.get(undefined, LVM_STORAGE_CLASS)) return;
+  await runtime.client.create('storageclasses', {
+    metadata: { name: LVM_STORAGE_CLASS, annotations: { 'storage.zcloud.cn/storagecluster': storageCluster } },
+    provisioner: LVM_PROVISIONER,
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'WaitForFirstConsumer',
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import { blockDeviceDiscoveryController, blockDeviceScanSchedule } from '../cont
 import { clusterHealthController } from '../controllers/cluster-health.js';
 import { clusterProvisioningController } from '../controllers/cluster-provisioning.js';
 import { configReloadController } from '../controllers/config-reload.js';
+import { lvmProvisionerController } from '../controllers/lvm-provisioner.js';
 import { storageClusterController } from '../controllers/storage-cluster.js';
 import { userQuotaController } from '../controllers/user-quota.js';
 import { builtInChartDir, ChartCatalog } from '../src/apps/chart-catalog.js';
@@ -128,6 +129,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const discovery = controller(blockDeviceDiscoveryController({ clusters, journal, logger }));
     manager.add('controllers', blockDeviceScanSchedule(config.blockDeviceScanSchedule, clusters, (name) => discovery.enqueue(name), logger));
     controller(storageClusterController({ clusters, journal, logger }));
+    controller(lvmProvisionerController({ clusters, journal, logger }));
     manager.add(
       'controllers',
       new ProvisioningMaintenance({

@@ -11,7 +11,10 @@ import { imageReference } from '../provisioning/images.js';
  * password for sudo. Each call gets a container name of its own, so a discovery and a storage
  * cluster's preparation may run on one host at once. Output is stdout and stderr together.
  */
-export function runAsRoot(docker: Docker, argv: readonly string[], options: DockerCallOptions): Promise<string> {
+export function runAsRoot(docker: Docker, argv: readonly string[], options: DockerCallOptions, sharedDirs: readonly string[] = []): Promise<string> {
   const name = `zcloud-storage-${options.cluster}-${randomBytes(4).toString('hex')}`;
-  return runOnce(docker, imageReference('base'), ['chroot', '/host', ...argv], options, { binds: ['/:/host'], privileged: true, name });
+  // A mount made in the container reaches the host only through a bind with shared propagation
+  // (the `/` bind is private); `sharedDirs` must be shared mounts on the host.
+  const binds = ['/:/host', ...sharedDirs.map((dir) => `${dir}:/host${dir}:rshared`)];
+  return runOnce(docker, imageReference('base'), ['chroot', '/host', ...argv], options, { binds, privileged: true, name });
 }

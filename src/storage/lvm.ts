@@ -32,16 +32,16 @@ export const volumeGroupTag = (storageCluster: string): string => `zcloud-storag
 const Report = z.object({ report: z.array(z.record(z.string(), z.array(z.record(z.string(), z.string())))) });
 
 /** lvm's JSON report rows; warnings lvm prints around the JSON (the output mixes stderr in) are skipped. */
-function reportRows(output: string, kind: 'pv' | 'vg' | 'lv'): Array<Record<string, string>> {
+export function reportRows(output: string, kind: 'pv' | 'vg' | 'lv'): Array<Record<string, string>> {
   const json = output.slice(output.indexOf('{'), output.lastIndexOf('}') + 1);
   return Report.parse(JSON.parse(json)).report.flatMap((r) => r[kind] ?? []);
 }
 
-function lvm(target: HostVolumeGroup, command: string, ...args: string[]): Promise<string> {
+export function lvm(target: HostVolumeGroup, command: string, ...args: string[]): Promise<string> {
   return runAsRoot(target.docker, ['lvm', command, '--devices', target.devices.join(','), ...args], target.call);
 }
 
-const reportArgs = ['--reportformat', 'json', '--units', 'b', '--nosuffix'];
+export const reportArgs = ['--reportformat', 'json', '--units', 'b', '--nosuffix'];
 
 /** Which volume group each of the devices that is a physical volume belongs to ('' for none). */
 async function physicalVolumes(target: HostVolumeGroup): Promise<Map<string, string>> {

@@ -1,8 +1,10 @@
+import { CoreV1Api, KubeConfig, StorageV1Api, type V1PersistentVolume } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { exec, run } from '../../scripts/testenv/command.js';
 import { destroyHosts, signalHostSetDaemons, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { hostSetLayout } from '../../scripts/testenv/hosts/layout.js';
 import { parseQuantity } from '../../src/kube/quantity.js';
+import { imageReference } from '../../src/provisioning/images.js';
 import { LoopDevices } from '../helpers/loop-devices.js';
 import { eventually } from '../helpers/world.js';
 import { API, sha1, tempDir } from '../helpers/zcloud.js';
@@ -62,6 +64,51 @@ describe('storage: lvm storageclusters on provisioned hosts (real hosts, real LV
     return (JSON.parse(stdout) as { report: Array<{ pv: Array<{ pv_name: string }> }> }).report[0]!.pv.map((p) => p.pv_name);
   }
   const sc = (name: string) => `${API}/clusters/st/storageclusters/${name}`;
+
+  /** The logical volumes of zcloud-lvm as the host's own lvm sees them, run as root in a container through the host's Docker. */
+  async function logicalVolumesOn(node: string): Promise<string[]> {
+    const socket = hostSetLayout(setName).host(node).dockerSocketOutside;
+    const lvmArgs = ['lvm', 'lvs', '--devices', disks[node]!.slice(0, 2).join(','), '--reportformat', 'json', '-o', 'lv_name', 'zcloud-lvm'];
+    const { stdout } = await exec('docker', ['-H', `unix://${socket}`, 'run', '--rm', '--privileged', '-v', '/:/host', imageReference('base'), 'chroot', '/host', ...lvmArgs]);
+    const json = stdout.slice(stdout.indexOf('{'), stdout.lastIndexOf('}') + 1);
+    return (JSON.parse(json) as { report: Array<{ lv: Array<{ lv_name: string }> }> }).report[0]!.lv.map((l) => l.lv_name);
+  }
+
+  /** Loop devices over a part of the node's disks (how a volume is exposed without device-mapper). */
+  async function volumeLoops(node: string): Promise<string[]> {
+    const loops: string[] = [];
+    for (const disk of disks[node]!.slice(0, 2)) {
+      const { stdout } = await exec('losetup', ['--list', '--noheadings', '--output', 'NAME,OFFSET', '--associated', disk]);
+      loops.push(...stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter(([, offset]) => offset && offset !== '0').map(([name]) => name!));
+    }
+    return loops;
+  }
+
+  async function kube(): Promise<{ core: CoreV1Api; storage: StorageV1Api }> {
+    const kubeconfig = await call('POST', `${API}/clusters/st?action=getkubeconfig`);
+    const kc = new KubeConfig();
+    kc.loadFromString(kubeconfig.body.config);
+    return { core: kc.makeApiClient(CoreV1Api), storage: kc.makeApiClient(StorageV1Api) };
+  }
+
+  async function claimWithPod(core: CoreV1Api, name: string, size: string): Promise<void> {
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: 'default',
+      body: { metadata: { name }, spec: { storageClassName: 'zcloud-lvm', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } } },
+    });
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name },
+        spec: {
+          hostNetwork: true,
+          terminationGracePeriodSeconds: 1,
+          containers: [{ name: 'writer', image: imageReference('base'), imagePullPolicy: 'Never', command: ['sh', '-c', 'echo written-by-pod > /data/hello && sleep 3600'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: name } }],
+        },
+      },
+    });
+  }
 
   before(async () => {
     await destroyHosts(setName);
@@ -189,6 +236,65 @@ describe('storage: lvm storageclusters on provisioned hosts (real hosts, real LV
     );
     const listed = (await call('GET', `${API}/clusters/st/blockdevices`)).body.data.find((n: { nodeName: string }) => n.nodeName === hostName(1));
     expect(listed.blockDevices.find((d: { name: string }) => d.name === devices[hostName(1)]![0]).usedBy).to.equal('lvm');
+  });
+
+  it('provisions a claim of zcloud-lvm on the node the scheduler picked (LV, ext4, bound local PV, the pod runs); a too-large claim stays Pending with an event; deleting the claim removes LV and PV', async () => {
+    const { core, storage } = await kube();
+    const storageClass = await eventually(async () => storage.readStorageClass({ name: 'zcloud-lvm' }), { within: 30_000, interval: 1_000 });
+    expect([storageClass.provisioner, storageClass.volumeBindingMode, storageClass.reclaimPolicy]).to.deep.equal(['storage.zcloud.cn/lvm', 'WaitForFirstConsumer', 'Delete']);
+
+    await claimWithPod(core, 'data', '16Mi');
+    const { pv, node } = await eventually(
+      async () => {
+        const claim = await core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name: 'data' });
+        expect(claim.status?.phase).to.equal('Bound');
+        const selected = claim.metadata?.annotations?.['volume.kubernetes.io/selected-node'];
+        expect(selected).to.be.a('string');
+        const volume: V1PersistentVolume = await core.readPersistentVolume({ name: claim.spec!.volumeName! });
+        return { pv: volume, node: selected! };
+      },
+      { within: 180_000, interval: 1_000 },
+    );
+    const pvName = pv.metadata!.name!;
+    expect(pv.spec?.claimRef).to.deep.include({ namespace: 'default', name: 'data' });
+    expect(pv.spec?.local?.path).to.equal(`/var/lib/kubelet/zcloud-volumes/${pvName}`);
+    expect(pv.spec?.persistentVolumeReclaimPolicy).to.equal('Delete');
+    expect(parseQuantity(pv.spec!.capacity!.storage as string)).to.equal(16 * 2 ** 20);
+    expect(pv.spec?.nodeAffinity?.required?.nodeSelectorTerms[0]?.matchExpressions).to.deep.equal([{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }]);
+    expect(await logicalVolumesOn(node)).to.deep.equal([pvName]);
+    // The pod runs on that node and what it wrote is on the volume's ext4, mounted on the host.
+    await eventually(async () => expect((await core.readNamespacedPod({ namespace: 'default', name: 'data' })).status?.phase).to.equal('Running'), { within: 180_000, interval: 1_000 });
+    const mountNs = `--mount=${hostSetLayout(setName).host(node).mountNamespacePath}`;
+    await eventually(async () => expect((await exec('nsenter', [mountNs, '--', 'cat', `${pv.spec!.local!.path}/hello`])).stdout.trim()).to.equal('written-by-pod'), { within: 30_000, interval: 1_000 });
+    expect((await exec('nsenter', [mountNs, '--', 'findmnt', '-n', '-o', 'FSTYPE', pv.spec!.local!.path])).stdout.trim()).to.equal('ext4');
+    // This kernel has no device-mapper: one loop device exposes the volume, however often it was reconciled.
+    expect(await volumeLoops(node)).to.have.length(1);
+
+    // 1Gi does not fit the ~120Mi group: Pending, with the reason as an event on the claim.
+    await claimWithPod(core, 'too-big', '1Gi');
+    await eventually(
+      async () => {
+        const events = await core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=too-big,reason=ProvisioningFailed' });
+        expect(events.items.map((e) => e.message).join('\n')).to.match(/^requested 1Gi but volume group zcloud-lvm on node \S+ has only \S+ free$/m);
+      },
+      { within: 180_000, interval: 1_000 },
+    );
+    expect((await core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name: 'too-big' })).status?.phase).to.equal('Pending');
+
+    for (const name of ['data', 'too-big']) {
+      await core.deleteNamespacedPod({ namespace: 'default', name, gracePeriodSeconds: 0 });
+      await core.deleteNamespacedPersistentVolumeClaim({ namespace: 'default', name });
+    }
+    await eventually(
+      async () => {
+        const volumes = await core.listPersistentVolume();
+        expect(volumes.items.map((v) => v.metadata?.name)).to.not.include(pvName);
+      },
+      { within: 180_000, interval: 1_000 },
+    );
+    expect(await logicalVolumesOn(node)).to.deep.equal([]);
+    expect(await volumeLoops(node)).to.deep.equal([]);
+    expect((await exec('nsenter', [mountNs, '--', 'sh', '-c', `ls ${pv.spec!.local!.path} 2>&1 || true`])).stdout).to.match(/No such file/);
   });
 
   it('taking a host out of the storage cluster (PUT) removes its volume group, and only that one', async () => {
