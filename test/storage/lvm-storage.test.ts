@@ -313,7 +313,7 @@ describe('storage: lvm storageclusters on provisioned hosts (real hosts, real LV
     expect((await volumeGroups(hostName(0))).map((g) => g.pv_count)).to.deep.equal(['2']);
   });
 
-  it('refuses deletion while a volume exists (422); without volumes removes its volume groups and labels', async () => {
+  it('refuses deletion while a volume exists (422); without volumes removes its volume groups and labels, and the zcloud-lvm StorageClass', async () => {
     const host = hostName(0);
     const only = ['--devices', disks[host]!.slice(0, 2).join(',')];
     // A logical volume made by hand (metadata only: this kernel has no device-mapper to activate it).
@@ -329,6 +329,8 @@ describe('storage: lvm storageclusters on provisioned hosts (real hosts, real LV
     const removed = await call('DELETE', sc('lvm'));
     expect(removed.status, JSON.stringify(removed.body)).to.equal(204);
     await eventually(async () => expect((await call('GET', sc('lvm'))).status).to.equal(404), { within: 120_000, interval: 1_000 });
+    const { storage } = await kube();
+    expect((await storage.listStorageClass()).items.map((c) => c.metadata?.name)).to.not.include('zcloud-lvm');
     for (const h of [hostName(0), hostName(1)]) {
       expect(await volumeGroups(h)).to.deep.equal([]);
       expect(await physicalVolumes(h)).to.deep.equal([]);
