@@ -6,10 +6,13 @@ import { HttpServer } from '../api/http-server.js';
 import { createStreamGateway } from '../api/streaming/index.js';
 import type { ApiServices } from '../api/services.js';
 import { applicationController, applicationCrdController } from '../controllers/application.js';
+import { blockDeviceDiscoveryController, blockDeviceScanSchedule } from '../controllers/block-device-discovery.js';
 import { clusterHealthController } from '../controllers/cluster-health.js';
 import { clusterStatusController } from '../controllers/cluster-status.js';
 import { clusterProvisioningController } from '../controllers/cluster-provisioning.js';
 import { configReloadController } from '../controllers/config-reload.js';
+import { lvmProvisionerController } from '../controllers/lvm-provisioner.js';
+import { storageClusterController } from '../controllers/storage-cluster.js';
 import { userQuotaController } from '../controllers/user-quota.js';
 import { builtInChartDir, ChartCatalog } from '../src/apps/chart-catalog.js';
 import { Helm } from '../src/apps/helm.js';
@@ -143,6 +146,10 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     const helm = new Helm({ cacheDir: config.helmCacheDir, timeoutMs: config.helmTimeoutMs });
     controller(applicationCrdController({ clusters }), 'every-replica');
     controller(applicationController({ clusters, catalog, helm, audit, logger }));
+    const discovery = controller(blockDeviceDiscoveryController({ clusters, journal, logger }));
+    leading.push(blockDeviceScanSchedule(config.blockDeviceScanSchedule, clusters, (name) => discovery.enqueue(name), logger));
+    controller(storageClusterController({ clusters, journal, logger }));
+    controller(lvmProvisionerController({ clusters, journal, logger }));
     leading.push(
       new ProvisioningMaintenance({
         etcdSnapshotSchedule: config.etcdSnapshotSchedule,
@@ -167,7 +174,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     }
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
-    const services: ApiServices = { config, logger, users, audit, clusters, quotas, catalog, provisioningLog };
+    const services: ApiServices = { config, logger, users, audit, clusters, quotas, catalog, provisioningLog, requestBlockDeviceDiscovery: (name) => discovery.enqueue(name) };
     const metricsServer = config.metricsPort !== undefined ? new HttpServer(createMetricsApp(metrics, services), config.metricsPort, config.listenHost, 'metrics-http') : undefined;
     const app = createApp({ services, isReady: () => manager.ready, metrics, metricsOnOwnPort: metricsServer !== undefined });
     const streams = createStreamGateway({ services, metrics, provisioningLog });

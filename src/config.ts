@@ -208,6 +208,11 @@ export const configKeys = {
     default: undefined,
     doc: 'namespace of the kubernetes store\'s custom resources, keys Secret and leader Lease; unset: the pod\'s namespace, else zcloud',
   },
+  ZCLOUD_BLOCK_DEVICE_SCAN_SCHEDULE: {
+    schema: cronExpression,
+    default: '*/15 * * * *',
+    doc: 'when the block devices of every host of provisioned clusters are discovered again over SSH, feeding blockdevices (cron, local time)',
+  },
 } as const;
 
 type Keys = typeof configKeys;
@@ -251,6 +256,7 @@ export interface Config {
   storeNamespace?: string;
   homeClusterName: string;
   serviceAccountDir: string;
+  blockDeviceScanSchedule: string;
 }
 
 const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -327,5 +333,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     storeNamespace: parseKey('ZCLOUD_STORE_NAMESPACE', raw('ZCLOUD_STORE_NAMESPACE')),
     homeClusterName: parseKey('ZCLOUD_HOME_CLUSTER_NAME', raw('ZCLOUD_HOME_CLUSTER_NAME')),
     serviceAccountDir: path.resolve(parseKey('ZCLOUD_SERVICE_ACCOUNT_DIR', raw('ZCLOUD_SERVICE_ACCOUNT_DIR'))),
+    blockDeviceScanSchedule: parseKey('ZCLOUD_BLOCK_DEVICE_SCAN_SCHEDULE', raw('ZCLOUD_BLOCK_DEVICE_SCAN_SCHEDULE')),
   };
 }

@@ -1,5 +1,6 @@
 import type { StorageClusterObject } from '../../src/storage/storagecluster-crd.js';
 import { blockDeviceView } from '../../src/storage/block-devices.js';
+import { InputError, NotFoundError } from '../../src/errors.js';
 import { clusterOf, readCache } from '../cluster-access.js';
 import { defineResource } from '../framework/resource.js';
 
@@ -14,5 +15,24 @@ export const blockdeviceResource = defineResource({
     const nodes = readCache(ctx, 'nodes').store.list();
     const clusters = clusterOf(ctx).cache.informer<StorageClusterObject>('storageclusters')?.store.list() ?? [];
     return blockDeviceView(nodes, clusters).map((n) => ({ id: n.nodeName, ...n }));
+  },
+  actions: {
+    /**
+     * Discovers the devices of the cluster's hosts again now (provisioned clusters: zcloud reaches
+     * them over SSH), rather than at the next scheduled scan. Answers at once; the list shows the
+     * result when the node annotations change.
+     */
+    discover: {
+      run: async (ctx, id) => {
+        const runtime = clusterOf(ctx);
+        if (!readCache(ctx, 'nodes').store.get(undefined, id)) throw new NotFoundError(`node ${id} not found`);
+        const request = ctx.services.requestBlockDeviceDiscovery;
+        if (runtime.record.source.kind !== 'ssh' || !request) {
+          throw new InputError(`cluster ${runtime.name} was imported: its nodes report their devices in the annotation storage.zcloud.cn/blockdevices`);
+        }
+        request(runtime.name);
+        return { cluster: runtime.name, queued: true };
+      },
+    },
   },
 });

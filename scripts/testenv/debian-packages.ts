@@ -31,6 +31,8 @@ export const requiredPackages: readonly string[] = [
   'haproxy',
   // The CNI plugins (bridge, host-local, loopback) of the hosts' pod network.
   'containernetworking-plugins',
+  // LVM on the test hosts' loop devices (test/storage/*): zcloud runs the hosts' own lvm as root.
+  'lvm2',
   // Headless browser of the /docs page test (test/api/docs-page.test.ts); no browser is ever downloaded.
   'chromium',
 ];

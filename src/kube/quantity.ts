@@ -42,3 +42,12 @@ export function milliCores(text: string | undefined): number {
 export function bytes(text: string | undefined): number {
   return text ? Math.round(parseQuantity(text)) : 0;
 }
+
+/** Whole bytes → the shortest exact binary quantity ("64Mi", "100Gi"; "1536" when none is exact). */
+export function formatBytes(value: number): string {
+  for (const suffix of ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki'] as const) {
+    const unit = SUFFIX[suffix]!;
+    if (value !== 0 && value % unit === 0) return `${value / unit}${suffix}`;
+  }
+  return String(value);
+}

@@ -151,10 +151,11 @@ export async function runOnce(
   image: string,
   command: string[],
   options: DockerCallOptions,
-  access: { binds?: string[]; privileged?: boolean; pidHost?: boolean } = {},
+  access: { binds?: string[]; privileged?: boolean; pidHost?: boolean; name?: string } = {},
 ): Promise<string> {
   const call = <T>(what: string, work: Promise<T>) => withDeadline(`${what} on ${options.host}`, work, options.timeoutMs, options.signal);
-  const name = `zcloud-probe-${options.cluster}`;
+  // One probe per cluster and host at a time by default; callers that may overlap it pass their own name.
+  const name = access.name ?? `zcloud-probe-${options.cluster}`;
   const stale = await call('list containers', docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } }));
   for (const c of stale) await call(`remove ${name}`, docker.getContainer(c.Id).remove({ force: true }));
   // A TTY gives the output as plain bytes rather than Docker's multiplexed frames.

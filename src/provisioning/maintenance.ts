@@ -5,7 +5,7 @@ import type { Logger } from '../logger.js';
 import { untilAborted, type Runnable } from '../manager.js';
 import type { DockerCallOptions } from './containers.js';
 import { snapshotEtcd, type EtcdSnapshotResult } from './etcd-snapshot.js';
-import { connectHost } from './host-connection.js';
+import { onProvisionedHost } from './host-session.js';
 import type { ProvisioningJournalStore } from './journal-store.js';
 import type { ClusterPkiStore } from './pki-store.js';
 import type { ProvisioningLog } from './provisioning-log.js';
@@ -112,18 +112,7 @@ export class ProvisioningMaintenance implements Runnable {
   }
 
   /** Runs `work` against the Docker of `node`, over SSH with its pinned host key. */
-  async #onHost<T>(cluster: string, spec: ProvisionedClusterSpec, node: ProvisionedNode, work: (docker: Docker, options: DockerCallOptions) => Promise<T>): Promise<T> {
-    const timeoutMs = this.options.callTimeoutMs ?? 60_000;
-    const pinned = (await this.options.journal.get(cluster))?.hostKeys[node.name];
-    if (pinned === undefined) throw new Error(`${node.name}: no pinned host key; the host was never reached`);
-    const connection = await connectHost(
-      { name: node.name, address: node.address, port: spec.sshPort, user: spec.sshUser, privateKey: spec.sshKey, pinnedHostKey: pinned },
-      { dockerSocket: spec.dockerSocket, timeoutMs, signal: this.#signal },
-    );
-    try {
-      return await work(connection.docker, { cluster, host: node.name, timeoutMs, signal: this.#signal });
-    } finally {
-      await connection.close();
-    }
+  #onHost<T>(cluster: string, spec: ProvisionedClusterSpec, node: ProvisionedNode, work: (docker: Docker, options: DockerCallOptions) => Promise<T>): Promise<T> {
+    return onProvisionedHost(cluster, spec, node, { journal: this.options.journal, timeoutMs: this.options.callTimeoutMs ?? 60_000, signal: this.#signal }, work);
   }
 }

@@ -4,24 +4,39 @@ import type { KubeObject } from '../kube/kube-object.js';
 import type { StorageClusterObject, StorageConfig, StorageDevice } from './storagecluster-crd.js';
 
 /**
- * The node annotation listing a node's free block devices, as JSON:
- * `[{"name":"/dev/sdb","size":"100Gi"}]` (sizes as Kubernetes quantities). Written by whoever
- * inspects the host (the provisioning issue does it over SSH); format in docs/storage.md.
+ * The node annotation listing a node's block devices, as JSON:
+ * `[{"name":"/dev/sdb","size":"100Gi"}]` (sizes as Kubernetes quantities), optionally with
+ * `usable` (default true) and `reason` (why not). On provisioned clusters zcloud's discovery
+ * writes it over SSH (src/storage/discovery.ts); on imported ones an operator does; format in
+ * docs/storage.md.
  */
 export const BLOCK_DEVICES_ANNOTATION = 'storage.zcloud.cn/blockdevices';
 
-const DeviceListSchema = z.array(z.object({ name: z.string().min(1), size: z.string() }));
+const DeviceListSchema = z.array(z.object({ name: z.string().min(1), size: z.string(), usable: z.boolean().default(true), reason: z.string().default('') }));
 
 /**
  * The devices `node` reports, sorted by name; [] without the annotation. A malformed annotation
  * (edited by hand) also gives [], so one bad node never breaks the views of the whole cluster.
  */
-export function blockDevicesOf(node: KubeObject): StorageDevice[] {
+export function blockDevicesOf(node: KubeObject): ReportedDevice[] {
   const raw = node.metadata.annotations?.[BLOCK_DEVICES_ANNOTATION];
   if (raw === undefined) return [];
   const parsed = DeviceListSchema.safeParse(parseJson(raw));
   if (!parsed.success) return [];
-  return parsed.data.map(({ name, size }) => ({ name, size })).sort((a, b) => a.name.localeCompare(b.name));
+  return parsed.data.map(({ name, size, usable, reason }) => ({ name, size, usable, reason })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A device as its node reports it: usable by a storage cluster or not, and why. */
+export interface ReportedDevice extends StorageDevice {
+  usable: boolean;
+  reason: string;
+}
+
+/** The devices a storage cluster on `node` would take: the usable ones, as name and size. */
+export function usableDevicesOf(node: KubeObject): StorageDevice[] {
+  return blockDevicesOf(node)
+    .filter((d) => d.usable)
+    .map(({ name, size }) => ({ name, size }));
 }
 
 function parseJson(text: string): unknown {
@@ -41,7 +56,7 @@ export function storageClusterOf(nodeName: string, clusters: readonly StorageClu
 
 export interface NodeBlockDevices {
   nodeName: string;
-  blockDevices: Array<StorageDevice & { usedBy: string }>;
+  blockDevices: Array<ReportedDevice & { usedBy: string }>;
 }
 
 /**
@@ -62,14 +77,15 @@ export function blockDeviceView(nodes: readonly KubeObject[], clusters: readonly
 export function freeDevices(nodes: readonly KubeObject[], clusters: readonly StorageClusterObject[]): StorageConfig[] {
   return blockDeviceView(nodes, clusters)
     .filter((n) => n.blockDevices.length > 0 && n.blockDevices[0].usedBy === '')
-    .map((n) => ({ nodeName: n.nodeName, blockDevices: n.blockDevices.map(({ name, size }) => ({ name, size })) }));
+    .map((n) => ({ nodeName: n.nodeName, blockDevices: n.blockDevices.filter((d) => d.usable).map(({ name, size }) => ({ name, size })) }))
+    .filter((n) => n.blockDevices.length > 0);
 }
 
-/** Devices of each of `hosts`, as the node annotations report them (in the order of `hosts`). */
+/** Usable devices of each of `hosts`, as the node annotations report them (in the order of `hosts`). */
 export function hostDevices(hosts: readonly string[], nodes: readonly KubeObject[]): StorageConfig[] {
   const byName = new Map(nodes.map((n) => [n.metadata.name, n]));
   return hosts.map((nodeName) => {
     const node = byName.get(nodeName);
-    return { nodeName, blockDevices: node ? blockDevicesOf(node) : [] };
+    return { nodeName, blockDevices: node ? usableDevicesOf(node) : [] };
   });
 }

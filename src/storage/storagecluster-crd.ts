@@ -29,21 +29,30 @@ export interface StorageNodeStatus {
 export interface StoragePvStatus {
   name: string;
   size: string;
-  usedSize: string;
-  freeSize: string;
+  /** What the volume's file system uses; absent when the operator cannot tell (zcloud's lvm). */
+  usedSize?: string;
+  freeSize?: string;
   node: string;
   pods: Array<{ name: string }>;
 }
 
 /**
- * The StorageCluster custom resource (cluster-scoped, storage.zcloud.cn/v1). zcloud writes the
- * spec; `status` belongs to the storage operator running in the cluster (none writes it yet:
- * see docs/storage.md), written through the status subresource so spec writes never clobber it.
+ * The StorageCluster custom resource (cluster-scoped, storage.zcloud.cn/v1). zcloud's API writes
+ * the spec; `status` belongs to the storage operator: on clusters zcloud provisions, zcloud's own
+ * storage-cluster controller (over SSH); elsewhere one running in the cluster (see
+ * docs/storage.md). Written through the status subresource so spec writes never clobber it.
  */
 export interface StorageClusterObject extends KubeObject {
-  spec: { storageType: StorageType; hosts: string[] };
+  spec: {
+    storageType: StorageType;
+    hosts: string[];
+    /** The devices to take, by host; a host not named here gives every device it reports usable. */
+    devices?: Record<string, string[]>;
+  };
   status?: {
     phase?: string;
+    /** Why the phase is Failed, or what the operator waits for. */
+    message?: string;
     size?: string;
     usedSize?: string;
     freeSize?: string;
@@ -96,12 +105,14 @@ export const storageClusterCrd = {
                 properties: {
                   storageType: { type: 'string', enum: [...STORAGE_TYPES] },
                   hosts: { type: 'array', items: str },
+                  devices: { type: 'object', additionalProperties: { type: 'array', items: str } },
                 },
               },
               status: {
                 type: 'object',
                 properties: {
                   phase: str,
+                  message: str,
                   ...sizes,
                   nodes: { type: 'array', items: { type: 'object', properties: { name: str, ...sizes, stat: { type: 'boolean' } } } },
                   config: devices,

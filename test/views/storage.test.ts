@@ -46,8 +46,8 @@ describe('storage (storagecluster, blockdevice)', function () {
     await eventually(
       async () =>
         expect(await blockdevices()).to.deep.equal([
-          { id: workers[0], nodeName: workers[0], blockDevices: [{ name: '/dev/sdb', size: '100Gi', usedBy: '' }, { name: '/dev/sdc', size: '50Gi', usedBy: '' }] },
-          { id: workers[1], nodeName: workers[1], blockDevices: [{ name: '/dev/vdb', size: '20Gi', usedBy: '' }] },
+          { id: workers[0], nodeName: workers[0], blockDevices: [{ name: '/dev/sdb', size: '100Gi', usable: true, reason: '', usedBy: '' }, { name: '/dev/sdc', size: '50Gi', usable: true, reason: '', usedBy: '' }] },
+          { id: workers[1], nodeName: workers[1], blockDevices: [{ name: '/dev/vdb', size: '20Gi', usable: true, reason: '', usedBy: '' }] },
         ]),
       { within: 1000 },
     );
@@ -109,7 +109,9 @@ describe('storage (storagecluster, blockdevice)', function () {
         name: 'lvm',
         storageType: 'lvm',
         hosts: [workers[0]],
+        devices: {},
         phase: 'WaitingForOperator',
+        message: '',
         size: '',
         usedSize: '',
         freeSize: '',
