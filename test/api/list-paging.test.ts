@@ -60,10 +60,17 @@ describe('lists: ETag from the cache version, limit/continue pages, compression'
   });
 
   it('answers 304 while nothing in the cluster changed, and the new list once something did', async () => {
-    const first = await env.api('GET', pods);
-    const etag = first.headers.get('etag')!;
-    const again = await env.api('GET', pods, { headers: { 'if-none-match': etag } });
-    expect(again.status).to.equal(304);
+    // The simulated kubelets may still be settling the pods' status: wait for a quiet cluster.
+    const { first, etag, again } = await eventually(
+      async () => {
+        const first = await env.api('GET', pods);
+        const etag = first.headers.get('etag')!;
+        const again = await env.api('GET', pods, { headers: { 'if-none-match': etag } });
+        expect(again.status).to.equal(304);
+        return { first, etag, again };
+      },
+      { within: 20_000, interval: 500 },
+    );
     expect(again.text).to.equal('');
     // Another user (another view) never gets the admin's version.
     const viewer = await env.userWith('lists-viewer', [{ namespace: ns }]);
