@@ -5,7 +5,11 @@ import { node, storageCluster } from '../views/storage-fixtures.js';
 describe('block devices from the node annotation', () => {
   it('reads the JSON list, sorted by device name', () => {
     const devices = blockDevicesOf(node('n', '[{"name":"/dev/sdc","size":"50Gi"},{"name":"/dev/sdb","size":"100Gi","model":"x"}]'));
-    expect(devices).to.deep.equal([{ name: '/dev/sdb', size: '100Gi' }, { name: '/dev/sdc', size: '50Gi' }]);
+    // An annotation without usable/reason (imported clusters, written by hand) means usable.
+    expect(devices).to.deep.equal([
+      { name: '/dev/sdb', size: '100Gi', usable: true, reason: '' },
+      { name: '/dev/sdc', size: '50Gi', usable: true, reason: '' },
+    ]);
   });
 
   it('reads no devices without the annotation, or from a malformed one', () => {
@@ -25,8 +29,8 @@ describe('block devices from the node annotation', () => {
 
   it('lists worker nodes only, by name, with the storage cluster using each device', () => {
     expect(blockDeviceView(nodes, clusters)).to.deep.equal([
-      { nodeName: 'w1', blockDevices: [{ name: '/dev/sdb', size: '100Gi', usedBy: 'lvm' }] },
-      { nodeName: 'w2', blockDevices: [{ name: '/dev/vdb', size: '20Gi', usedBy: '' }] },
+      { nodeName: 'w1', blockDevices: [{ name: '/dev/sdb', size: '100Gi', usable: true, reason: '', usedBy: 'lvm' }] },
+      { nodeName: 'w2', blockDevices: [{ name: '/dev/vdb', size: '20Gi', usable: true, reason: '', usedBy: '' }] },
       { nodeName: 'w3', blockDevices: [] },
     ]);
   });

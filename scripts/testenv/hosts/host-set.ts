@@ -193,7 +193,7 @@ export async function destroyHosts(name: string): Promise<void> {
       const host = layout.host(node.name);
       await removeHostNamespaces(host);
       await removeHostNetwork(state, node, host);
-      removeCgroups(hostCgroupParent(node.name));
+      await removeCgroups(hostCgroupParent(node.name));
     }
     await removeBridge(state);
     await releaseSubnetIndex(state.subnetIndex, layout.statePath);
@@ -286,17 +286,31 @@ function ensureCgroups(name: string): void {
   }
 }
 
-/** Removes the host's cgroup (its containers' parent) from every v1 hierarchy, deepest first. */
-function removeCgroups(name: string): void {
+/**
+ * Removes the host's cgroup (its containers' parent) from every v1 hierarchy, deepest first.
+ * A pod cgroup the kubelet made may still hold a dying process, or be busy for a moment after
+ * its last one left (EBUSY): whatever is still inside is this host's, so it is killed, and the
+ * removal retried for a few seconds.
+ */
+async function removeCgroups(name: string): Promise<void> {
   const root = '/sys/fs/cgroup';
   if (!existsSync(root)) return;
-  const removeTree = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeTree(join(dir, entry.name));
-    rmdirSync(dir);
+  const removeTree = async (dir: string): Promise<void> => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) await removeTree(join(dir, entry.name));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmdirSync(dir);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 50) throw error;
+        for (const pid of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) signal(Number(pid), 'SIGKILL');
+        await sleep(100);
+      }
+    }
   };
   for (const hierarchy of readdirSync(root)) {
     const dir = join(root, hierarchy, name);
-    if (existsSync(dir)) removeTree(dir);
+    if (existsSync(dir)) await removeTree(dir);
   }
 }
 
