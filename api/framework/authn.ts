@@ -79,7 +79,7 @@ export async function authenticateCredentials(request: CredentialSource, users: 
 
 /** 403 unless `request` comes from a page of zcloud's own origin (Origin, else Referer). */
 export function requireSameOrigin(request: CredentialSource): void {
-  const origin = header(request.headers, 'origin') ?? originOfUrl(header(request.headers, 'referer'));
+  const origin = pageOrigin(request);
   if (origin !== request.selfOrigin) {
     throw new ForbiddenError(`a session request must come from ${request.selfOrigin} (Origin or Referer), not ${origin ?? 'an unknown page'}`);
   }
@@ -93,7 +93,7 @@ export function requireSameOrigin(request: CredentialSource): void {
  */
 export function refuseCrossSite(request: CredentialSource): void {
   const fetchSite = header(request.headers, 'sec-fetch-site');
-  const origin = header(request.headers, 'origin') ?? originOfUrl(header(request.headers, 'referer'));
+  const origin = pageOrigin(request);
   const foreignOrigin = origin !== undefined && origin !== request.selfOrigin;
   if (foreignOrigin || (fetchSite !== undefined && fetchSite !== 'same-origin' && fetchSite !== 'none')) {
     throw new ForbiddenError(`a session request must come from ${request.selfOrigin}, not ${origin ?? `a ${fetchSite} page`}`);
@@ -107,6 +107,11 @@ export function requireSessionWrite(request: CredentialSource): void {
   if (!/^application\/json\s*(;|$)/i.test(contentType)) {
     throw new ForbiddenError('a session request that changes something must be sent as Content-Type: application/json');
   }
+}
+
+/** The origin of the page that sent `request`: its Origin header, else its Referer's. */
+function pageOrigin(request: CredentialSource): string | undefined {
+  return header(request.headers, 'origin') ?? originOfUrl(header(request.headers, 'referer'));
 }
 
 function originOfUrl(url: string | undefined): string | undefined {

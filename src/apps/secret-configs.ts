@@ -34,8 +34,7 @@ export function splitSecretConfigs(form: readonly FormField[], configs: Record<s
 
 /**
  * Writes the Secret of `application`'s password values before its Application exists, so the
- * controller never installs without them. A Secret of that name left by an earlier application
- * (its garbage collection not done yet) is replaced.
+ * controller never installs without them (replacing one of that name, see replaceSecret).
  */
 export async function writeSecretConfigs(runtime: ClusterRuntime, namespace: string, application: string, values: Record<string, string>): Promise<string> {
   const name = secretConfigsName(application);
@@ -44,9 +43,14 @@ export async function writeSecretConfigs(runtime: ClusterRuntime, namespace: str
     type: 'Opaque',
     stringData: values,
   };
-  await runtime.client.delete('secrets', namespace, name).catch(ignoreNotFound);
-  await runtime.client.create('secrets', secret);
+  await replaceSecret(runtime, secret);
   return name;
+}
+
+/** Creates `secret`, first deleting one of its name left by an earlier application (its garbage collection not done yet). */
+export async function replaceSecret(runtime: ClusterRuntime, secret: SecretObject): Promise<void> {
+  await runtime.client.delete('secrets', secret.metadata.namespace, secret.metadata.name).catch(ignoreNotFound);
+  await runtime.client.create('secrets', secret);
 }
 
 /** Why an application's password values cannot be read yet; the controller waits on it. */

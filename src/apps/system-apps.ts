@@ -5,7 +5,7 @@ import type { IngressObject, SecretObject } from '../kube/objects.js';
 import { APPLICATION_FINALIZER, ensureApplicationCache, type ApplicationObject } from './application-crd.js';
 import type { ChartCatalog } from './chart-catalog.js';
 import { valuesFromConfigs } from './chart-form.js';
-import { splitSecretConfigs, writeSecretConfigs } from './secret-configs.js';
+import { replaceSecret, splitSecretConfigs, writeSecretConfigs } from './secret-configs.js';
 
 /** Where zcloud installs the applications of its system charts in each cluster. */
 export const SYSTEM_NAMESPACE = 'zcloud-system';
@@ -77,9 +77,7 @@ export async function createSystemApp(runtime: ClusterRuntime, catalog: ChartCat
     type: 'Opaque',
     stringData: { adminPassword: input.adminPassword || randomBytes(24).toString('base64url') },
   };
-  // A Secret left by an earlier system app of this name (its GC not done yet) is replaced.
-  await runtime.client.delete('secrets', SYSTEM_NAMESPACE, secret.metadata.name).catch(ignoreNotFound);
-  await runtime.client.create('secrets', secret);
+  await replaceSecret(runtime, secret);
   return created;
 }
 
