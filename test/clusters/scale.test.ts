@@ -37,7 +37,7 @@ describe('clusters: a cache of 20k objects', function () {
     }
     console.log(`      created ${COUNT} ConfigMaps in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     // Imported after the objects exist: the first LIST arrives in pages of 500.
-    env = await importedCluster(NAME);
+    env = await importedCluster(NAME, { ownCluster: true });
   });
   after(() => env?.close());
 

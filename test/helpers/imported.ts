@@ -1,3 +1,4 @@
+import { CoreV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { eventually, testCluster, type TestCluster, type TestClusterOptions } from './world.js';
 import { API, sha1, startTestZcloud, type HttpResult, type RequestOptions, type TestZcloud, type TestZcloudOptions } from './zcloud.js';
@@ -16,22 +17,39 @@ export interface ImportedCluster {
   api<T = any>(method: string, path: string, options?: RequestOptions): Promise<HttpResult<T>>;
   /** Creates a normal user with these projects and returns its token. */
   userWith(name: string, projects: Array<{ cluster?: string; namespace: string }>): Promise<string>;
-  /** Stops zcloud, then destroys the test cluster: a suite's cluster lives only as long as the suite. */
+  /**
+   * Stops zcloud. A suite's own cluster is then destroyed; on the shared cluster, the
+   * namespaces the suite made are deleted instead.
+   */
   close(): Promise<void>;
 }
 
 export interface ImportOptions {
+  /**
+   * The suite stops or restarts the cluster, changes it for every namespace or needs
+   * particular nodes: it gets a cluster of its own, destroyed by `close`. Implied by `cluster`.
+   */
+  ownCluster?: boolean;
   cluster?: TestClusterOptions;
   zcloud?: TestZcloudOptions;
 }
 
 /**
- * Starts (or reuses) test cluster `name`, starts zcloud and imports the cluster through the API
- * as an operator would, then waits until it is Running. Call `close` in `after`: it also
- * destroys the cluster, so a full test run never keeps more clusters than suites running.
+ * The test cluster that suites without `ownCluster` import, each under its own zcloud name.
+ * Starting a cluster costs ~15-20 s, so one for some thirty suites keeps `npm test` short.
+ * The root hook stops it after the run.
+ */
+export const sharedImportCluster = 'api-shared';
+
+/**
+ * Starts zcloud and imports a real test cluster through the API under `name`, as an operator
+ * would, then waits until it is Running. The cluster is the shared one unless the suite asks
+ * for its own. Call `close` in `after`.
  */
 export async function importedCluster(name: string, options: ImportOptions = {}): Promise<ImportedCluster> {
-  const cluster = await testCluster(name, options.cluster);
+  const own = options.ownCluster === true || options.cluster !== undefined;
+  const cluster = await testCluster(own ? name : sharedImportCluster, options.cluster);
+  const namespacesBefore = own ? new Set<string>() : await namespaceNames(cluster);
   const zcloud = await startTestZcloud({
     ...options.zcloud,
     env: { ZCLOUD_HEALTH_INTERVAL: '1s', ...options.zcloud?.env },
@@ -63,8 +81,25 @@ export async function importedCluster(name: string, options: ImportOptions = {})
       try {
         await zcloud.close();
       } finally {
-        await cluster.destroy();
+        if (own) await cluster.destroy();
+        else await deleteNamespacesSince(cluster, namespacesBefore);
       }
     },
   };
+}
+
+async function namespaceNames(cluster: TestCluster): Promise<Set<string>> {
+  const list = await cluster.kc.makeApiClient(CoreV1Api).listNamespace();
+  return new Set(list.items.map((ns) => ns.metadata!.name!));
+}
+
+/**
+ * Deletes the namespaces a suite made on the shared cluster, so later suites do not carry
+ * its pods. Not awaited to the end: the namespace controller finishes in the background.
+ */
+async function deleteNamespacesSince(cluster: TestCluster, before: Set<string>): Promise<void> {
+  const core = cluster.kc.makeApiClient(CoreV1Api);
+  for (const name of await namespaceNames(cluster)) {
+    if (!before.has(name)) await core.deleteNamespace({ name }).catch(() => undefined);
+  }
 }

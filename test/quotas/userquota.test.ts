@@ -40,7 +40,7 @@ describe('userquota: requests, approval and the reconciler', function () {
   before(async () => {
     // A long health interval: an apiserver stopped in a test stays "Running" to zcloud for a
     // while, so an approval can land on a cluster that is in fact down.
-    env = await importedCluster(CLUSTER, { zcloud: { env: { ZCLOUD_HEALTH_INTERVAL: '30s' } } });
+    env = await importedCluster(CLUSTER, { ownCluster: true, zcloud: { env: { ZCLOUD_HEALTH_INTERVAL: '30s' } } });
     core = env.cluster.kc.makeApiClient(CoreV1Api);
     ann = await env.userWith('ann', []);
     bob = await env.userWith('bob', []);
