@@ -26,8 +26,9 @@ export interface ImportedCluster {
 
 export interface ImportOptions {
   /**
-   * The suite stops or restarts the cluster, changes it for every namespace or needs
-   * particular nodes: it gets a cluster of its own, destroyed by `close`. Implied by `cluster`.
+   * The suite needs particular nodes or leaves the cluster changed for others (a component
+   * stopped outside a `finally` that starts it again, the cluster filled, ...): it gets a
+   * cluster of its own, destroyed by `close`. Implied by `cluster`.
    */
   ownCluster?: boolean;
   cluster?: TestClusterOptions;

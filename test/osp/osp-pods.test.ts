@@ -1,13 +1,15 @@
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import yaml from 'js-yaml';
-import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
-import { API, sha1, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
+import { importedCluster, type ImportedCluster } from '../helpers/imported.js';
+import { eventually, freshNamespace, type TestCluster } from '../helpers/world.js';
+import { API, sha1, type TestZcloud } from '../helpers/zcloud.js';
 
 const NAME = 'osp-pods';
 
 describe('OSP API: pods from the cluster caches', function () {
   this.timeout(180_000);
+  let env: ImportedCluster;
   let cluster: TestCluster;
   let zcloud: TestZcloud;
   let admin: string;
@@ -17,13 +19,12 @@ describe('OSP API: pods from the cluster caches', function () {
   const osp = (path: string, token = admin) => zcloud.request('GET', `/osp/api${path}`, { token });
 
   before(async () => {
-    cluster = await testCluster(NAME);
+    env = await importedCluster(NAME);
+    ({ cluster, zcloud } = env);
     namespace = await freshNamespace(cluster.kc, 'web');
     other = await freshNamespace(cluster.kc, 'other');
-    zcloud = await startTestZcloud({ env: { ZCLOUD_HEALTH_INTERVAL: '1s' } });
     admin = (await zcloud.request('POST', '/osp/api/login', { body: { name: 'admin', password: 'zcloud' } })).body.data.token;
-    const zadmin = await zcloud.adminToken();
-    await zcloud.request('POST', `${API}/clusters`, { token: zadmin, body: { name: NAME, kubeconfig: cluster.kubeconfig } });
+    const zadmin = env.admin;
     await zcloud.request('POST', `${API}/users`, {
       token: zadmin,
       body: { name: 'webdev', password: sha1('webdev-pw'), projects: [{ cluster: NAME, namespace: other }] },
@@ -55,10 +56,7 @@ describe('OSP API: pods from the cluster caches', function () {
       { within: 60_000, interval: 250 },
     );
   });
-  after(async () => {
-    await zcloud?.close();
-    await cluster?.destroy();
-  });
+  after(() => env?.close());
 
   it("lists a Deployment's pods with kubectl-style status, owner, containers and node", async () => {
     const res = await osp(`/pods/${NAME}?namespace=${namespace}`);

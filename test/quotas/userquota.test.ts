@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { importedCluster, type ImportedCluster } from '../helpers/imported.js';
 import { parseExposition, valueOf } from '../helpers/metrics.js';
 import { eventually } from '../helpers/world.js';
-import { API, sha1, startTestZcloud } from '../helpers/zcloud.js';
+import { API, sha1, startTestZcloud, type TestZcloud } from '../helpers/zcloud.js';
 
 const CLUSTER = 'uq-main';
 const URL = `${API}/userquotas`;
@@ -40,7 +40,7 @@ describe('userquota: requests, approval and the reconciler', function () {
   before(async () => {
     // A long health interval: an apiserver stopped in a test stays "Running" to zcloud for a
     // while, so an approval can land on a cluster that is in fact down.
-    env = await importedCluster(CLUSTER, { ownCluster: true, zcloud: { env: { ZCLOUD_HEALTH_INTERVAL: '30s' } } });
+    env = await importedCluster(CLUSTER, { zcloud: { env: { ZCLOUD_HEALTH_INTERVAL: '30s' } } });
     core = env.cluster.kc.makeApiClient(CoreV1Api);
     ann = await env.userWith('ann', []);
     bob = await env.userWith('bob', []);
@@ -222,12 +222,13 @@ describe('userquota: requests, approval and the reconciler', function () {
     await env.api('POST', URL, { token: bob, body: request('team-restart') });
     await env.api('POST', URL, { token: bob, body: request('team-refused') });
     await env.cluster.stopComponent('kube-apiserver');
-    const approval = await env.api('POST', `${URL}/team-restart?action=approval`, { body: { clusterName: CLUSTER } });
-    expect(approval.status).to.equal(200);
-    const dataDir = env.zcloud.dataDir;
-    await env.zcloud.close();
-    const zcloud = await startTestZcloud({ dataDir, env: { ZCLOUD_HEALTH_INTERVAL: '1s' } });
+    let restarted: TestZcloud | undefined;
     try {
+      const approval = await env.api('POST', `${URL}/team-restart?action=approval`, { body: { clusterName: CLUSTER } });
+      expect(approval.status, approval.text).to.equal(200);
+      const dataDir = env.zcloud.dataDir;
+      await env.zcloud.close();
+      const zcloud = (restarted = await startTestZcloud({ dataDir, env: { ZCLOUD_HEALTH_INTERVAL: '1s' } }));
       const admin = await zcloud.adminToken();
       await eventually(async () => expect((await zcloud.request('GET', `${API}/clusters/${CLUSTER}`, { token: admin })).body.status).to.equal('Unreachable'), {
         within: 30_000,
@@ -251,7 +252,7 @@ describe('userquota: requests, approval and the reconciler', function () {
       expect((await zcloud.request('GET', `${API}/users/bob`, { token: bobToken })).body.projects).to.deep.include({ cluster: CLUSTER, namespace: 'team-restart' });
     } finally {
       await env.cluster.start();
-      await zcloud.close();
+      await restarted?.close();
     }
   });
 
