@@ -1,6 +1,6 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { eventually, testCluster, type TestCluster, type TestClusterOptions } from './world.js';
+import { eventually, sharedTestCluster, testCluster, type TestCluster, type TestClusterOptions } from './world.js';
 import { API, sha1, startTestZcloud, type HttpResult, type RequestOptions, type TestZcloud, type TestZcloudOptions } from './zcloud.js';
 
 /** A zcloud with one real test cluster imported and Running: what most resource suites need. */
@@ -35,12 +35,6 @@ export interface ImportOptions {
   zcloud?: TestZcloudOptions;
 }
 
-/**
- * The test cluster that suites without `ownCluster` import, each under its own zcloud name.
- * Starting a cluster costs ~15-20 s, so one for some thirty suites keeps `npm test` short.
- * The root hook stops it after the run.
- */
-export const sharedImportCluster = 'api-shared';
 
 /**
  * Starts zcloud and imports a real test cluster through the API under `name`, as an operator
@@ -49,7 +43,7 @@ export const sharedImportCluster = 'api-shared';
  */
 export async function importedCluster(name: string, options: ImportOptions = {}): Promise<ImportedCluster> {
   const own = options.ownCluster === true || options.cluster !== undefined;
-  const cluster = await testCluster(own ? name : sharedImportCluster, options.cluster);
+  const cluster = await testCluster(own ? name : sharedTestCluster, options.cluster);
   const namespacesBefore = own ? new Set<string>() : await namespaceNames(cluster);
   const zcloud = await startTestZcloud({
     ...options.zcloud,

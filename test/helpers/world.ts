@@ -50,6 +50,13 @@ export interface TestCluster {
   destroy(): Promise<void>;
 }
 
+/**
+ * The cluster most suites share (each in its own namespaces, or through its own zcloud import):
+ * a cluster start costs ~15-20 s, so one for some forty suites keeps `npm test` short. Suites
+ * must not stop it without starting it again in `finally`, nor destroy it.
+ */
+export const sharedTestCluster = 'shared';
+
 /** Clusters this process brought up, by name: each starts once per test run. */
 const clusters = new Map<string, Promise<TestCluster>>();
 /** Every cluster this run tried to start and has not destroyed: what the root hook stops. */

@@ -1,9 +1,11 @@
+import { sharedTestCluster } from '../helpers/world.js';
+
 /**
  * The clusters of the test world's own suites, prefixed `testenv-` so that no other suite
  * starts or stops them by accident.
  */
-/** Shared by the suites that neither stop nor destroy it. */
-export const mainCluster = 'testenv-main';
+/** The run's shared cluster (see `sharedTestCluster`): the test world's suites check it too. */
+export const mainCluster = sharedTestCluster;
 /** The second cluster of the independence test, one node. */
 export const otherCluster = 'testenv-other';
 /** Stopped, restarted and destroyed by the lifecycle tests. */

@@ -1,6 +1,6 @@
 import { ApiextensionsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { eventually, testCluster, type TestCluster } from '../helpers/world.js';
+import { eventually, sharedTestCluster, testCluster, type TestCluster } from '../helpers/world.js';
 
 /**
  * Kubernetes 1.20 vendors reflect2 1.0.1, which crashes under Go >= 1.18 when a custom resource
@@ -11,9 +11,9 @@ describe('test world: custom resources', function () {
   let cluster: TestCluster;
 
   before(async () => {
-    cluster = await testCluster('testenv-crd');
+    cluster = await testCluster(sharedTestCluster);
   });
-  after(() => cluster?.destroy());
+  after(() => cluster?.kc.makeApiClient(ApiextensionsV1Api).deleteCustomResourceDefinition({ name: 'widgets.example.test' }));
 
   it('creates, reads and lists a custom resource without the apiserver dying', async () => {
     const crds = cluster.kc.makeApiClient(ApiextensionsV1Api);
