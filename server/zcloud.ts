@@ -10,6 +10,7 @@ import { blockDeviceDiscoveryController, blockDeviceScanSchedule } from '../cont
 import { clusterHealthController } from '../controllers/cluster-health.js';
 import { clusterStatusController } from '../controllers/cluster-status.js';
 import { clusterProvisioningController } from '../controllers/cluster-provisioning.js';
+import { clusterShellSweeper } from '../controllers/cluster-shell-sweeper.js';
 import { configReloadController } from '../controllers/config-reload.js';
 import { lvmProvisionerController } from '../controllers/lvm-provisioner.js';
 import { storageClusterController } from '../controllers/storage-cluster.js';
@@ -41,6 +42,7 @@ import { ProvisioningMaintenance } from '../src/provisioning/maintenance.js';
 import { ProvisioningLog } from '../src/provisioning/provisioning-log.js';
 import { openStore } from '../src/store/open-store.js';
 import type { StoreDef } from '../src/store/store.js';
+import { clusterShellLeaseMs } from '../src/streaming/cluster-shell.js';
 import { UserService, usersCollection } from '../src/users.js';
 
 /** Every collection and log zcloud stores; all are validated when the store opens. */
@@ -133,6 +135,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     };
     controller(clusterHealthController({ clusters, logger, intervalMs: config.healthIntervalMs, metrics }), 'every-replica');
     controller(configReloadController({ clusters, logger }));
+    controller(clusterShellSweeper({ clusters, logger, leaseMs: clusterShellLeaseMs(config.shellIdleLimitMs) }));
     // What kubectl users see: status on the store's own objects, or (file store) on mirrors in the home cluster.
     const mirrorHttp = !opened.kubernetes && inCluster ? new KubeHttp(inClusterKubeConfig(inCluster)) : undefined;
     if (mirrorHttp) manager.add('caches', { name: 'status-mirror-connection', start: async (signal) => (await untilAborted(signal), mirrorHttp.close()) });

@@ -5,7 +5,7 @@ import type { Logger } from '../../src/logger.js';
 import { followContainerLog } from '../../src/kube/container-log.js';
 import { translateKubeError } from '../../src/kube/kube-errors.js';
 import { openTerminal } from '../../src/kube/pod-exec.js';
-import { createClusterShell, removeClusterShell } from '../../src/streaming/cluster-shell.js';
+import { clusterShellLeaseMs, createClusterShell, removeClusterShell, renewClusterShell } from '../../src/streaming/cluster-shell.js';
 import { CONTAINER_PATH, containerTarget } from './container-target.js';
 import type { StreamEndpoint } from './gateway.js';
 import { closeReason, CLOSE_CODES } from './stream-socket.js';
@@ -75,7 +75,9 @@ export function podShellStream(clusters: ClusterManager, options: ShellOptions):
  * `/clusters/{cluster}/shell`: admin's kubectl shell. A pod with a ServiceAccount bound to
  * cluster-admin is made in the cluster when the size frame comes, and deleted (with the account
  * and binding) when the socket closes, whatever closed it: the client, the idle limit, zcloud
- * stopping (whose stop waits for the deletes, see `drain`).
+ * stopping (whose stop waits for the deletes, see `drain`). While the socket is open the shell's
+ * lease is renewed, so that a zcloud killed with shells open leaves nothing for long: the
+ * cluster-shell sweeper deletes a shell whose lease ran out.
  */
 export function clusterShellStream(clusters: ClusterManager, options: ShellOptions): StreamEndpoint {
   /** Every session until its objects are deleted after its socket closed. */
@@ -89,15 +91,23 @@ export function clusterShellStream(clusters: ClusterManager, options: ShellOptio
       const runtime = clusters.requireAvailable(params.cluster!);
       if (!user.isAdmin) throw new ForbiddenError('only admin may open a cluster shell');
       let made: Awaited<ReturnType<typeof createClusterShell>> | undefined;
+      let renewal: NodeJS.Timeout | undefined;
+      const leaseMs = clusterShellLeaseMs(options.idleLimitMs);
+      const renew = (): void => {
+        if (!made) return;
+        renewClusterShell(runtime.http, made, leaseMs).catch((err: unknown) => options.logger.warn('cluster shell lease not renewed', { cluster: params.cluster, error: (err as Error).message }));
+      };
       return (socket) => {
         const session = bridgeTerminal(socket, {
           open: async (size, onOutput) => {
-            made = await createClusterShell(runtime.http, { user: user.name, clusterRole: 'cluster-admin', image: options.kubectlImage });
+            made = await createClusterShell(runtime.http, { user: user.name, clusterRole: 'cluster-admin', image: options.kubectlImage, leaseMs });
+            renewal = setInterval(renew, leaseMs / 3);
             return openTerminal(runtime.http.kubeConfig, made.container, SHELL_COMMAND, size, onOutput);
           },
           idleLimitMs: options.idleLimitMs,
           logger: options.logger,
           cleanUp: async () => {
+            clearInterval(renewal);
             if (made) await removeClusterShell(runtime.http, made);
           },
         });

@@ -4,6 +4,8 @@ import { CLUSTER_SHELL_LABEL } from '../../src/streaming/cluster-shell.js';
 import { importedCluster, type ImportedCluster } from '../helpers/imported.js';
 import { openSocket, upgradeStatus, wsBase, WS, type TestSocket } from '../helpers/streams.js';
 import { eventually, freshNamespace } from '../helpers/world.js';
+import { API, sha1, tempDir } from '../helpers/zcloud.js';
+import { callZcloud, killStartedProcesses, loginAt, startZcloudProcess } from '../helpers/zcloud-process.js';
 
 /** A simulated container writes `<ISO time> <container> line <n>` every second (scripts/testenv/simulator/container-log.ts). */
 function parseLine(frame: string): { time: number; container: string; n: number } {
@@ -47,7 +49,10 @@ describe('container log and shells', function () {
   afterEach(async () => {
     await Promise.all(sockets.splice(0).map((s) => s.close()));
   });
-  after(() => env?.close());
+  after(async () => {
+    await killStartedProcesses();
+    await env?.close();
+  });
 
   it('refuses before the upgrade: no token 401, a user outside the namespace 403, an unknown pod 404', async () => {
     await runningPod(theirs, 'guarded');
@@ -139,6 +144,36 @@ describe('container log and shells', function () {
     const closed = await Promise.race([socket.closed, new Promise((resolve) => setTimeout(() => resolve('still open'), 20_000))]);
     expect(closed).to.deep.include({ code: 4012 });
     await eventually(async () => expect((await core.listNamespacedPod({ namespace: 'zcloud-system', labelSelector: CLUSTER_SHELL_LABEL })).items).to.have.length(0), { within: 10_000, interval: 250 });
+  });
+
+  it("deletes a cluster shell left by a zcloud killed with -9 once the shell's lease runs out (here the 4 s idle limit)", async () => {
+    const rbac = env.cluster.kc.makeApiClient(RbacAuthorizationV1Api);
+    const shellObjects = async () => ({
+      pods: (await core.listNamespacedPod({ namespace: 'zcloud-system', labelSelector: CLUSTER_SHELL_LABEL })).items.length,
+      accounts: (await core.listNamespacedServiceAccount({ namespace: 'zcloud-system', labelSelector: CLUSTER_SHELL_LABEL })).items.length,
+      bindings: (await rbac.listClusterRoleBinding({ labelSelector: CLUSTER_SHELL_LABEL })).items.length,
+    });
+    const processEnv = { ZCLOUD_DATA_DIR: tempDir(), ZCLOUD_KUBECTL_IMAGE: 'busybox:1.35', ZCLOUD_SHELL_IDLE_LIMIT: '4s', ZCLOUD_HEALTH_INTERVAL: '1s' };
+    const first = await startZcloudProcess({ env: processEnv });
+    const token = await loginAt(first.url, 'admin', sha1('zcloud'));
+    expect((await callZcloud(first.url, 'POST', `${API}/clusters`, token, { name: 'sh-killed', kubeconfig: env.cluster.kubeconfig })).status).to.equal(201);
+    await eventually(async () => expect((await callZcloud(first.url, 'GET', `${API}/clusters/sh-killed`, token)).body.status).to.equal('Running'), { within: 30_000, interval: 200 });
+    const shell = await openSocket(`${wsBase(first.url)}${WS}/clusters/sh-killed/shell?token=${token}`);
+    sockets.push(shell);
+    shell.ws.send(JSON.stringify({ cols: 80, rows: 24 }));
+    shell.ws.send('echo alive\n');
+    await shell.until(() => /\r?\nalive\r?\n/.test(output(shell)), 30_000);
+
+    await first.kill9();
+    expect(await shellObjects(), 'nothing removed them at the kill').to.deep.equal({ pods: 1, accounts: 1, bindings: 1 });
+    // zcloud back on the same data: its sweeper reads the shells at attach and deletes this one once
+    // its lease has ended (the suite's zcloud, serving the same cluster, may get there first).
+    const second = await startZcloudProcess({ env: processEnv });
+    try {
+      await eventually(async () => expect(await shellObjects()).to.deep.equal({ pods: 0, accounts: 0, bindings: 0 }), { within: 30_000, interval: 500 });
+    } finally {
+      await second.stop();
+    }
   });
 
   // Last: it stops zcloud.
