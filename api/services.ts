@@ -19,6 +19,4 @@ export interface ApiServices {
   catalog: ChartCatalog;
   /** The provisioning log of each provisioned cluster (zkelog). */
   provisioningLog: ProvisioningLog;
-  /** Queues a discovery of a provisioned cluster's block devices; absent where no discovery runs. */
-  requestBlockDeviceDiscovery?: (cluster: string) => void;
 }

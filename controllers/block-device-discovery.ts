@@ -7,7 +7,7 @@ import type { Logger } from '../src/logger.js';
 import { untilAborted, type Runnable } from '../src/manager.js';
 import { onProvisionedHost } from '../src/provisioning/host-session.js';
 import type { ProvisioningJournalStore } from '../src/provisioning/journal-store.js';
-import { BLOCK_DEVICES_ANNOTATION } from '../src/storage/block-devices.js';
+import { BLOCK_DEVICES_ANNOTATION, DISCOVERY_SERVED_ANNOTATION, pendingDiscoveryRequest } from '../src/storage/block-devices.js';
 import { discoverBlockDevices } from '../src/storage/discovery.js';
 
 export interface BlockDeviceDiscoveryOptions {
@@ -39,8 +39,9 @@ export const NOT_YET_MS = 5_000;
  * Discovers the block devices of every host of a provisioned cluster over SSH (key = cluster
  * name) and writes them into each node's `storage.zcloud.cn/blockdevices` annotation, which the
  * blockdevices API reads from the cache like any node field. Runs when the cluster attaches, when
- * a node of it appears without the annotation (the kubelet just registered), when the API asks
- * (`requestDiscovery`) and on the scan schedule. A host that cannot be reached keeps its last
+ * a node of it appears without the annotation (the kubelet just registered), when a node carries
+ * a discovery request not served yet (the API's `discover` action, on any replica) and on the
+ * scan schedule. A host that cannot be reached keeps its last
  * report; the reconcile fails (retried with backoff) naming it.
  */
 export class BlockDeviceDiscoveryReconciler implements Reconciler {
@@ -65,9 +66,13 @@ export class BlockDeviceDiscoveryReconciler implements Reconciler {
           discoverBlockDevices(docker, call),
         );
         const annotation = JSON.stringify(devices.map((d) => ({ name: d.name, size: formatBytes(d.size), usable: d.usable, reason: d.reason })));
-        if (current.metadata.annotations?.[BLOCK_DEVICES_ANNOTATION] !== annotation) {
-          await runtime.client.mergePatch('nodes', undefined, node.name, { metadata: { annotations: { [BLOCK_DEVICES_ANNOTATION]: annotation } } });
-        }
+        // The request read before this scan is served by it; one made meanwhile stays pending.
+        const request = pendingDiscoveryRequest(current);
+        const changes = {
+          ...(current.metadata.annotations?.[BLOCK_DEVICES_ANNOTATION] !== annotation ? { [BLOCK_DEVICES_ANNOTATION]: annotation } : {}),
+          ...(request !== undefined ? { [DISCOVERY_SERVED_ANNOTATION]: request } : {}),
+        };
+        if (Object.keys(changes).length) await runtime.client.mergePatch('nodes', undefined, node.name, { metadata: { annotations: changes } });
       } catch (err) {
         if (signal.aborted) return {};
         failures.push((err as Error).message);
@@ -88,8 +93,10 @@ export function blockDeviceDiscoveryController(options: BlockDeviceDiscoveryOpti
     reconciler: new BlockDeviceDiscoveryReconciler(options),
     watch: (on) => {
       on.clusters((event, cluster) => (event === 'attached' ? provisioned(cluster) : undefined));
-      // Only a node without a report: heartbeats must not cost an SSH round each.
-      on.objects('nodes', (cluster, node) => (node.metadata.annotations?.[BLOCK_DEVICES_ANNOTATION] === undefined ? provisioned(cluster) : undefined));
+      // Only a node without a report or with a request: heartbeats must not cost an SSH round each.
+      on.objects('nodes', (cluster, node) =>
+        node.metadata.annotations?.[BLOCK_DEVICES_ANNOTATION] === undefined || pendingDiscoveryRequest(node) !== undefined ? provisioned(cluster) : undefined,
+      );
       on.initial(async () => {
         await options.clusters.loaded;
         return options.clusters.list().flatMap((runtime) => provisioned(runtime.name) ?? []);

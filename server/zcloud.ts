@@ -177,7 +177,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     }
 
     const quotas = new UserQuotaService(store, clusters, users, (id) => quotaController.enqueue(id));
-    const services: ApiServices = { config, logger, users, audit, clusters, quotas, catalog, provisioningLog, requestBlockDeviceDiscovery: (name) => discovery.enqueue(name) };
+    const services: ApiServices = { config, logger, users, audit, clusters, quotas, catalog, provisioningLog };
     const metricsServer = config.metricsPort !== undefined ? new HttpServer(createMetricsApp(metrics, services), config.metricsPort, config.listenHost, 'metrics-http') : undefined;
     const app = createApp({ services, isReady: () => manager.ready, metrics, metricsOnOwnPort: metricsServer !== undefined });
     const streams = createStreamGateway({ services, metrics, provisioningLog });

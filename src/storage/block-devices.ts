@@ -12,6 +12,20 @@ import type { StorageClusterObject, StorageConfig, StorageDevice } from './stora
  */
 export const BLOCK_DEVICES_ANNOTATION = 'storage.zcloud.cn/blockdevices';
 
+/**
+ * A discovery asked for through the API (`?action=discover`), on the node: a unique value. The
+ * request travels through the cluster, so whichever replica leads runs it. Once discovery has
+ * reported after it, it copies the value into DISCOVERY_SERVED_ANNOTATION.
+ */
+export const DISCOVERY_REQUESTED_ANNOTATION = 'storage.zcloud.cn/blockdevices-requested';
+export const DISCOVERY_SERVED_ANNOTATION = 'storage.zcloud.cn/blockdevices-requested-served';
+
+/** The node's discovery request not yet served, if any. */
+export function pendingDiscoveryRequest(node: KubeObject): string | undefined {
+  const requested = node.metadata.annotations?.[DISCOVERY_REQUESTED_ANNOTATION];
+  return requested !== undefined && requested !== node.metadata.annotations?.[DISCOVERY_SERVED_ANNOTATION] ? requested : undefined;
+}
+
 const DeviceListSchema = z.array(z.object({ name: z.string().min(1), size: z.string(), usable: z.boolean().default(true), reason: z.string().default('') }));
 
 /**

@@ -184,6 +184,13 @@ describe('storage: lvm storageclusters on provisioned hosts (real hosts, real LV
       },
       { within: 30_000, interval: 1_000 },
     );
+    // The request went through the node (any replica may take it); the discovery marked it served.
+    const { core } = await kube();
+    await eventually(async () => {
+      const annotations = (await core.readNode({ name: hostName(1) })).metadata?.annotations ?? {};
+      expect(annotations['storage.zcloud.cn/blockdevices-requested']).to.be.a('string');
+      expect(annotations['storage.zcloud.cn/blockdevices-requested-served']).to.equal(annotations['storage.zcloud.cn/blockdevices-requested']);
+    }, { within: 30_000, interval: 1_000 });
   });
 
   it('refuses ceph, a mounted device and an unknown device (422) before touching any host', async () => {
