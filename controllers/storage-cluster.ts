@@ -2,6 +2,7 @@ import type { ClusterManager, ClusterRuntime } from '../src/clusters/cluster-man
 import type { ProvisionedClusterSpec } from '../src/clusters/provisioning-spec.js';
 import type { ControllerDefinition, Reconciler, Result } from '../src/controller.js';
 import { formatBytes } from '../src/kube/quantity.js';
+import type { PersistentVolumeObject } from '../src/kube/objects.js';
 import { ignoreNotFound } from '../src/errors.js';
 import type { Logger } from '../src/logger.js';
 import { onProvisionedHost } from '../src/provisioning/host-session.js';
@@ -15,13 +16,15 @@ import { LVM_PROVISIONER, LVM_STORAGE_CLASS } from './lvm-provisioner.js';
 /** Keeps a StorageCluster object until zcloud has removed its volume groups from the hosts. */
 export const VOLUME_GROUPS_FINALIZER = 'storage.zcloud.cn/volume-groups';
 
-/** How often a Running storage cluster's figures (sizes, volumes) are read again from its hosts. */
-export const STATUS_REFRESH_MS = 15_000;
-
 export interface StorageClusterControllerOptions {
   clusters: ClusterManager;
   journal: ProvisioningJournalStore;
   logger: Logger;
+  /**
+   * How often a Running storage cluster's figures (sizes, volumes) are read again from its hosts
+   * (each read runs a few one-shot containers per host), for changes made outside zcloud.
+   */
+  refreshMs: number;
   callTimeoutMs?: number;
 }
 
@@ -95,7 +98,7 @@ export class StorageClusterReconciler implements Reconciler {
     if (failures.length) return this.failed(runtime, sc, failures, signal, remaining);
     await runtime.client.mergePatchStatus('storageclusters', undefined, name, { status: { ...figures(config, groups), phase: 'Running', message: null, config: remaining } });
     await ensureStorageClass(runtime, name);
-    return { requeueAfterMs: STATUS_REFRESH_MS };
+    return { requeueAfterMs: this.options.refreshMs };
   }
 
   private async failed(runtime: ClusterRuntime, sc: StorageClusterObject, failures: string[], signal: AbortSignal, config?: StorageConfig[]): Promise<Result> {
@@ -193,10 +196,13 @@ export function storageClusterController(options: StorageClusterControllerOption
     reconciler: new StorageClusterReconciler(options),
     watch: (on) => {
       on.objects('storageclusters', (cluster, sc) => (options.clusters.provisioned(cluster) ? keyOf(cluster, sc.metadata.name) : undefined));
-      on.clusters((event, cluster) => {
-        if (event !== 'attached' || !options.clusters.provisioned(cluster)) return undefined;
-        return options.clusters.get(cluster)?.cache.informer<StorageClusterObject>('storageclusters')?.store.list().map((sc) => keyOf(cluster, sc.metadata.name));
-      });
+      const everyStorageCluster = (cluster: string): string[] | undefined =>
+        options.clusters.get(cluster)?.cache.informer<StorageClusterObject>('storageclusters')?.store.list().map((sc) => keyOf(cluster, sc.metadata.name));
+      on.clusters((event, cluster) => (event === 'attached' && options.clusters.provisioned(cluster) ? everyStorageCluster(cluster) : undefined));
+      // A volume provisioned or released changes the figures: read them now, not at the next refresh.
+      on.objects('persistentvolumes', (cluster, pv) =>
+        options.clusters.provisioned(cluster) && (pv as PersistentVolumeObject).spec?.storageClassName === LVM_STORAGE_CLASS ? everyStorageCluster(cluster) : undefined,
+      );
     },
   };
 }

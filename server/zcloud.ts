@@ -151,7 +151,7 @@ export async function startZcloud(config: Config, options: StartOptions = {}): P
     controller(applicationController({ clusters, catalog, helm, audit, logger }));
     const discovery = controller(blockDeviceDiscoveryController({ clusters, journal, logger }));
     leading.push(blockDeviceScanSchedule(config.blockDeviceScanSchedule, clusters, (name) => discovery.enqueue(name), logger));
-    controller(storageClusterController({ clusters, journal, logger }));
+    controller(storageClusterController({ clusters, journal, logger, refreshMs: config.storageRefreshMs }));
     controller(lvmProvisionerController({ clusters, journal, logger }));
     leading.push(
       new ProvisioningMaintenance({

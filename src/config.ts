@@ -213,6 +213,11 @@ export const configKeys = {
     default: '*/15 * * * *',
     doc: 'when the block devices of every host of provisioned clusters are discovered again over SSH, feeding blockdevices (cron, local time)',
   },
+  ZCLOUD_STORAGE_REFRESH_INTERVAL: {
+    schema: duration,
+    default: '2m',
+    doc: "how often a Running storage cluster's figures (sizes, volumes) are read again from its hosts, for changes made outside zcloud; volumes zcloud provisions or releases refresh them at once",
+  },
 } as const;
 
 type Keys = typeof configKeys;
@@ -257,6 +262,7 @@ export interface Config {
   homeClusterName: string;
   serviceAccountDir: string;
   blockDeviceScanSchedule: string;
+  storageRefreshMs: number;
 }
 
 const FileSchema = z.record(z.string(), z.union([z.string(), z.number()]));
@@ -334,5 +340,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     homeClusterName: parseKey('ZCLOUD_HOME_CLUSTER_NAME', raw('ZCLOUD_HOME_CLUSTER_NAME')),
     serviceAccountDir: path.resolve(parseKey('ZCLOUD_SERVICE_ACCOUNT_DIR', raw('ZCLOUD_SERVICE_ACCOUNT_DIR'))),
     blockDeviceScanSchedule: parseKey('ZCLOUD_BLOCK_DEVICE_SCAN_SCHEDULE', raw('ZCLOUD_BLOCK_DEVICE_SCAN_SCHEDULE')),
+    storageRefreshMs: parseKey('ZCLOUD_STORAGE_REFRESH_INTERVAL', raw('ZCLOUD_STORAGE_REFRESH_INTERVAL')),
   };
 }

@@ -49,7 +49,7 @@ describe('storage: lvm storageclusters on provisioned hosts (real hosts, real LV
   }
 
   async function startZcloud(): Promise<void> {
-    zcloud = await startZcloudProcess({ env: { ZCLOUD_DATA_DIR: dataDir } });
+    zcloud = await startZcloudProcess({ env: { ZCLOUD_DATA_DIR: dataDir, ZCLOUD_STORAGE_REFRESH_INTERVAL: '5s' } });
     const login = await fetch(`${zcloud.url}${API}/users/admin?action=login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: sha1('zcloud') }) });
     token = ((await login.json()) as { token: string }).token;
   }
