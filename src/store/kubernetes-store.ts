@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { openRecord, sealRecord } from './sealed-fields.js';
 import type { SecretBox } from './secret-box.js';
 import { STORE_GROUP, STORE_VERSION, storeCrd, storedKind, type StoredKind } from './store-kinds.js';
-import type { AppendLog, CollectionDef, LogDef, LogEntry, Store, StoreCollection, StoreDef } from './store.js';
+import { staleVersionError, type AppendLog, type CollectionDef, type LogDef, type LogEntry, type Store, type StoreCollection, type StoreDef, type Versioned } from './store.js';
 
 export interface KubernetesStoreOptions {
   http: KubeHttp;
@@ -231,11 +231,15 @@ class RecordObjects {
     });
   }
 
-  /** PUT guarded by `current`'s resourceVersion; throws KubeApiError 409 when someone wrote in between. */
-  async replace(id: string, current: RecordObject, value: unknown): Promise<void> {
-    await this.#http.request('PUT', `${this.#base}/${current.metadata.name}`, {
+  /**
+   * PUT guarded by `current`'s resourceVersion; throws KubeApiError 409 when someone wrote in
+   * between. Returns the new resourceVersion.
+   */
+  async replace(id: string, current: RecordObject, value: unknown): Promise<string> {
+    const stored = await this.#http.request<RecordObject>('PUT', `${this.#base}/${current.metadata.name}`, {
       body: { ...current, spec: sealRecord(this.#collection, id, value, this.#secrets) },
     });
+    return stored.metadata.resourceVersion ?? '';
   }
 
   async delete(name: string): Promise<boolean> {
@@ -279,6 +283,26 @@ class KubernetesCollection<T> implements StoreCollection<T> {
       throw err;
     }
     return structuredClone(valid);
+  }
+
+  async getVersioned(id: string): Promise<Versioned<T> | undefined> {
+    const object = await this.objects.get(id);
+    return object ? { value: this.objects.record(object).value as T, version: object.metadata.resourceVersion ?? '' } : undefined;
+  }
+
+  /** The version is the object's resourceVersion: the apiserver refuses the PUT when it moved on. */
+  async updateIf(id: string, ifVersion: string | undefined, change: (current: T) => T): Promise<Versioned<T>> {
+    const current = await this.objects.get(id);
+    if (!current) throw new NotFoundError(`${this.objects.name} ${id} not found`);
+    const read = current.metadata.resourceVersion ?? '';
+    if (ifVersion !== undefined && read !== ifVersion) throw staleVersionError(this.objects.name, id, ifVersion);
+    const next = this.objects.validate(change(this.objects.record(current).value as T)) as T;
+    try {
+      return { value: structuredClone(next), version: await this.objects.replace(id, current, next) };
+    } catch (err) {
+      if (isConflict(err)) throw staleVersionError(this.objects.name, id, read);
+      throw err;
+    }
   }
 
   async update(id: string, change: (current: T) => T): Promise<T> {

@@ -5,7 +5,7 @@ import { createLogger } from '../../src/logger.js';
 import { openKubernetesStore } from '../../src/store/kubernetes-store.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
 import { SecretBox } from '../../src/store/secret-box.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store, StoreCollection } from '../../src/store/store.js';
 import { ADMIN_DEFAULT_SHA1, usersCollection, type UserRecord } from '../../src/users.js';
 import { collections } from '../../server/zcloud.js';
 import { SESSION_COOKIE } from '../../api/framework/authn.js';
@@ -30,6 +30,34 @@ describe('kubernetes store', function () {
   };
   const listed = async (namespace: string, plural: string): Promise<{ metadata: { name: string; annotations: Record<string, string> }; spec: any }[]> =>
     ((await objects.listNamespacedCustomObject({ group: 'zcloud.cn', version: 'v1', namespace, plural })) as { items: any[] }).items;
+
+  /**
+   * Two stores with their own connections (two processes as far as the apiserver can tell),
+   * sixteen writers alternating between them, each adding project `ns-<i>` to user `name`.
+   */
+  type Change = (current: UserRecord) => UserRecord;
+  const raceOnOneUser = async (name: string, write: (users: StoreCollection<UserRecord>, change: Change) => Promise<unknown>, afterwards?: (users: StoreCollection<UserRecord>) => Promise<void>) => {
+    const namespace = await freshNamespace(cluster.kc, 'store');
+    const secrets = SecretBox.fromKey(Buffer.alloc(32, 7).toString('base64'), 'test');
+    const open = () => openKubernetesStore({ http: new KubeHttp(cluster.kc), namespace, collections: [usersCollection], secrets, logger });
+    const stores: Store[] = [await open(), await open()];
+    try {
+      const now = new Date().toISOString();
+      await stores[0]!.collection(usersCollection).create(name, { name, credential: 'scrypt$x', generation: 1, projects: [], creationTimestamp: now, updateTimestamp: now });
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 16 }, (_, i) => write(stores[i % 2]!.collection(usersCollection), (current) => ({ ...current, projects: [...current.projects, { cluster: 'c', namespace: `ns-${i}` }] }))),
+      );
+      const stored = (await stores[1]!.collection(usersCollection).getVersioned(name))!;
+      await afterwards?.(stores[0]!.collection(usersCollection));
+      return {
+        stored,
+        landed: outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [`ns-${i}`] : [])),
+        refused: outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as Error] : [])),
+      };
+    } finally {
+      for (const store of stores) await store.close();
+    }
+  };
 
   before(async () => {
     cluster = await testCluster('incluster-store');
@@ -104,28 +132,63 @@ describe('kubernetes store', function () {
   });
 
   it('loses no update when two writers change one user at once: each change lands, or fails with a conflict and leaves nothing', async () => {
+    const { stored, landed, refused } = await raceOnOneUser('bob', (users, change) => users.update('bob', change));
+    expect(stored.value.projects.map((p) => p.namespace)).to.have.members(landed);
+    for (const err of refused) expect(err.name).to.equal('ConflictError');
+    expect(landed.length).to.be.greaterThan(1);
+  });
+
+  it('two replicas PUT one user with the same If-Match: one 200, one 409; the loser re-reads, re-applies, and both changes are kept', async () => {
     const namespace = await freshNamespace(cluster.kc, 'store');
-    // Two stores with their own connections: two processes as far as the apiserver can tell.
-    const secrets = SecretBox.fromKey(Buffer.alloc(32, 7).toString('base64'), 'test');
-    const open = () => openKubernetesStore({ http: new KubeHttp(cluster.kc), namespace, collections: [usersCollection], secrets, logger });
-    const stores: Store[] = [await open(), await open()];
-    try {
-      const user: UserRecord = { name: 'bob', credential: 'scrypt$x', generation: 1, projects: [], creationTimestamp: new Date().toISOString(), updateTimestamp: new Date().toISOString() } as UserRecord;
-      await stores[0]!.collection(usersCollection).create('bob', user);
-      const outcomes = await Promise.allSettled(
-        Array.from({ length: 16 }, (_, i) =>
-          stores[i % 2]!.collection(usersCollection).update('bob', (current) => ({ ...current, projects: [...current.projects, { cluster: 'c', namespace: `ns-${i}` }] })),
-        ),
-      );
-      const stored = (await stores[1]!.collection(usersCollection).get('bob'))!;
-      const landed = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [`ns-${i}`] : []));
-      const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as Error] : []));
-      expect(stored.projects.map((p) => p.namespace)).to.have.members(landed);
-      for (const err of refused) expect(err.name).to.equal('ConflictError');
-      expect(landed.length).to.be.greaterThan(1);
-    } finally {
-      for (const store of stores) await store.close();
-    }
+    const [first, second] = [await start(storeEnv(namespace)), await start(storeEnv(namespace))];
+    const admin = await first.adminToken();
+    expect((await first.request('POST', `${API}/users`, { token: admin, body: { name: 'kim', password: sha1('kim'), projects: [] } })).status).to.equal(201);
+    const [readFirst, readSecond] = [await first.request('GET', `${API}/users/kim`, { token: admin }), await second.request('GET', `${API}/users/kim`, { token: admin })];
+    const etag = readFirst.headers.get('etag')!;
+    expect(etag).to.match(/^"\d+"$/);
+    expect(readSecond.headers.get('etag')).to.equal(etag);
+
+    // Each adds one project to what it read.
+    const put = (replica: TestZcloud, namespaceName: string, ifMatch: string, read: { projects: unknown[] }) =>
+      replica.request('PUT', `${API}/users/kim`, { token: admin, headers: { 'if-match': ifMatch }, body: { projects: [...read.projects, { cluster: 'c', namespace: namespaceName }] } });
+    const answers = await Promise.all([put(first, 'from-first', etag, readFirst.body), put(second, 'from-second', etag, readSecond.body)]);
+    expect(answers.map((a) => a.status).sort()).to.deep.equal([200, 409]);
+    const winner = answers.findIndex((a) => a.status === 200);
+    const [winnerName, loserName] = winner === 0 ? ['from-first', 'from-second'] : ['from-second', 'from-first'];
+    const loser = winner === 0 ? second : first;
+    expect(answers[1 - winner]!.body).to.include({ type: 'error', status: 409, code: 'Conflict' });
+    const afterRace = await loser.request('GET', `${API}/users/kim`, { token: admin });
+    expect(afterRace.body.projects.map((p: { namespace: string }) => p.namespace)).to.deep.equal([winnerName]);
+    expect(afterRace.headers.get('etag')).to.equal(answers[winner]!.headers.get('etag'));
+
+    const retried = await put(loser, loserName, afterRace.headers.get('etag')!, afterRace.body);
+    expect(retried.status, retried.text).to.equal(200);
+    const final = await first.request('GET', `${API}/users/kim`, { token: admin });
+    expect(final.body.projects.map((p: { namespace: string }) => p.namespace)).to.deep.equal([winnerName, loserName]);
+    const stored = (await listed(namespace, 'users')).find((u) => u.metadata.name === 'kim')!;
+    expect(stored.spec.projects.map((p: { namespace: string }) => p.namespace)).to.deep.equal([winnerName, loserName]);
+  });
+
+  it('a conditional update is never applied over a version it did not read: what landed is exactly what is stored', async () => {
+    const { stored, landed, refused } = await raceOnOneUser('lee', (users, change) => users.updateIf('lee', undefined, change));
+    expect(stored.value.projects.map((p) => p.namespace)).to.have.members(landed);
+    for (const err of refused) expect(err.name).to.equal('ConflictError');
+    // Started together, most read the same version: one writes over it, the rest are refused, not re-applied (seen: 2 landed, 14 refused).
+    expect(landed).to.not.be.empty;
+    expect(refused).to.not.be.empty;
+  });
+
+  it('a conditional update naming a version that is no longer stored writes nothing', async () => {
+    let before = '';
+    let stale: unknown;
+    let after = '';
+    await raceOnOneUser('max', (users, change) => users.update('max', change), async (users) => {
+      before = (await users.getVersioned('max'))!.version;
+      stale = await users.updateIf('max', '1', (current) => ({ ...current, projects: [] })).catch((err: Error) => err);
+      after = (await users.getVersioned('max'))!.version;
+    });
+    expect((stale as Error).name).to.equal('ConflictError');
+    expect(after).to.equal(before);
   });
 
   it('`zcloud migrate --from file --to kubernetes` copies every record and log entry', async () => {
