@@ -4,6 +4,7 @@ import { KubeHttp } from '../../src/kube/kube-http.js';
 import { createLogger } from '../../src/logger.js';
 import { openKubernetesStore } from '../../src/store/kubernetes-store.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
+import { sealRecord } from '../../src/store/sealed-fields.js';
 import { SecretBox } from '../../src/store/secret-box.js';
 import type { Store, StoreCollection } from '../../src/store/store.js';
 import { ADMIN_DEFAULT_SHA1, usersCollection, type UserRecord } from '../../src/users.js';
@@ -12,6 +13,7 @@ import { SESSION_COOKIE } from '../../api/framework/authn.js';
 import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, sha1, startTestZcloud, tempDir, type TestZcloud } from '../helpers/zcloud.js';
 import { killStartedProcesses, runZcloudToExit } from '../helpers/zcloud-process.js';
+import { kubectl } from '../helpers/kubectl.js';
 
 const logger = createLogger({ level: 'error' });
 
@@ -69,7 +71,7 @@ describe('kubernetes store', function () {
   });
   after(() => cluster?.destroy());
 
-  it('keeps users and clusters as zcloud.cn objects, the kubeconfig sealed, across restarts and replicas', async () => {
+  it('keeps users and clusters as zcloud.cn objects, the kubeconfig in a Secret the cluster object owns, across restarts and replicas', async () => {
     const namespace = await freshNamespace(cluster.kc, 'store');
     const first = await start(storeEnv(namespace));
     const admin = await first.adminToken();
@@ -80,11 +82,18 @@ describe('kubernetes store', function () {
 
     const users = await listed(namespace, 'users');
     expect(users.map((u) => u.metadata.name)).to.have.members(['admin', 'ann']);
-    const [east] = await listed(namespace, 'clusters');
-    expect(east!.metadata.name).to.equal('east');
-    // Sealed with the key in Secret zcloud-keys: neither the certificate's key nor the kubeconfig shows.
-    expect(east!.spec.source.kubeconfig).to.match(/^file-sealed:aes256gcm\.v1:/);
-    expect(JSON.stringify(east)).to.not.include('client-key-data').and.not.include(cluster.kubeconfig.slice(0, 40));
+    // What a kubectl user sees: no kubeconfig in the cluster object, sealed or not.
+    const yaml = await kubectl(cluster.kubeconfigPath, ['get', 'clusters.zcloud.cn', '-n', namespace, '-o', 'yaml']);
+    expect(yaml).to.include('name: east').and.not.include('client-key-data').and.not.include('file-sealed').and.not.include(cluster.kubeconfig.slice(0, 40));
+    const [east] = (JSON.parse(await kubectl(cluster.kubeconfigPath, ['get', 'clusters.zcloud.cn', '-n', namespace, '-o', 'json'])) as { items: { metadata: { uid: string } }[] }).items;
+    const secret = JSON.parse(await kubectl(cluster.kubeconfigPath, ['get', 'secret', 'zcloud-cluster-east', '-n', namespace, '-o', 'json'])) as {
+      type: string;
+      data: Record<string, string>;
+      metadata: { ownerReferences: { kind: string; name: string; uid: string }[] };
+    };
+    expect(secret.type).to.equal('Opaque');
+    expect(Object.values(secret.data).map((v) => Buffer.from(v, 'base64').toString('utf8'))).to.deep.equal([cluster.kubeconfig]);
+    expect(secret.metadata.ownerReferences).to.deep.include({ apiVersion: 'zcloud.cn/v1', kind: 'Cluster', name: 'east', uid: east!.metadata.uid });
 
     // A second replica on the same namespace sees the same state and accepts the first one's tokens.
     const second = await start(storeEnv(namespace));
@@ -93,8 +102,42 @@ describe('kubernetes store', function () {
     await first.close();
     await second.close();
     const restarted = await start(storeEnv(namespace));
-    const clusters = await restarted.request('GET', `${API}/clusters`, { token: await restarted.adminToken() });
+    const restartedAdmin = await restarted.adminToken();
+    const clusters = await restarted.request('GET', `${API}/clusters`, { token: restartedAdmin });
     expect(clusters.body.data.map((c: { name: string }) => c.name)).to.deep.equal(['east']);
+    await eventually(async () => expect((await restarted.request('GET', `${API}/clusters/east/namespaces/default`, { token: restartedAdmin })).status).to.equal(200), { within: 20_000, interval: 250 });
+    const kubeconfig = await restarted.request('POST', `${API}/clusters/east?action=getkubeconfig`, { token: restartedAdmin });
+    expect(kubeconfig.body.config).to.equal(cluster.kubeconfig);
+
+    expect((await restarted.request('DELETE', `${API}/clusters/east`, { token: restartedAdmin })).status).to.equal(204);
+    const left = JSON.parse(await kubectl(cluster.kubeconfigPath, ['get', 'secrets', '-n', namespace, '-o', 'json'])) as { items: { metadata: { name: string } }[] };
+    expect(left.items.map((s) => s.metadata.name)).to.not.include('zcloud-cluster-east');
+  });
+
+  it('moves a kubeconfig an older zcloud sealed in the cluster object to its Secret at start, and still serves the cluster', async () => {
+    const namespace = await freshNamespace(cluster.kc, 'store');
+    const first = await start(storeEnv(namespace));
+    await first.close();
+    // What an older zcloud stored: the kubeconfig sealed with the store's key inside the object.
+    const keys = await new KubeHttp(cluster.kc).request<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/secrets/zcloud-keys`);
+    const box = SecretBox.fromKey(Buffer.from(keys.data['secrets-key']!, 'base64').toString('utf8'), 'zcloud-keys');
+    const record = { name: 'old', source: { kind: 'kubeconfig', kubeconfig: cluster.kubeconfig }, creationTimestamp: new Date().toISOString() };
+    await objects.createNamespacedCustomObject({
+      group: 'zcloud.cn',
+      version: 'v1',
+      namespace,
+      plural: 'clusters',
+      body: { apiVersion: 'zcloud.cn/v1', kind: 'Cluster', metadata: { name: 'old', annotations: { 'zcloud.cn/id': 'old', 'zcloud.cn/order': '1' } }, spec: sealRecord('clusters', 'old', record, box) },
+    });
+    expect(JSON.stringify(await listed(namespace, 'clusters'))).to.include('file-sealed:');
+
+    const restarted = await start(storeEnv(namespace));
+    const admin = await restarted.adminToken();
+    await eventually(async () => expect((await restarted.request('GET', `${API}/clusters/old/namespaces/default`, { token: admin })).status).to.equal(200), { within: 20_000, interval: 250 });
+    const [old] = await listed(namespace, 'clusters');
+    expect(JSON.stringify(old!.spec)).to.not.include('file-sealed:').and.not.include(cluster.kubeconfig.slice(0, 40));
+    const secret = await new KubeHttp(cluster.kc).request<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/secrets/zcloud-cluster-old`);
+    expect(Object.values(secret.data).map((v) => Buffer.from(v, 'base64').toString('utf8'))).to.deep.equal([cluster.kubeconfig]);
   });
 
   it('a cluster imported through one replica is served by the other, and gone from it when removed', async () => {
@@ -233,6 +276,10 @@ describe('kubernetes store', function () {
       // users, a cluster, a quota request, a revoked token and the audit entries of those writes.
       expect(records).to.be.greaterThan(6);
       for (const name of ['users', 'clusters', 'userquotas', 'revokedtokens', 'auditlogs']) expect(await listed(namespace, name), name).to.not.be.empty;
+      // The cluster's kubeconfig went to its Secret, not into the object.
+      expect(JSON.stringify(await listed(namespace, 'clusters'))).to.not.include('file-sealed:').and.not.include(cluster.kubeconfig.slice(0, 40));
+      const secret = await new KubeHttp(cluster.kc).request<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/secrets/zcloud-cluster-west`);
+      expect(Object.values(secret.data).map((v) => Buffer.from(v, 'base64').toString('utf8'))).to.deep.equal([cluster.kubeconfig]);
     } finally {
       await file.close();
       await kubernetes.close();
