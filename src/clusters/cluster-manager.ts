@@ -306,6 +306,8 @@ export class ClusterManager implements Runnable {
       this.#provisioning.set(name, record);
       if (runtime && (await this.#detach(name))) this.options.logger.info('provisioned cluster deleting: detached', { cluster: name });
     }
+    // A cancel or delete asked through another replica stops the run here (on the leader).
+    if (record.source.canceling || record.source.phase === 'Deleting') this.#runs.get(name)?.abort();
     // A run asked through another replica (create, PUT, DELETE) reaches the provisioning
     // controller (it acts on the leader). Only on a change of phase: a message the run records
     // must not requeue it past its backoff.
@@ -438,11 +440,14 @@ export class ClusterManager implements Runnable {
       throw new InputError(`only a Creating or Updating cluster can be cancelled; ${name} is ${this.#runtimes.get(name)?.state ?? shown}`, 'status');
     }
     const run = this.#runs.get(name);
-    if (run) {
+    // On a shared store the run may be another replica's (the leader's): the recorded cancel
+    // reaches it, or, not started yet, the provisioning controller ends it (see followStore).
+    if (run || this.options.store.watch) {
       // Recorded before the abort, so the run's end (which clears it) always comes after.
       const canceling = await this.#records.update(name, (current) => (current.source.kind === 'ssh' && current.source.phase === phase ? { ...current, source: { ...current.source, canceling: true } } : current));
       this.#setRecord(canceling);
-      run.abort();
+      if (run) run.abort();
+      else this.#onProvisioningRequested(name);
       return canceling.source.kind === 'ssh' ? provisionedStatus(canceling.source) : phase;
     }
     // Queued but not started: the run will find the phase changed and do nothing.
