@@ -29,6 +29,8 @@ const ORDER_ANNOTATION = 'zcloud.cn/order';
 const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 /** Conflicting writers in a row before an update gives up with ConflictError (409). */
 const UPDATE_ATTEMPTS = 5;
+/** Reads of an object and its Secret in a row that may each be cut by a write replacing a key, before the record counts as corrupt. */
+const SECRET_READ_ATTEMPTS = 5;
 /** How long a CRD this store created may take to be served. */
 const CRD_ESTABLISH_MS = 30_000;
 
@@ -207,39 +209,57 @@ class RecordObjects {
   }
 
   async get(id: string): Promise<RecordObject | undefined> {
-    let object: RecordObject;
-    try {
-      object = await this.#http.request<RecordObject>('GET', `${this.#base}/${objectNameOf(id)}`);
-    } catch (err) {
-      if (err instanceof KubeApiError && err.status === 404) return undefined;
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      let object: RecordObject;
+      try {
+        object = await this.#http.request<RecordObject>('GET', `${this.#base}/${objectNameOf(id)}`);
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 404) return undefined;
+        throw err;
+      }
+      if (!this.#recordSecrets) return object;
+      // After the object: a key is added before any object refers to it. It is removed once a
+      // newer object no longer does, which may land between the two reads: then read again.
+      const data = await this.#recordSecrets.read(object.metadata.name);
+      this.#secretData.set(object, data);
+      if (attempt >= SECRET_READ_ATTEMPTS || [...referencedKeys(object.spec)].every((key) => key in data)) return object;
     }
-    // After the object: a Secret key is added before any object refers to it, and removed only after none does.
-    if (this.#recordSecrets) this.#secretData.set(object, await this.#recordSecrets.read(object.metadata.name));
-    return object;
   }
 
   /** Every object, in insertion order (pages of 500). */
   async list(): Promise<RecordObject[]> {
-    const items: RecordObject[] = [];
-    let cont: string | undefined;
-    do {
-      const page = await this.#http.request<{ items: RecordObject[]; metadata: { continue?: string } }>('GET', this.#base, { query: { limit: 500, continue: cont } });
-      items.push(...page.items);
-      cont = page.metadata.continue || undefined;
-    } while (cont);
-    if (this.#recordSecrets) {
+    let items: RecordObject[] = [];
+    for (let attempt = 1; ; attempt++) {
+      items = [];
+      let cont: string | undefined;
+      do {
+        const page = await this.#http.request<{ items: RecordObject[]; metadata: { continue?: string } }>('GET', this.#base, { query: { limit: 500, continue: cont } });
+        items.push(...page.items);
+        cont = page.metadata.continue || undefined;
+      } while (cont);
+      if (!this.#recordSecrets) break;
+      // As in `get`: a write that replaced a key between the two reads means reading again.
       const secrets = await this.#recordSecrets.list();
-      for (const item of items) this.#secretData.set(item, secrets.get(item.metadata.name) ?? {});
+      let complete = true;
+      for (const item of items) {
+        const data = secrets.get(item.metadata.name) ?? {};
+        this.#secretData.set(item, data);
+        complete &&= [...referencedKeys(item.spec)].every((key) => key in data);
+      }
+      if (complete || attempt >= SECRET_READ_ATTEMPTS) break;
     }
     for (const item of items) this.record(item);
     const order = (o: RecordObject) => o.metadata.annotations?.[ORDER_ANNOTATION] ?? '';
     return items.sort((a, b) => order(a).localeCompare(order(b)) || a.metadata.name.localeCompare(b.metadata.name));
   }
 
-  /** The object's spec for `value`: its secret fields sealed in it, or referring to its Secret's keys (`data`). */
-  #specOf(id: string, value: unknown): { spec: unknown; data: Record<string, string> } {
-    return this.#recordSecrets ? splitSecrets(value) : { spec: sealRecord(this.#collection, id, value, this.#secrets), data: {} };
+  /**
+   * The object's spec for `value`: its secret fields sealed in it, or referring to its Secret's
+   * keys (`data`), keeping those of `current` for unchanged values.
+   */
+  #specOf(id: string, value: unknown, current?: RecordObject): { spec: unknown; data: Record<string, string> } {
+    if (!this.#recordSecrets) return { spec: sealRecord(this.#collection, id, value, this.#secrets), data: {} };
+    return splitSecrets(value, current && { spec: current.spec, data: this.#secretData.get(current) ?? {} });
   }
 
   #owner(object: RecordObject): SecretOwner {
@@ -266,10 +286,11 @@ class RecordObjects {
   /**
    * PUT guarded by `current`'s resourceVersion; throws KubeApiError 409 when someone wrote in
    * between. Returns the new resourceVersion. New Secret keys are added before, replaced ones
-   * removed after (a record sealed in its object by an older zcloud moves to its Secret here).
+   * removed after the write lands (safe: see splitSecrets); a record sealed in its object by an
+   * older zcloud moves to its Secret here.
    */
   async replace(id: string, current: RecordObject, value: unknown): Promise<string> {
-    const { spec, data } = this.#specOf(id, value);
+    const { spec, data } = this.#specOf(id, value, current);
     const before = referencedKeys(current.spec);
     const added = Object.fromEntries(Object.entries(data).filter(([key]) => !before.has(key)));
     if (this.#recordSecrets && Object.keys(added).length > 0) await this.#recordSecrets.add(current.metadata.name, added, this.#owner(current));

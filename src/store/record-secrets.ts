@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { KubeApiError, type KubeHttp } from '../kube/kube-http.js';
 import { mapSecrets } from './sealed-fields.js';
 
@@ -10,13 +10,26 @@ const MERGE_PATCH = 'application/merge-patch+json';
 
 /**
  * `record` with each secret field replaced by a reference, and the Secret data the references
- * name. A key is the field's path and a hash of its value (`source.kubeconfig-<12 hex>`): a
- * changed value gets a new key, so a reader of the previous object still finds the old one.
+ * name. A field whose value is unchanged keeps the key `previous` (the object being replaced)
+ * refers to for it; any other value gets a new key, the field's path and a random suffix
+ * (`source.kubeconfig-<12 hex>`), never used before. So a key the replaced object referred to
+ * and this one does not is referred to by no object a guarded write can still store: it is
+ * safe to remove once this write has landed, and a reader of the previous object finds it
+ * until then.
  */
-export function splitSecrets(record: unknown): { spec: unknown; data: Record<string, string> } {
+export function splitSecrets(record: unknown, previous?: { spec: unknown; data: Readonly<Record<string, string>> }): { spec: unknown; data: Record<string, string> } {
+  const kept = new Map<string, string>();
+  if (previous) {
+    mapSecrets(previous.spec, '', (value, path) => {
+      const key = value.startsWith(REFERENCE_PREFIX) ? value.slice(REFERENCE_PREFIX.length) : undefined;
+      const stored = key === undefined ? undefined : previous.data[key];
+      if (key !== undefined && stored !== undefined) kept.set(`${path}\n${stored}`, key);
+      return value;
+    });
+  }
   const data: Record<string, string> = {};
   const spec = mapSecrets(record, '', (value, path) => {
-    const key = `${path.slice(1).replaceAll('/', '.')}-${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
+    const key = kept.get(`${path}\n${value}`) ?? `${path.slice(1).replaceAll('/', '.')}-${randomBytes(6).toString('hex')}`;
     data[key] = value;
     return REFERENCE_PREFIX + key;
   });
@@ -94,8 +107,8 @@ export class RecordSecrets {
   }
 
   /**
-   * Adds `data` (keys are content-addressed: adding never changes what a key holds) to the
-   * record's Secret, making it when missing; with `owner`, sets it as the Secret's owner.
+   * Adds `data` (new keys: adding never changes what an existing key holds) to the record's
+   * Secret, making it when missing; with `owner`, sets it as the Secret's owner.
    */
   async add(objectName: string, data: Record<string, string>, owner?: SecretOwner): Promise<void> {
     const metadata = { labels: { [RECORD_COLLECTION_LABEL]: this.#collection, 'app.kubernetes.io/managed-by': 'zcloud' }, ...(owner ? { ownerReferences: [owner] } : {}) };

@@ -9,6 +9,7 @@ import { SecretBox } from '../../src/store/secret-box.js';
 import type { Store, StoreCollection } from '../../src/store/store.js';
 import { ADMIN_DEFAULT_SHA1, usersCollection, type UserRecord } from '../../src/users.js';
 import { collections } from '../../server/zcloud.js';
+import { clustersCollection } from '../../src/clusters/cluster-manager.js';
 import { SESSION_COOKIE } from '../../api/framework/authn.js';
 import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, sha1, startTestZcloud, tempDir, type TestZcloud } from '../helpers/zcloud.js';
@@ -138,6 +139,30 @@ describe('kubernetes store', function () {
     expect(JSON.stringify(old!.spec)).to.not.include('file-sealed:').and.not.include(cluster.kubeconfig.slice(0, 40));
     const secret = await new KubeHttp(cluster.kc).request<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/secrets/zcloud-cluster-old`);
     expect(Object.values(secret.data).map((v) => Buffer.from(v, 'base64').toString('utf8'))).to.deep.equal([cluster.kubeconfig]);
+  });
+
+  it("a changed secret field gets a new key in the cluster's Secret, the replaced one removed; readers of either replica see the new value", async () => {
+    const namespace = await freshNamespace(cluster.kc, 'store');
+    const secrets = SecretBox.fromKey(Buffer.alloc(32, 9).toString('base64'), 'test');
+    const open = () => openKubernetesStore({ http: new KubeHttp(cluster.kc), namespace, collections: [clustersCollection], secrets, logger });
+    const stores: Store[] = [await open(), await open()];
+    const secretData = async () => (await new KubeHttp(cluster.kc).request<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/secrets/zcloud-cluster-swap`)).data;
+    try {
+      const [writer, reader] = stores.map((store) => store.collection(clustersCollection));
+      await writer!.create('swap', { name: 'swap', source: { kind: 'kubeconfig', kubeconfig: 'first' }, creationTimestamp: new Date().toISOString() });
+      const [firstKey] = Object.keys(await secretData());
+      // A change elsewhere in the record keeps the key.
+      await writer!.update('swap', (current) => ({ ...current, creationTimestamp: new Date(0).toISOString() }));
+      expect(Object.keys(await secretData())).to.deep.equal([firstKey]);
+      await writer!.update('swap', (current) => ({ ...current, source: { kind: 'kubeconfig', kubeconfig: 'second' } }));
+      const data = await secretData();
+      expect(Object.keys(data)).to.have.length(1).and.not.include(firstKey);
+      expect(Buffer.from(Object.values(data)[0]!, 'base64').toString('utf8')).to.equal('second');
+      expect((await reader!.get('swap'))!.source).to.deep.equal({ kind: 'kubeconfig', kubeconfig: 'second' });
+      expect((await reader!.list()).map((c) => c.source)).to.deep.equal([{ kind: 'kubeconfig', kubeconfig: 'second' }]);
+    } finally {
+      for (const store of stores) await store.close();
+    }
   });
 
   it('a cluster imported through one replica is served by the other, and gone from it when removed', async () => {
