@@ -6,7 +6,7 @@ import { revokedTokensCollection, type RevokedTokens } from './auth/revoked-toke
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { TokenAudience, TokenClaims, TokenService } from './auth/tokens.js';
 import { VerifiedTokenCache } from './auth/verified-tokens.js';
-import { defineCollection, type Store, type StoreCollection } from './store/store.js';
+import { defineCollection, type Store, type StoreCollection, type Versioned } from './store/store.js';
 
 export const ADMIN_USER = 'admin';
 /** sha1 hex of "zcloud", the documented first password of admin. */
@@ -117,13 +117,24 @@ export class UserService {
     return record && publicView(record);
   }
 
+  /** The user and the version of its record, for a later `update` conditional on it. */
+  async getVersioned(name: string): Promise<Versioned<User> | undefined> {
+    const found = await this.#users.getVersioned(name);
+    return found && { value: publicView(found.value), version: found.version };
+  }
+
   async list(): Promise<User[]> {
     return (await this.#users.list()).map(publicView);
   }
 
-  async update(name: string, patch: UserPatch): Promise<User> {
+  /**
+   * Applies `patch` once, over the version `ifVersion` names (a client's If-Match) or else the
+   * one read here: ConflictError when the user changed meanwhile, so a patch computed from what
+   * a client saw never overwrites what it did not see.
+   */
+  async update(name: string, patch: UserPatch, ifVersion?: string): Promise<Versioned<User>> {
     const credential = patch.sha1Password !== undefined ? await hashCredential(patch.sha1Password) : undefined;
-    const record = await this.#users.update(name, (current) => ({
+    const { value: record, version } = await this.#users.updateIf(name, ifVersion, (current) => ({
       ...current,
       ...(credential ? { credential, generation: current.generation + 1 } : {}),
       ...(patch.projects ? { projects: patch.projects } : {}),
@@ -131,7 +142,7 @@ export class UserService {
       updateTimestamp: new Date().toISOString(),
     }));
     this.#changed(name, { tokensVoided: credential !== undefined });
-    return publicView(record);
+    return { value: publicView(record), version };
   }
 
   async delete(name: string): Promise<void> {

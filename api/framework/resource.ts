@@ -24,6 +24,8 @@ export interface RequestContext {
   sourceAddress: string;
   /** Adds a response header (e.g. cache freshness). */
   setHeader(name: string, value: string): void;
+  /** A request header (a precondition: If-Match). */
+  header(name: string): string | undefined;
   /** The caller, or UnauthorizedError; for handlers that run only authenticated. */
   requireUser(): Principal;
 }

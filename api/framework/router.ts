@@ -48,6 +48,7 @@ function requestContext(req: Request, res: Response, services: ApiServices, path
     services,
     sourceAddress: sourceAddress(req),
     setHeader: (name, value) => void res.setHeader(name, value),
+    header: (name) => req.get(name),
     requireUser: () => {
       if (!user) throw new UnauthorizedError('authentication required');
       return user;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ForbiddenError, NotFoundError } from '../../src/errors.js';
 import { ProjectSchema, Sha1HexSchema, UserNameSchema, type User } from '../../src/users.js';
+import { entityTag, ifMatchVersion } from '../framework/preconditions.js';
 import { defineAction, defineResource, type ApiObject } from '../framework/resource.js';
 
 function toApi(user: User): ApiObject {
@@ -32,8 +33,10 @@ export const userResource = defineResource({
   kind: 'user',
   list: async (ctx) => (await ctx.services.users.list()).map(toApi),
   get: async (ctx, id) => {
-    const user = await ctx.services.users.get(id);
-    return user && toApi(user);
+    const found = await ctx.services.users.getVersioned(id);
+    if (!found) return undefined;
+    ctx.setHeader('ETag', entityTag(found.version));
+    return toApi(found.value);
   },
   create: {
     input: CreateUser,
@@ -49,14 +52,16 @@ export const userResource = defineResource({
   },
   update: {
     input: UpdateUser,
-    run: async (ctx, id, input) =>
-      toApi(
-        await ctx.services.users.update(id, {
-          sha1Password: input.password,
-          projects: input.projects ?? [],
-          email: input.email,
-        }),
-      ),
+    /** Over the version If-Match names, else the one read: a concurrent change → 409, never overwritten. */
+    run: async (ctx, id, input) => {
+      const updated = await ctx.services.users.update(
+        id,
+        { sha1Password: input.password, projects: input.projects ?? [], email: input.email },
+        ifMatchVersion(ctx),
+      );
+      ctx.setHeader('ETag', entityTag(updated.version));
+      return toApi(updated.value);
+    },
   },
   remove: async (ctx, id) => {
     await ctx.services.users.delete(id);

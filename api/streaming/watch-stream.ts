@@ -31,6 +31,7 @@ function watchContext(services: ApiServices, user: Principal, path: ResolvedPath
     services,
     sourceAddress: '',
     setHeader: () => undefined,
+    header: () => undefined,
     requireUser: () => {
       if (!user) throw new UnauthorizedError('authentication required');
       return user;

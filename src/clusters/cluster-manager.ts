@@ -229,7 +229,7 @@ export class ClusterManager implements Runnable {
       }
     }
     this.#markLoaded();
-    // Another replica on a shared store imports or removes clusters: follow it (a no-op on the file store).
+    // Another replica on a shared store imports, removes or provisions clusters: follow it (a no-op on the file store).
     const unwatch = this.options.store.watch?.(clustersCollection, (name) => {
       this.#syncing = this.#syncing.then(() => this.followStore(name)).catch((err: unknown) => {
         this.options.logger.warn('cluster change from the store not followed', { cluster: name, error: (err as Error).message });
@@ -268,26 +268,61 @@ export class ClusterManager implements Runnable {
   }
 
   /**
-   * Attaches an imported (or home) cluster another replica registered, and detaches one it
-   * removed. Provisioned clusters are not followed: their runs belong to the leader, and a
-   * replica sees their phase changes after a restart (a known gap).
+   * Makes this replica's view of `name` what the store holds, whoever wrote it (another
+   * replica, or this one: every step is idempotent, and the record is read when the event is
+   * handled, so the newest state wins). An imported or home cluster is attached once stored and
+   * detached once gone. A provisioned one shows its stored phase; once Running (or Updating)
+   * its cache is attached, and detached when it turns Deleting or is gone. Runs happen on the
+   * leader only; this just follows their records.
    */
   private async followStore(name: string): Promise<void> {
     if (this.#registering.has(name)) return;
     const record = await this.#records.get(name);
     const runtime = this.#runtimes.get(name);
-    if (record && !runtime && !this.#registering.has(name)) {
-      if (record.source.kind === 'kubeconfig') this.attach(record, parseKubeconfig(record.source.kubeconfig));
-      else if (record.source.kind === 'in-cluster') this.attachHomeCluster(record);
-      else return;
-      this.options.logger.info('cluster registered by another replica attached', { cluster: name });
-    } else if (!record && runtime && runtime.record.source.kind !== 'ssh' && !runtime.deleting) {
-      runtime.deleting = true;
-      await runtime.stop();
-      this.#runtimes.delete(name);
-      this.emit('detached', name);
-      this.options.logger.info('cluster removed by another replica detached', { cluster: name });
+    if (!record) {
+      this.#provisioning.delete(name);
+      if (runtime && (await this.#detach(name))) this.options.logger.info('cluster removed by another replica detached', { cluster: name });
+      return;
     }
+    if (record.source.kind !== 'ssh') {
+      if (runtime || this.#registering.has(name)) return;
+      if (record.source.kind === 'kubeconfig') this.attach(record, parseKubeconfig(record.source.kubeconfig));
+      else this.attachHomeCluster(record);
+      this.options.logger.info('cluster registered by another replica attached', { cluster: name });
+      return;
+    }
+    const known = this.provisioned(name)?.source;
+    const serving = record.source.phase === 'Running' || record.source.phase === 'Updating';
+    if (serving && runtime) {
+      runtime.record = record;
+    } else if (serving) {
+      const kubeconfig = await this.provisionedKubeconfig(record);
+      // The record may have moved on while the kubeconfig was built: its own event follows.
+      if (this.#runtimes.has(name)) return;
+      this.#provisioning.delete(name);
+      this.attach(record, parseKubeconfig(kubeconfig));
+      this.options.logger.info('provisioned cluster running: attached', { cluster: name });
+    } else {
+      this.#provisioning.set(name, record);
+      if (runtime && (await this.#detach(name))) this.options.logger.info('provisioned cluster deleting: detached', { cluster: name });
+    }
+    // A cancel or delete asked through another replica stops the run here (on the leader).
+    if (record.source.canceling || record.source.phase === 'Deleting') this.#runs.get(name)?.abort();
+    // A run asked through another replica (create, PUT, DELETE) reaches the provisioning
+    // controller (it acts on the leader). Only on a change of phase: a message the run records
+    // must not requeue it past its backoff.
+    if (known?.phase !== record.source.phase || known.canceling !== record.source.canceling) this.#onProvisioningRequested(name);
+  }
+
+  /** Stops and forgets the runtime of `name`, once (false when there is none, or another caller is at it). */
+  async #detach(name: string): Promise<boolean> {
+    const runtime = this.#runtimes.get(name);
+    if (!runtime || runtime.deleting) return false;
+    runtime.deleting = true;
+    await runtime.stop();
+    this.#runtimes.delete(name);
+    this.emit('detached', name);
+    return true;
   }
 
   list(): ClusterRuntime[] {
@@ -405,11 +440,14 @@ export class ClusterManager implements Runnable {
       throw new InputError(`only a Creating or Updating cluster can be cancelled; ${name} is ${this.#runtimes.get(name)?.state ?? shown}`, 'status');
     }
     const run = this.#runs.get(name);
-    if (run) {
+    // On a shared store the run may be another replica's (the leader's): the recorded cancel
+    // reaches it, or, not started yet, the provisioning controller ends it (see followStore).
+    if (run || this.options.store.watch) {
       // Recorded before the abort, so the run's end (which clears it) always comes after.
       const canceling = await this.#records.update(name, (current) => (current.source.kind === 'ssh' && current.source.phase === phase ? { ...current, source: { ...current.source, canceling: true } } : current));
       this.#setRecord(canceling);
-      run.abort();
+      if (run) run.abort();
+      else this.#onProvisioningRequested(name);
       return canceling.source.kind === 'ssh' ? provisionedStatus(canceling.source) : phase;
     }
     // Queued but not started: the run will find the phase changed and do nothing.
@@ -538,7 +576,8 @@ export class ClusterManager implements Runnable {
     if (outcome.phase === 'Running') {
       const kubeconfig = await this.provisionedKubeconfig(record);
       this.#provisioning.delete(name);
-      this.attach(record, parseKubeconfig(kubeconfig));
+      // Following the store may have attached it meanwhile (its own write's event).
+      if (!this.#runtimes.has(name)) this.attach(record, parseKubeconfig(kubeconfig));
     } else {
       this.#provisioning.set(name, record);
     }
@@ -576,13 +615,7 @@ export class ClusterManager implements Runnable {
       if (provisioned.source.phase === 'Deleting') return;
       const deleting = await this.#records.update(name, (current) => (current.source.kind === 'ssh' ? { ...current, source: { ...current.source, phase: 'Deleting', message: '', canceling: false } } : current));
       this.#runs.get(name)?.abort();
-      const runtime = this.#runtimes.get(name);
-      if (runtime) {
-        runtime.deleting = true;
-        await runtime.stop();
-        this.#runtimes.delete(name);
-        this.emit('detached', name);
-      }
+      await this.#detach(name);
       this.#provisioning.set(name, deleting);
       this.options.logger.info('cluster deletion requested', { cluster: name });
       this.#onProvisioningRequested(name);

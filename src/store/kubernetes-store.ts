@@ -6,10 +6,11 @@ import { Informer } from '../kube/informer.js';
 import { KubeApiError, type KubeHttp } from '../kube/kube-http.js';
 import type { KubeObject } from '../kube/kube-object.js';
 import type { Logger } from '../logger.js';
-import { openRecord, sealRecord } from './sealed-fields.js';
+import { holdsSealedField, openRecord, sealRecord } from './sealed-fields.js';
+import { RecordSecrets, referencedKeys, resolveReference, splitSecrets, type SecretOwner } from './record-secrets.js';
 import type { SecretBox } from './secret-box.js';
 import { STORE_GROUP, STORE_VERSION, storeCrd, storedKind, type StoredKind } from './store-kinds.js';
-import type { AppendLog, CollectionDef, LogDef, LogEntry, Store, StoreCollection, StoreDef } from './store.js';
+import { staleVersionError, type AppendLog, type CollectionDef, type LogDef, type LogEntry, type Store, type StoreCollection, type StoreDef, type Versioned } from './store.js';
 
 export interface KubernetesStoreOptions {
   http: KubeHttp;
@@ -28,11 +29,13 @@ const ORDER_ANNOTATION = 'zcloud.cn/order';
 const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 /** Conflicting writers in a row before an update gives up with ConflictError (409). */
 const UPDATE_ATTEMPTS = 5;
+/** Reads of an object and its Secret in a row that may each be cut by a write replacing a key, before the record counts as corrupt. */
+const SECRET_READ_ATTEMPTS = 5;
 /** How long a CRD this store created may take to be served. */
 const CRD_ESTABLISH_MS = 30_000;
 
 interface RecordObject {
-  metadata: { name: string; resourceVersion?: string; annotations?: Record<string, string>; creationTimestamp?: string };
+  metadata: { name: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string>; creationTimestamp?: string };
   spec?: unknown;
 }
 
@@ -42,7 +45,8 @@ interface RecordObject {
  * apiserver (no cache: a replica sees what another wrote at once). `update` is a
  * read-modify-write guarded by resourceVersion: when another writer got in between, `change`
  * runs again on what that writer stored (nothing is lost), up to 5 times, then ConflictError.
- * Secret fields are sealed inside the custom resource, with the same binding as the data file.
+ * Secret fields are sealed inside the custom resource, with the same binding as the data file,
+ * or, for kinds that say so (clusters), kept in a Secret per record (src/store/record-secrets.ts).
  */
 export async function openKubernetesStore(options: KubernetesStoreOptions): Promise<Store> {
   for (const def of options.collections) await ensureCrd(options.http, storedKind(def.name));
@@ -50,6 +54,7 @@ export async function openKubernetesStore(options: KubernetesStoreOptions): Prom
   const store = new KubernetesStore(options);
   // Like the data file: a record that does not validate stops start-up instead of being overwritten.
   for (const def of options.collections) await store.objects(def).list();
+  for (const def of options.collections) await store.objects(def).moveSealedToSecrets();
   return store;
 }
 
@@ -158,7 +163,7 @@ class KubernetesStore implements Store {
   }
 }
 
-/** The custom resources of one collection: paths, (un)sealing, validation. */
+/** The custom resources of one collection: paths, (un)sealing, validation, and the Secrets of their secret fields. */
 class RecordObjects {
   readonly #http: KubeHttp;
   readonly #secrets: SecretBox;
@@ -166,6 +171,10 @@ class RecordObjects {
   readonly #collection: string;
   readonly #def: StoreDef;
   readonly #base: string;
+  /** The records' Secrets, when the kind keeps secret fields there (else they are sealed in the object). */
+  readonly #recordSecrets: RecordSecrets | undefined;
+  /** The Secret data read with each object (get, list), for `record`. */
+  readonly #secretData = new WeakMap<RecordObject, Record<string, string>>();
 
   constructor(options: KubernetesStoreOptions, def: StoreDef) {
     this.#http = options.http;
@@ -174,16 +183,19 @@ class RecordObjects {
     this.#collection = def.name;
     this.#kind = storedKind(def.name);
     this.#base = `/apis/${STORE_GROUP}/${STORE_VERSION}/namespaces/${options.namespace}/${this.#kind.plural}`;
+    const placement = this.#kind.secrets;
+    this.#recordSecrets = placement ? new RecordSecrets(options.http, options.namespace, def.name, placement.namePrefix) : undefined;
   }
 
   get name(): string {
     return this.#collection;
   }
 
-  /** The record in `object`, validated, secret fields open. */
+  /** The record in `object`, validated, secret fields open (from its Secret, or sealed in it by an older zcloud). */
   record(object: RecordObject): { id: string; value: unknown } {
     const id = object.metadata.annotations?.[ID_ANNOTATION] ?? object.metadata.name;
-    const opened = openRecord(this.#collection, id, object.spec, this.#secrets);
+    const data = this.#secretData.get(object) ?? {};
+    const opened = openRecord(this.#collection, id, object.spec, this.#secrets, (value) => resolveReference(value, data));
     const result = this.#def.schema.safeParse(opened);
     if (!result.success) {
       const issue = result.error.issues[0];
@@ -197,55 +209,119 @@ class RecordObjects {
   }
 
   async get(id: string): Promise<RecordObject | undefined> {
-    try {
-      return await this.#http.request<RecordObject>('GET', `${this.#base}/${objectNameOf(id)}`);
-    } catch (err) {
-      if (err instanceof KubeApiError && err.status === 404) return undefined;
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      let object: RecordObject;
+      try {
+        object = await this.#http.request<RecordObject>('GET', `${this.#base}/${objectNameOf(id)}`);
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 404) return undefined;
+        throw err;
+      }
+      if (!this.#recordSecrets) return object;
+      // After the object: a key is added before any object refers to it. It is removed once a
+      // newer object no longer does, which may land between the two reads: then read again.
+      const data = await this.#recordSecrets.read(object.metadata.name);
+      this.#secretData.set(object, data);
+      if (attempt >= SECRET_READ_ATTEMPTS || [...referencedKeys(object.spec)].every((key) => key in data)) return object;
     }
   }
 
   /** Every object, in insertion order (pages of 500). */
   async list(): Promise<RecordObject[]> {
-    const items: RecordObject[] = [];
-    let cont: string | undefined;
-    do {
-      const page = await this.#http.request<{ items: RecordObject[]; metadata: { continue?: string } }>('GET', this.#base, { query: { limit: 500, continue: cont } });
-      items.push(...page.items);
-      cont = page.metadata.continue || undefined;
-    } while (cont);
+    let items: RecordObject[] = [];
+    for (let attempt = 1; ; attempt++) {
+      items = [];
+      let cont: string | undefined;
+      do {
+        const page = await this.#http.request<{ items: RecordObject[]; metadata: { continue?: string } }>('GET', this.#base, { query: { limit: 500, continue: cont } });
+        items.push(...page.items);
+        cont = page.metadata.continue || undefined;
+      } while (cont);
+      if (!this.#recordSecrets) break;
+      // As in `get`: a write that replaced a key between the two reads means reading again.
+      const secrets = await this.#recordSecrets.list();
+      let complete = true;
+      for (const item of items) {
+        const data = secrets.get(item.metadata.name) ?? {};
+        this.#secretData.set(item, data);
+        complete &&= [...referencedKeys(item.spec)].every((key) => key in data);
+      }
+      if (complete || attempt >= SECRET_READ_ATTEMPTS) break;
+    }
     for (const item of items) this.record(item);
     const order = (o: RecordObject) => o.metadata.annotations?.[ORDER_ANNOTATION] ?? '';
     return items.sort((a, b) => order(a).localeCompare(order(b)) || a.metadata.name.localeCompare(b.metadata.name));
   }
 
-  /** POST; throws KubeApiError 409 when the object exists. */
+  /**
+   * The object's spec for `value`: its secret fields sealed in it, or referring to its Secret's
+   * keys (`data`), keeping those of `current` for unchanged values.
+   */
+  #specOf(id: string, value: unknown, current?: RecordObject): { spec: unknown; data: Record<string, string> } {
+    if (!this.#recordSecrets) return { spec: sealRecord(this.#collection, id, value, this.#secrets), data: {} };
+    return splitSecrets(value, current && { spec: current.spec, data: this.#secretData.get(current) ?? {} });
+  }
+
+  #owner(object: RecordObject): SecretOwner {
+    return { apiVersion: `${STORE_GROUP}/${STORE_VERSION}`, kind: this.#kind.kind, name: object.metadata.name, uid: object.metadata.uid ?? '' };
+  }
+
+  /** POST; throws KubeApiError 409 when the object exists. The Secret first, so no reader finds a reference it cannot follow. */
   async create(id: string, value: unknown): Promise<void> {
-    await this.#http.request('POST', this.#base, {
+    const name = objectNameOf(id);
+    const { spec, data } = this.#specOf(id, value);
+    const withSecret = this.#recordSecrets && Object.keys(data).length > 0 ? this.#recordSecrets : undefined;
+    await withSecret?.add(name, data);
+    const created = await this.#http.request<RecordObject>('POST', this.#base, {
       body: {
         apiVersion: `${STORE_GROUP}/${STORE_VERSION}`,
         kind: this.#kind.kind,
-        metadata: { name: objectNameOf(id), annotations: { [ID_ANNOTATION]: id, [ORDER_ANNOTATION]: nextOrder() }, labels: { 'app.kubernetes.io/managed-by': 'zcloud' } },
-        spec: sealRecord(this.#collection, id, value, this.#secrets),
+        metadata: { name, annotations: { [ID_ANNOTATION]: id, [ORDER_ANNOTATION]: nextOrder() }, labels: { 'app.kubernetes.io/managed-by': 'zcloud' } },
+        spec,
       },
     });
+    await withSecret?.adopt(name, this.#owner(created));
   }
 
-  /** PUT guarded by `current`'s resourceVersion; throws KubeApiError 409 when someone wrote in between. */
-  async replace(id: string, current: RecordObject, value: unknown): Promise<void> {
-    await this.#http.request('PUT', `${this.#base}/${current.metadata.name}`, {
-      body: { ...current, spec: sealRecord(this.#collection, id, value, this.#secrets) },
-    });
+  /**
+   * PUT guarded by `current`'s resourceVersion; throws KubeApiError 409 when someone wrote in
+   * between. Returns the new resourceVersion. New Secret keys are added before, replaced ones
+   * removed after the write lands (safe: see splitSecrets); a record sealed in its object by an
+   * older zcloud moves to its Secret here.
+   */
+  async replace(id: string, current: RecordObject, value: unknown): Promise<string> {
+    const { spec, data } = this.#specOf(id, value, current);
+    const before = referencedKeys(current.spec);
+    const added = Object.fromEntries(Object.entries(data).filter(([key]) => !before.has(key)));
+    if (this.#recordSecrets && Object.keys(added).length > 0) await this.#recordSecrets.add(current.metadata.name, added, this.#owner(current));
+    const stored = await this.#http.request<RecordObject>('PUT', `${this.#base}/${current.metadata.name}`, { body: { ...current, spec } });
+    await this.#recordSecrets?.remove(current.metadata.name, [...before].filter((key) => !(key in data)));
+    return stored.metadata.resourceVersion ?? '';
+  }
+
+  /** Rewrites every object that still holds secret fields sealed in it (an older zcloud's), moving them to its Secret. */
+  async moveSealedToSecrets(): Promise<void> {
+    if (!this.#recordSecrets) return;
+    for (const object of await this.list()) {
+      if (!holdsSealedField(object.spec)) continue;
+      const { id, value } = this.record(object);
+      // Another replica writing it meanwhile wrote the new form: nothing left to move.
+      await this.replace(id, object, value).catch((err: unknown) => {
+        if (!isConflict(err)) throw err;
+      });
+    }
   }
 
   async delete(name: string): Promise<boolean> {
     try {
       await this.#http.request('DELETE', `${this.#base}/${name}`);
-      return true;
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return false;
       throw err;
     }
+    // Its owner gone, the garbage collector would delete it too; at once here.
+    await this.#recordSecrets?.delete(name);
+    return true;
   }
 }
 
@@ -279,6 +355,26 @@ class KubernetesCollection<T> implements StoreCollection<T> {
       throw err;
     }
     return structuredClone(valid);
+  }
+
+  async getVersioned(id: string): Promise<Versioned<T> | undefined> {
+    const object = await this.objects.get(id);
+    return object ? { value: this.objects.record(object).value as T, version: object.metadata.resourceVersion ?? '' } : undefined;
+  }
+
+  /** The version is the object's resourceVersion: the apiserver refuses the PUT when it moved on. */
+  async updateIf(id: string, ifVersion: string | undefined, change: (current: T) => T): Promise<Versioned<T>> {
+    const current = await this.objects.get(id);
+    if (!current) throw new NotFoundError(`${this.objects.name} ${id} not found`);
+    const read = current.metadata.resourceVersion ?? '';
+    if (ifVersion !== undefined && read !== ifVersion) throw staleVersionError(this.objects.name, id, ifVersion);
+    const next = this.objects.validate(change(this.objects.record(current).value as T)) as T;
+    try {
+      return { value: structuredClone(next), version: await this.objects.replace(id, current, next) };
+    } catch (err) {
+      if (isConflict(err)) throw staleVersionError(this.objects.name, id, read);
+      throw err;
+    }
   }
 
   async update(id: string, change: (current: T) => T): Promise<T> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmod, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Low, type Adapter } from 'lowdb';
@@ -8,7 +9,7 @@ import { ensureDirectory, removeLeftoverTempFiles, writeFileDurably } from './du
 import { JsonLinesLog } from './json-lines-log.js';
 import { openCollections, sealCollections } from './sealed-fields.js';
 import { SecretBox } from '../store/secret-box.js';
-import type { AppendLog, CollectionDef, LogDef, LogEntry, Store, StoreCollection, StoreDef } from './store.js';
+import { staleVersionError, type AppendLog, type CollectionDef, type LogDef, type LogEntry, type Store, type StoreCollection, type StoreDef, type Versioned } from './store.js';
 
 const FileSchema = z.object({
   version: z.literal(1),
@@ -221,6 +222,14 @@ class LowdbStore implements Store {
   }
 }
 
+/**
+ * A file record's version: a hash of what is stored. (A record changed and changed back gets
+ * its old version again; a write conditional on it then loses nothing, the content being the same.)
+ */
+function versionOf(record: unknown): string {
+  return createHash('sha256').update(JSON.stringify(record)).digest('base64url').slice(0, 22);
+}
+
 class LowdbCollection<T> implements StoreCollection<T> {
   constructor(
     private readonly store: LowdbStore,
@@ -255,6 +264,23 @@ class LowdbCollection<T> implements StoreCollection<T> {
       if (Object.hasOwn(records, id)) throw new ConflictError(`${this.def.name} ${id} already exists`);
       records[id] = valid;
       return this.copy(valid);
+    });
+  }
+
+  async getVersioned(id: string): Promise<Versioned<T> | undefined> {
+    const records = this.store.records(this.def.name);
+    return Object.hasOwn(records, id) ? { value: this.copy(records[id]), version: versionOf(records[id]) } : undefined;
+  }
+
+  updateIf(id: string, ifVersion: string | undefined, change: (current: T) => T): Promise<Versioned<T>> {
+    // Read, check and write in one synchronous step: no other writer can get in between.
+    return this.store.write(() => {
+      const records = this.store.records(this.def.name);
+      if (!Object.hasOwn(records, id)) throw new NotFoundError(`${this.def.name} ${id} not found`);
+      if (ifVersion !== undefined && versionOf(records[id]) !== ifVersion) throw staleVersionError(this.def.name, id, ifVersion);
+      const next = this.parse(change(this.copy(records[id])));
+      records[id] = next;
+      return { value: this.copy(next), version: versionOf(next) };
     });
   }
 

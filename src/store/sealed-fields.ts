@@ -36,12 +36,28 @@ export function sealRecord(collection: string, id: string, record: unknown, box:
   return mapSecrets(record, `data/${collection}/${id}`, (value, context) => FILE_SEAL_PREFIX + box.seal(value, context));
 }
 
-/** The inverse of sealRecord. Throws on a secret field in plain text: no writer of this layout stores one. */
-export function openRecord(collection: string, id: string, record: unknown, box: SecretBox): unknown {
+/**
+ * The inverse of sealRecord. A secret field that is not sealed goes to `elsewhere` (a reference
+ * to where the value is kept: the Kubernetes store's Secrets); it throws when there is none, or
+ * when the field is in plain text: no writer of this layout stores one.
+ */
+export function openRecord(collection: string, id: string, record: unknown, box: SecretBox, elsewhere?: (value: string, context: string) => string | undefined): unknown {
   return mapSecrets(record, `data/${collection}/${id}`, (value, context) => {
-    if (!value.startsWith(FILE_SEAL_PREFIX)) throw new Error(`${context}: a secret field is not sealed`);
-    return box.open(value.slice(FILE_SEAL_PREFIX.length), context);
+    if (value.startsWith(FILE_SEAL_PREFIX)) return box.open(value.slice(FILE_SEAL_PREFIX.length), context);
+    const found = elsewhere?.(value, context);
+    if (found === undefined) throw new Error(`${context}: a secret field is not sealed`);
+    return found;
   });
+}
+
+/** Whether `record` holds a secret field sealed in it (not kept elsewhere). */
+export function holdsSealedField(record: unknown): boolean {
+  let sealed = false;
+  mapSecrets(record, '', (value) => {
+    sealed ||= value.startsWith(FILE_SEAL_PREFIX);
+    return value;
+  });
+  return sealed;
 }
 
 function mapCollections(collections: Records, change: (value: string, context: string) => string): Records {
@@ -53,7 +69,11 @@ function mapCollections(collections: Records, change: (value: string, context: s
   return out;
 }
 
-function mapSecrets(value: unknown, context: string, change: (value: string, context: string) => string): unknown {
+/**
+ * `value` with every secret field (SEALED_FIELD_NAMES, at any depth) replaced by `change` of it;
+ * `context` grows by `/<key>` (or `/<index>`) down to the field.
+ */
+export function mapSecrets(value: unknown, context: string, change: (value: string, context: string) => string): unknown {
   if (Array.isArray(value)) return value.map((item, index) => mapSecrets(item, `${context}/${index}`, change));
   if (!value || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};

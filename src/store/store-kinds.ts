@@ -11,6 +11,12 @@ export interface StoredKind {
   kind: string;
   /** kubectl get columns beyond NAME and AGE. */
   columns?: { name: string; jsonPath: string; type: 'string' | 'integer' | 'boolean' | 'date' }[];
+  /**
+   * Where the records' secret fields (src/store/sealed-fields.ts) are kept: sealed in the
+   * object (the default), or in one Secret per record, `<namePrefix><object name>`, owned by
+   * the object (src/store/record-secrets.ts).
+   */
+  secrets?: { kind: 'secret-per-record'; namePrefix: string };
 }
 
 /** By collection or log name (src/store/store.ts). */
@@ -22,6 +28,8 @@ export const STORED_KINDS: Readonly<Record<string, StoredKind>> = {
   clusters: {
     plural: 'clusters',
     kind: 'Cluster',
+    // Kubeconfigs, SSH keys and registry passwords where Kubernetes users expect them.
+    secrets: { kind: 'secret-per-record', namePrefix: 'zcloud-cluster-' },
     columns: [
       { name: 'Status', type: 'string', jsonPath: '.status.state' },
       { name: 'Version', type: 'string', jsonPath: '.status.version' },

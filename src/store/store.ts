@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { ConflictError } from '../errors.js';
 import type { SecretBox } from '../store/secret-box.js';
 
 /**
@@ -65,16 +66,35 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** A record and the version it is stored at: opaque, and different after every write that changed it. */
+export interface Versioned<T> {
+  value: T;
+  version: string;
+}
+
 export interface StoreCollection<T> {
   get(id: string): Promise<T | undefined>;
+  /** The record with its version (what an ETag is made of). */
+  getVersioned(id: string): Promise<Versioned<T> | undefined>;
   /** Records in insertion order. */
   list(): Promise<T[]>;
   /** Ids and records in insertion order (what a migration copies). */
   entries(): Promise<[string, T][]>;
   /** Throws ConflictError when `id` exists. */
   create(id: string, value: T): Promise<T>;
-  /** Read-modify-write under the store's write lock. Throws NotFoundError when `id` is absent. */
+  /**
+   * Read-modify-write under the store's write lock. Throws NotFoundError when `id` is absent.
+   * When another writer got in between, `change` runs again on what that writer stored: use it
+   * for changes that compose (add a project), not for a value computed from an earlier read.
+   */
   update(id: string, change: (current: T) => T): Promise<T>;
+  /**
+   * A write that applies `change` once, and only over the version `ifVersion` names (undefined:
+   * the version this call reads): when any other version is stored, or another writer gets in
+   * between, it throws ConflictError and stores nothing. For changes computed from what a
+   * client saw (a PUT): they are never applied over a change the client did not see.
+   */
+  updateIf(id: string, ifVersion: string | undefined, change: (current: T) => T): Promise<Versioned<T>>;
   /** Creates or replaces. */
   put(id: string, value: T): Promise<T>;
   /** Returns whether something was deleted. */
@@ -93,4 +113,9 @@ export interface AppendLog<T> {
   append(entry: T): Promise<void>;
   /** The newest entries within the bound, oldest first. */
   list(): Promise<T[]>;
+}
+
+/** What updateIf throws when the record is no longer at the version the change was computed from. */
+export function staleVersionError(collection: string, id: string, version: string): ConflictError {
+  return new ConflictError(`${collection} ${id} changed since version ${version} was read; read it again and reapply the change`);
 }

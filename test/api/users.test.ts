@@ -111,6 +111,37 @@ describe('users, login and tokens', () => {
     expect(missing.status).to.equal(404);
   });
 
+  it('sends an ETag on GET and honours If-Match on PUT: a stale version is 409 and changes nothing', async () => {
+    await createUser('fern', 'fern-pw');
+    const read = await zcloud.request('GET', `${API}/users/fern`, { token: admin });
+    const etag = read.headers.get('etag')!;
+    expect(etag).to.match(/^"[^"]+"$/);
+    const first = await zcloud.request('PUT', `${API}/users/fern`, { token: admin, headers: { 'if-match': etag }, body: { projects: [{ cluster: 'c1', namespace: 'a' }] } });
+    expect(first.status, first.text).to.equal(200);
+    const newer = first.headers.get('etag')!;
+    expect(newer).to.match(/^"[^"]+"$/).and.not.equal(etag);
+    expect((await zcloud.request('GET', `${API}/users/fern`, { token: admin })).headers.get('etag')).to.equal(newer);
+
+    // Computed from the first read: it would drop project a.
+    const stale = await zcloud.request('PUT', `${API}/users/fern`, { token: admin, headers: { 'if-match': etag }, body: { projects: [{ cluster: 'c1', namespace: 'b' }] } });
+    expect(stale.status).to.equal(409);
+    expect(stale.body).to.include({ type: 'error', status: 409, code: 'Conflict' });
+    expect((await zcloud.request('GET', `${API}/users/fern`, { token: admin })).body.projects).to.deep.equal([{ cluster: 'c1', namespace: 'a' }]);
+    const weak = await zcloud.request('PUT', `${API}/users/fern`, { token: admin, headers: { 'if-match': `W/${newer}` }, body: { projects: [] } });
+    expect(weak.status).to.equal(409);
+    const two = await zcloud.request('PUT', `${API}/users/fern`, { token: admin, headers: { 'if-match': `${newer}, "x"` }, body: { projects: [] } });
+    expect(two.status).to.equal(400);
+
+    const again = await zcloud.request('PUT', `${API}/users/fern`, {
+      token: admin,
+      headers: { 'if-match': newer },
+      body: { projects: [{ cluster: 'c1', namespace: 'a' }, { cluster: 'c1', namespace: 'b' }] },
+    });
+    expect(again.status, again.text).to.equal(200);
+    expect(again.body.projects).to.have.length(2);
+    expect((await zcloud.request('GET', `${API}/users/fern`, { token: admin })).headers.get('etag')).to.equal(again.headers.get('etag'));
+  });
+
   it('resetPassword: self only, needs the old password, voids older tokens', async () => {
     await createUser('erin', 'old-pw');
     const before = await zcloud.login('erin', sha1('old-pw'));

@@ -4,14 +4,17 @@ import { KubeHttp } from '../../src/kube/kube-http.js';
 import { createLogger } from '../../src/logger.js';
 import { openKubernetesStore } from '../../src/store/kubernetes-store.js';
 import { openLowdbStore } from '../../src/store/lowdb-store.js';
+import { sealRecord } from '../../src/store/sealed-fields.js';
 import { SecretBox } from '../../src/store/secret-box.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store, StoreCollection } from '../../src/store/store.js';
 import { ADMIN_DEFAULT_SHA1, usersCollection, type UserRecord } from '../../src/users.js';
 import { collections } from '../../server/zcloud.js';
+import { clustersCollection } from '../../src/clusters/cluster-manager.js';
 import { SESSION_COOKIE } from '../../api/framework/authn.js';
 import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, sha1, startTestZcloud, tempDir, type TestZcloud } from '../helpers/zcloud.js';
 import { killStartedProcesses, runZcloudToExit } from '../helpers/zcloud-process.js';
+import { kubectl } from '../helpers/kubectl.js';
 
 const logger = createLogger({ level: 'error' });
 
@@ -31,6 +34,34 @@ describe('kubernetes store', function () {
   const listed = async (namespace: string, plural: string): Promise<{ metadata: { name: string; annotations: Record<string, string> }; spec: any }[]> =>
     ((await objects.listNamespacedCustomObject({ group: 'zcloud.cn', version: 'v1', namespace, plural })) as { items: any[] }).items;
 
+  /**
+   * Two stores with their own connections (two processes as far as the apiserver can tell),
+   * sixteen writers alternating between them, each adding project `ns-<i>` to user `name`.
+   */
+  type Change = (current: UserRecord) => UserRecord;
+  const raceOnOneUser = async (name: string, write: (users: StoreCollection<UserRecord>, change: Change) => Promise<unknown>, afterwards?: (users: StoreCollection<UserRecord>) => Promise<void>) => {
+    const namespace = await freshNamespace(cluster.kc, 'store');
+    const secrets = SecretBox.fromKey(Buffer.alloc(32, 7).toString('base64'), 'test');
+    const open = () => openKubernetesStore({ http: new KubeHttp(cluster.kc), namespace, collections: [usersCollection], secrets, logger });
+    const stores: Store[] = [await open(), await open()];
+    try {
+      const now = new Date().toISOString();
+      await stores[0]!.collection(usersCollection).create(name, { name, credential: 'scrypt$x', generation: 1, projects: [], creationTimestamp: now, updateTimestamp: now });
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 16 }, (_, i) => write(stores[i % 2]!.collection(usersCollection), (current) => ({ ...current, projects: [...current.projects, { cluster: 'c', namespace: `ns-${i}` }] }))),
+      );
+      const stored = (await stores[1]!.collection(usersCollection).getVersioned(name))!;
+      await afterwards?.(stores[0]!.collection(usersCollection));
+      return {
+        stored,
+        landed: outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [`ns-${i}`] : [])),
+        refused: outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as Error] : [])),
+      };
+    } finally {
+      for (const store of stores) await store.close();
+    }
+  };
+
   before(async () => {
     cluster = await testCluster('incluster-store');
     objects = cluster.kc.makeApiClient(CustomObjectsApi);
@@ -41,7 +72,7 @@ describe('kubernetes store', function () {
   });
   after(() => cluster?.destroy());
 
-  it('keeps users and clusters as zcloud.cn objects, the kubeconfig sealed, across restarts and replicas', async () => {
+  it('keeps users and clusters as zcloud.cn objects, the kubeconfig in a Secret the cluster object owns, across restarts and replicas', async () => {
     const namespace = await freshNamespace(cluster.kc, 'store');
     const first = await start(storeEnv(namespace));
     const admin = await first.adminToken();
@@ -52,11 +83,18 @@ describe('kubernetes store', function () {
 
     const users = await listed(namespace, 'users');
     expect(users.map((u) => u.metadata.name)).to.have.members(['admin', 'ann']);
-    const [east] = await listed(namespace, 'clusters');
-    expect(east!.metadata.name).to.equal('east');
-    // Sealed with the key in Secret zcloud-keys: neither the certificate's key nor the kubeconfig shows.
-    expect(east!.spec.source.kubeconfig).to.match(/^file-sealed:aes256gcm\.v1:/);
-    expect(JSON.stringify(east)).to.not.include('client-key-data').and.not.include(cluster.kubeconfig.slice(0, 40));
+    // What a kubectl user sees: no kubeconfig in the cluster object, sealed or not.
+    const yaml = await kubectl(cluster.kubeconfigPath, ['get', 'clusters.zcloud.cn', '-n', namespace, '-o', 'yaml']);
+    expect(yaml).to.include('name: east').and.not.include('client-key-data').and.not.include('file-sealed').and.not.include(cluster.kubeconfig.slice(0, 40));
+    const [east] = (JSON.parse(await kubectl(cluster.kubeconfigPath, ['get', 'clusters.zcloud.cn', '-n', namespace, '-o', 'json'])) as { items: { metadata: { uid: string } }[] }).items;
+    const secret = JSON.parse(await kubectl(cluster.kubeconfigPath, ['get', 'secret', 'zcloud-cluster-east', '-n', namespace, '-o', 'json'])) as {
+      type: string;
+      data: Record<string, string>;
+      metadata: { ownerReferences: { kind: string; name: string; uid: string }[] };
+    };
+    expect(secret.type).to.equal('Opaque');
+    expect(Object.values(secret.data).map((v) => Buffer.from(v, 'base64').toString('utf8'))).to.deep.equal([cluster.kubeconfig]);
+    expect(secret.metadata.ownerReferences).to.deep.include({ apiVersion: 'zcloud.cn/v1', kind: 'Cluster', name: 'east', uid: east!.metadata.uid });
 
     // A second replica on the same namespace sees the same state and accepts the first one's tokens.
     const second = await start(storeEnv(namespace));
@@ -65,8 +103,66 @@ describe('kubernetes store', function () {
     await first.close();
     await second.close();
     const restarted = await start(storeEnv(namespace));
-    const clusters = await restarted.request('GET', `${API}/clusters`, { token: await restarted.adminToken() });
+    const restartedAdmin = await restarted.adminToken();
+    const clusters = await restarted.request('GET', `${API}/clusters`, { token: restartedAdmin });
     expect(clusters.body.data.map((c: { name: string }) => c.name)).to.deep.equal(['east']);
+    await eventually(async () => expect((await restarted.request('GET', `${API}/clusters/east/namespaces/default`, { token: restartedAdmin })).status).to.equal(200), { within: 20_000, interval: 250 });
+    const kubeconfig = await restarted.request('POST', `${API}/clusters/east?action=getkubeconfig`, { token: restartedAdmin });
+    expect(kubeconfig.body.config).to.equal(cluster.kubeconfig);
+
+    expect((await restarted.request('DELETE', `${API}/clusters/east`, { token: restartedAdmin })).status).to.equal(204);
+    const left = JSON.parse(await kubectl(cluster.kubeconfigPath, ['get', 'secrets', '-n', namespace, '-o', 'json'])) as { items: { metadata: { name: string } }[] };
+    expect(left.items.map((s) => s.metadata.name)).to.not.include('zcloud-cluster-east');
+  });
+
+  it('moves a kubeconfig an older zcloud sealed in the cluster object to its Secret at start, and still serves the cluster', async () => {
+    const namespace = await freshNamespace(cluster.kc, 'store');
+    const first = await start(storeEnv(namespace));
+    await first.close();
+    // What an older zcloud stored: the kubeconfig sealed with the store's key inside the object.
+    const keys = await new KubeHttp(cluster.kc).request<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/secrets/zcloud-keys`);
+    const box = SecretBox.fromKey(Buffer.from(keys.data['secrets-key']!, 'base64').toString('utf8'), 'zcloud-keys');
+    const record = { name: 'old', source: { kind: 'kubeconfig', kubeconfig: cluster.kubeconfig }, creationTimestamp: new Date().toISOString() };
+    await objects.createNamespacedCustomObject({
+      group: 'zcloud.cn',
+      version: 'v1',
+      namespace,
+      plural: 'clusters',
+      body: { apiVersion: 'zcloud.cn/v1', kind: 'Cluster', metadata: { name: 'old', annotations: { 'zcloud.cn/id': 'old', 'zcloud.cn/order': '1' } }, spec: sealRecord('clusters', 'old', record, box) },
+    });
+    expect(JSON.stringify(await listed(namespace, 'clusters'))).to.include('file-sealed:');
+
+    const restarted = await start(storeEnv(namespace));
+    const admin = await restarted.adminToken();
+    await eventually(async () => expect((await restarted.request('GET', `${API}/clusters/old/namespaces/default`, { token: admin })).status).to.equal(200), { within: 20_000, interval: 250 });
+    const [old] = await listed(namespace, 'clusters');
+    expect(JSON.stringify(old!.spec)).to.not.include('file-sealed:').and.not.include(cluster.kubeconfig.slice(0, 40));
+    const secret = await new KubeHttp(cluster.kc).request<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/secrets/zcloud-cluster-old`);
+    expect(Object.values(secret.data).map((v) => Buffer.from(v, 'base64').toString('utf8'))).to.deep.equal([cluster.kubeconfig]);
+  });
+
+  it("a changed secret field gets a new key in the cluster's Secret, the replaced one removed; readers of either replica see the new value", async () => {
+    const namespace = await freshNamespace(cluster.kc, 'store');
+    const secrets = SecretBox.fromKey(Buffer.alloc(32, 9).toString('base64'), 'test');
+    const open = () => openKubernetesStore({ http: new KubeHttp(cluster.kc), namespace, collections: [clustersCollection], secrets, logger });
+    const stores: Store[] = [await open(), await open()];
+    const secretData = async () => (await new KubeHttp(cluster.kc).request<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/secrets/zcloud-cluster-swap`)).data;
+    try {
+      const [writer, reader] = stores.map((store) => store.collection(clustersCollection));
+      await writer!.create('swap', { name: 'swap', source: { kind: 'kubeconfig', kubeconfig: 'first' }, creationTimestamp: new Date().toISOString() });
+      const [firstKey] = Object.keys(await secretData());
+      // A change elsewhere in the record keeps the key.
+      await writer!.update('swap', (current) => ({ ...current, creationTimestamp: new Date(0).toISOString() }));
+      expect(Object.keys(await secretData())).to.deep.equal([firstKey]);
+      await writer!.update('swap', (current) => ({ ...current, source: { kind: 'kubeconfig', kubeconfig: 'second' } }));
+      const data = await secretData();
+      expect(Object.keys(data)).to.have.length(1).and.not.include(firstKey);
+      expect(Buffer.from(Object.values(data)[0]!, 'base64').toString('utf8')).to.equal('second');
+      expect((await reader!.get('swap'))!.source).to.deep.equal({ kind: 'kubeconfig', kubeconfig: 'second' });
+      expect((await reader!.list()).map((c) => c.source)).to.deep.equal([{ kind: 'kubeconfig', kubeconfig: 'second' }]);
+    } finally {
+      for (const store of stores) await store.close();
+    }
   });
 
   it('a cluster imported through one replica is served by the other, and gone from it when removed', async () => {
@@ -104,28 +200,63 @@ describe('kubernetes store', function () {
   });
 
   it('loses no update when two writers change one user at once: each change lands, or fails with a conflict and leaves nothing', async () => {
+    const { stored, landed, refused } = await raceOnOneUser('bob', (users, change) => users.update('bob', change));
+    expect(stored.value.projects.map((p) => p.namespace)).to.have.members(landed);
+    for (const err of refused) expect(err.name).to.equal('ConflictError');
+    expect(landed.length).to.be.greaterThan(1);
+  });
+
+  it('two replicas PUT one user with the same If-Match: one 200, one 409; the loser re-reads, re-applies, and both changes are kept', async () => {
     const namespace = await freshNamespace(cluster.kc, 'store');
-    // Two stores with their own connections: two processes as far as the apiserver can tell.
-    const secrets = SecretBox.fromKey(Buffer.alloc(32, 7).toString('base64'), 'test');
-    const open = () => openKubernetesStore({ http: new KubeHttp(cluster.kc), namespace, collections: [usersCollection], secrets, logger });
-    const stores: Store[] = [await open(), await open()];
-    try {
-      const user: UserRecord = { name: 'bob', credential: 'scrypt$x', generation: 1, projects: [], creationTimestamp: new Date().toISOString(), updateTimestamp: new Date().toISOString() } as UserRecord;
-      await stores[0]!.collection(usersCollection).create('bob', user);
-      const outcomes = await Promise.allSettled(
-        Array.from({ length: 16 }, (_, i) =>
-          stores[i % 2]!.collection(usersCollection).update('bob', (current) => ({ ...current, projects: [...current.projects, { cluster: 'c', namespace: `ns-${i}` }] })),
-        ),
-      );
-      const stored = (await stores[1]!.collection(usersCollection).get('bob'))!;
-      const landed = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [`ns-${i}`] : []));
-      const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as Error] : []));
-      expect(stored.projects.map((p) => p.namespace)).to.have.members(landed);
-      for (const err of refused) expect(err.name).to.equal('ConflictError');
-      expect(landed.length).to.be.greaterThan(1);
-    } finally {
-      for (const store of stores) await store.close();
-    }
+    const [first, second] = [await start(storeEnv(namespace)), await start(storeEnv(namespace))];
+    const admin = await first.adminToken();
+    expect((await first.request('POST', `${API}/users`, { token: admin, body: { name: 'kim', password: sha1('kim'), projects: [] } })).status).to.equal(201);
+    const [readFirst, readSecond] = [await first.request('GET', `${API}/users/kim`, { token: admin }), await second.request('GET', `${API}/users/kim`, { token: admin })];
+    const etag = readFirst.headers.get('etag')!;
+    expect(etag).to.match(/^"\d+"$/);
+    expect(readSecond.headers.get('etag')).to.equal(etag);
+
+    // Each adds one project to what it read.
+    const put = (replica: TestZcloud, namespaceName: string, ifMatch: string, read: { projects: unknown[] }) =>
+      replica.request('PUT', `${API}/users/kim`, { token: admin, headers: { 'if-match': ifMatch }, body: { projects: [...read.projects, { cluster: 'c', namespace: namespaceName }] } });
+    const answers = await Promise.all([put(first, 'from-first', etag, readFirst.body), put(second, 'from-second', etag, readSecond.body)]);
+    expect(answers.map((a) => a.status).sort()).to.deep.equal([200, 409]);
+    const winner = answers.findIndex((a) => a.status === 200);
+    const [winnerName, loserName] = winner === 0 ? ['from-first', 'from-second'] : ['from-second', 'from-first'];
+    const loser = winner === 0 ? second : first;
+    expect(answers[1 - winner]!.body).to.include({ type: 'error', status: 409, code: 'Conflict' });
+    const afterRace = await loser.request('GET', `${API}/users/kim`, { token: admin });
+    expect(afterRace.body.projects.map((p: { namespace: string }) => p.namespace)).to.deep.equal([winnerName]);
+    expect(afterRace.headers.get('etag')).to.equal(answers[winner]!.headers.get('etag'));
+
+    const retried = await put(loser, loserName, afterRace.headers.get('etag')!, afterRace.body);
+    expect(retried.status, retried.text).to.equal(200);
+    const final = await first.request('GET', `${API}/users/kim`, { token: admin });
+    expect(final.body.projects.map((p: { namespace: string }) => p.namespace)).to.deep.equal([winnerName, loserName]);
+    const stored = (await listed(namespace, 'users')).find((u) => u.metadata.name === 'kim')!;
+    expect(stored.spec.projects.map((p: { namespace: string }) => p.namespace)).to.deep.equal([winnerName, loserName]);
+  });
+
+  it('a conditional update is never applied over a version it did not read: what landed is exactly what is stored', async () => {
+    const { stored, landed, refused } = await raceOnOneUser('lee', (users, change) => users.updateIf('lee', undefined, change));
+    expect(stored.value.projects.map((p) => p.namespace)).to.have.members(landed);
+    for (const err of refused) expect(err.name).to.equal('ConflictError');
+    // Started together, most read the same version: one writes over it, the rest are refused, not re-applied (seen: 2 landed, 14 refused).
+    expect(landed).to.not.be.empty;
+    expect(refused).to.not.be.empty;
+  });
+
+  it('a conditional update naming a version that is no longer stored writes nothing', async () => {
+    let before = '';
+    let stale: unknown;
+    let after = '';
+    await raceOnOneUser('max', (users, change) => users.update('max', change), async (users) => {
+      before = (await users.getVersioned('max'))!.version;
+      stale = await users.updateIf('max', '1', (current) => ({ ...current, projects: [] })).catch((err: Error) => err);
+      after = (await users.getVersioned('max'))!.version;
+    });
+    expect((stale as Error).name).to.equal('ConflictError');
+    expect(after).to.equal(before);
   });
 
   it('`zcloud migrate --from file --to kubernetes` copies every record and log entry', async () => {
@@ -170,6 +301,10 @@ describe('kubernetes store', function () {
       // users, a cluster, a quota request, a revoked token and the audit entries of those writes.
       expect(records).to.be.greaterThan(6);
       for (const name of ['users', 'clusters', 'userquotas', 'revokedtokens', 'auditlogs']) expect(await listed(namespace, name), name).to.not.be.empty;
+      // The cluster's kubeconfig went to its Secret, not into the object.
+      expect(JSON.stringify(await listed(namespace, 'clusters'))).to.not.include('file-sealed:').and.not.include(cluster.kubeconfig.slice(0, 40));
+      const secret = await new KubeHttp(cluster.kc).request<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${namespace}/secrets/zcloud-cluster-west`);
+      expect(Object.values(secret.data).map((v) => Buffer.from(v, 'base64').toString('utf8'))).to.deep.equal([cluster.kubeconfig]);
     } finally {
       await file.close();
       await kubernetes.close();

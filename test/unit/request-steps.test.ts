@@ -93,6 +93,7 @@ function context(path: ResolvedPath, query: Record<string, string> = {}): Reques
     services: {} as ApiServices,
     sourceAddress: '127.0.0.1',
     setHeader: () => undefined,
+    header: () => undefined,
     requireUser: () => admin,
   };
 }
