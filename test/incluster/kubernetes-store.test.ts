@@ -11,7 +11,7 @@ import { ADMIN_DEFAULT_SHA1, usersCollection, type UserRecord } from '../../src/
 import { collections } from '../../server/zcloud.js';
 import { clustersCollection } from '../../src/clusters/cluster-manager.js';
 import { SESSION_COOKIE } from '../../api/framework/authn.js';
-import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
+import { eventually, freshNamespace, sharedTestCluster, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, sha1, startTestZcloud, tempDir, type TestZcloud } from '../helpers/zcloud.js';
 import { killStartedProcesses, runZcloudToExit } from '../helpers/zcloud-process.js';
 import { kubectl } from '../helpers/kubectl.js';
@@ -63,14 +63,13 @@ describe('kubernetes store', function () {
   };
 
   before(async () => {
-    cluster = await testCluster('incluster-store');
+    cluster = await testCluster(sharedTestCluster);
     objects = cluster.kc.makeApiClient(CustomObjectsApi);
   });
   afterEach(async () => {
     for (const zcloud of started.splice(0)) await zcloud.close();
     await killStartedProcesses();
   });
-  after(() => cluster?.destroy());
 
   it('keeps users and clusters as zcloud.cn objects, the kubeconfig in a Secret the cluster object owns, across restarts and replicas', async () => {
     const namespace = await freshNamespace(cluster.kc, 'store');

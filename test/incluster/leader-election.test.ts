@@ -3,7 +3,7 @@ import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/clie
 import { expect } from 'chai';
 import { ADMIN_DEFAULT_SHA1 } from '../../src/users.js';
 import { parseExposition, valueOf } from '../helpers/metrics.js';
-import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
+import { eventually, freshNamespace, sharedTestCluster, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, sha1, tempDir } from '../helpers/zcloud.js';
 import { callZcloud, killStartedProcesses, loginAt, startZcloudProcess, type ZcloudProcess } from '../helpers/zcloud-process.js';
 
@@ -48,13 +48,10 @@ describe('leader election: replicas on the kubernetes store', function () {
   };
 
   before(async () => {
-    cluster = await testCluster('incluster-leader');
+    cluster = await testCluster(sharedTestCluster);
     namespace = await freshNamespace(cluster.kc, 'leader');
   });
-  after(async () => {
-    await killStartedProcesses();
-    await cluster?.destroy();
-  });
+  after(() => killStartedProcesses());
 
   it('reconciles on the leader only, and a new leader takes over within 15 s of a kill -9', async () => {
     const env = () => ({ ZCLOUD_DATA_DIR: tempDir(), ZCLOUD_STORE: 'kubernetes', ZCLOUD_STORE_KUBECONFIG: cluster.kubeconfigPath, ZCLOUD_STORE_NAMESPACE: namespace, ZCLOUD_HEALTH_INTERVAL: '1s', ZCLOUD_LOGIN_MAX_FAILURES: '1000', ZCLOUD_METRICS_TOKEN: METRICS_TOKEN });

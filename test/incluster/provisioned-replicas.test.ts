@@ -1,14 +1,14 @@
 import os from 'node:os';
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { destroyHosts, signalHostSetOnExit, upHosts, type HostSetInfo } from '../../scripts/testenv/hosts/host-set.js';
 import { ADMIN_DEFAULT_SHA1 } from '../../src/users.js';
 import { parseExposition, valueOf } from '../helpers/metrics.js';
-import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
+import { eventually, freshNamespace, sharedTestCluster, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, tempDir } from '../helpers/zcloud.js';
 import { callZcloud, killStartedProcesses, loginAt, startZcloudProcess, type ZcloudProcess } from '../helpers/zcloud-process.js';
 
-const setName = 'h18-hosts';
+const setName = 'repl-prov';
 const METRICS_TOKEN = 'metrics-token-for-the-follow-test';
 signalHostSetOnExit(setName);
 
@@ -17,7 +17,8 @@ signalHostSetOnExit(setName);
  * replica that does not hold the Lease follows it. Asked for through the follower, the leader
  * runs it; the follower shows Creating, then Running and serves it from its own cache; deleted
  * through the leader, the follower stops serving it and forgets it, and its Secret (the SSH key)
- * goes. A cancel and a delete asked through the follower are carried out by the leader.
+ * goes. A cancel, a delete and a block device discovery asked through the follower are carried
+ * out by the leader.
  */
 describe('provisioned clusters followed across replicas (real host)', function () {
   this.timeout(600_000);
@@ -32,13 +33,12 @@ describe('provisioned clusters followed across replicas (real host)', function (
   before(async () => {
     await destroyHosts(setName);
     set = await upHosts(setName, { count: 1 });
-    cluster = await testCluster('h18-store');
+    cluster = await testCluster(sharedTestCluster);
   });
   after(async function () {
     this.timeout(180_000);
     try {
       await killStartedProcesses();
-      await cluster?.destroy();
     } finally {
       await destroyHosts(setName);
     }
@@ -88,6 +88,17 @@ describe('provisioned clusters followed across replicas (real host)', function (
     }, { within: 180_000, interval: 2_000 });
     expect(await provisioningReconciles(follower)).to.equal(0);
     expect(await provisioningReconciles(leader)).to.be.greaterThan(0);
+
+    // A block device discovery asked through the follower is run by the leader: the request travels on the node.
+    const asked = await callZcloud(follower.url, 'POST', `${API}/clusters/prov/blockdevices/${host.name}?action=discover`, admin);
+    expect(asked.status, asked.text).to.equal(200);
+    const provisioned = new KubeConfig();
+    provisioned.loadFromString((await callZcloud(follower.url, 'POST', `${API}/clusters/prov?action=getkubeconfig`, admin)).body.config);
+    await eventually(async () => {
+      const annotations = (await provisioned.makeApiClient(CoreV1Api).readNode({ name: host.name })).metadata?.annotations ?? {};
+      expect(annotations['storage.zcloud.cn/blockdevices-requested']).to.be.a('string');
+      expect(annotations['storage.zcloud.cn/blockdevices-requested-served']).to.equal(annotations['storage.zcloud.cn/blockdevices-requested']);
+    }, { within: 60_000, interval: 1_000 });
 
     expect((await callZcloud(leader.url, 'DELETE', `${API}/clusters/prov`, admin)).status).to.equal(204);
     await eventually(async () => expect((await get(follower, '/clusters/prov/nodes')).status).to.not.equal(200), { within: 10_000, interval: 250 });

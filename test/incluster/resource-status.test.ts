@@ -4,7 +4,7 @@ import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { ADMIN_DEFAULT_SHA1 } from '../../src/users.js';
 import { kubectl } from '../helpers/kubectl.js';
-import { eventually, freshNamespace, testCluster, type TestCluster } from '../helpers/world.js';
+import { eventually, freshNamespace, sharedTestCluster, testCluster, type TestCluster } from '../helpers/world.js';
 import { API, sha1, startTestZcloud, tempDir, type TestZcloud } from '../helpers/zcloud.js';
 import { callZcloud as call, killStartedProcesses, loginAt as login, startZcloudProcess } from '../helpers/zcloud-process.js';
 
@@ -28,14 +28,13 @@ describe('zcloud.cn objects: printer columns and status', function () {
     (await kubectl(cluster.kubeconfigPath, ['get', resource, '-n', namespace])).trim().split('\n').map((line) => line.trim().split(/\s+/));
 
   before(async () => {
-    cluster = await testCluster('incluster-status');
+    cluster = await testCluster(sharedTestCluster);
   });
   afterEach(async () => {
     await inProcess?.close();
     inProcess = undefined;
     await killStartedProcesses();
   });
-  after(() => cluster?.destroy());
 
   it('on the kubernetes store: the status subresource of the records, written by the reconcilers', async () => {
     const namespace = await freshNamespace(cluster.kc, 'status');
