@@ -45,7 +45,11 @@ export function directGets(options: ApiRouterOptions, lists: ListCaches, observe
     }
     if (!('operation' in resolution) || resolution.operation.verb !== 'get' || !resolution.path.entry.def.version) return false;
     observe(req, res);
-    void answerDirect(request, res, resolution, options, lists);
+    answerDirect(request, res, resolution, options, lists).catch((err: unknown) => {
+      // Only writing can fail here (answer's own errors are answered): the client is gone or cut.
+      options.services.logger.warn('writing an answer failed', { path: request.path, error: (err as Error).message });
+      res.destroy();
+    });
     return true;
   };
 }

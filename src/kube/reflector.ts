@@ -4,7 +4,11 @@ import type { Logger } from '../logger.js';
 import { KubeApiError, readAll, toKubeApiError, type KubeHttp } from './kube-http.js';
 import { keyOf, stripForCache, type KubeObject } from './kube-object.js';
 import type { ObjectStore, StoreEvent } from './object-store.js';
-import { apiVersionOf, collectionPath, type ResourceKind } from './resource-kind.js';
+import { Compactor } from './compact.js';
+import { apiVersionOf, collectionPath, COMPACTED_RESOURCES, type ResourceKind } from './resource-kind.js';
+
+/** One for every cache of the process: imports of one cluster, and clusters alike, share their repeated values (compact.ts). */
+const CACHE_COMPACTOR = new Compactor();
 
 /** The apiserver no longer has the history we asked for (410 Gone / Expired): list again. */
 export class GoneError extends Error {
@@ -107,7 +111,7 @@ export class Reflector<T extends KubeObject> {
     const object = stripForCache(raw) as T;
     object.apiVersion ??= apiVersionOf(this.options.kind);
     object.kind ??= this.options.kind.kind;
-    return object;
+    return COMPACTED_RESOURCES.has(this.options.kind.resource) ? CACHE_COMPACTOR.compact(object) : object;
   }
 
   private async listAll(signal: AbortSignal): Promise<void> {
