@@ -190,11 +190,11 @@ export class Reflector<T extends KubeObject> {
           reject(err);
         } else resolve();
       };
-      let timer = setTimeout(() => finish(new Error(`watch silent for ${silenceLimitMs} ms`)), silenceLimitMs);
+      const timer = setTimeout(() => finish(new Error(`watch silent for ${silenceLimitMs} ms`)), silenceLimitMs);
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => finish(new Error(`watch silent for ${silenceLimitMs} ms`)), silenceLimitMs);
+        // Restarts the silence limit without a new timer: thousands of watches get chunks all the time.
+        timer.refresh();
         buffer += chunk;
         let newline: number;
         while (!settled && (newline = buffer.indexOf('\n')) >= 0) {
