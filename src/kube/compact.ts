@@ -49,11 +49,13 @@ const OWN_METADATA = new Set(['name', 'uid']);
 /** Structures longer than this (as JSON) are not looked up: a long one rarely repeats whole, and its key would cost. */
 const MAX_SHARED_CHARS = 2048;
 const MAX_STRINGS = 200_000;
-const MAX_STRUCTURES = 50_000;
+/** Characters of structure keys (their JSON) held at most: the table costs at most ≈ 32 MiB. */
+const MAX_STRUCTURE_CHARS = 16 * 2 ** 20;
 
 export class Compactor {
   readonly #strings = new Map<string, string>();
   readonly #structures = new Map<string, unknown>();
+  #structureChars = 0;
 
   /** `object` with its repeated strings and structures shared; its top level is its own. */
   compact<T extends { metadata: { name: string } }>(object: T): T {
@@ -110,8 +112,12 @@ export class Compactor {
     if (key.length > MAX_SHARED_CHARS) return { value, shareable: false };
     const held = this.#structures.get(key);
     if (held !== undefined) return { value: held, shareable: true };
-    if (this.#structures.size >= MAX_STRUCTURES) this.#structures.clear();
+    if (this.#structureChars + key.length > MAX_STRUCTURE_CHARS) {
+      this.#structures.clear();
+      this.#structureChars = 0;
+    }
     this.#structures.set(key, deepFrozen(value));
+    this.#structureChars += key.length;
     return { value, shareable: true };
   }
 }
