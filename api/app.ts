@@ -1,15 +1,17 @@
+import type { RequestListener } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { NotFoundError } from '../src/errors.js';
 import type { ZcloudMetrics } from '../src/metrics.js';
 import { writeError } from './framework/answers.js';
-import { fullPath } from './framework/audit-request.js';
 import { ResourceRegistry } from './framework/registry.js';
-import { API_PREFIX, createApiRouter } from './framework/router.js';
+import { API_PREFIX, createApiRouter, listCaches } from './framework/router.js';
 import { createDocsRouter } from './docs-page.js';
 import { createChartIconRouter } from './chart-icons.js';
 import { CHART_ICON_PREFIX } from './resources/chart.js';
 import { zcloudOpenApi } from './framework/openapi.js';
-import { httpMetrics, metricsHandler } from './metrics-endpoint.js';
+import { metricsHandler } from './metrics-endpoint.js';
+import { requestObserver } from './request-observer.js';
+import { directGets } from './framework/direct-gets.js';
 import { ospOpenApi } from './osp-openapi.js';
 import { createOspRouter, OSP_PREFIX } from './osp.js';
 import { allResources } from './resources/index.js';
@@ -27,11 +29,12 @@ export interface AppOptions {
 }
 
 /**
- * The Express app: request metrics and log, health probes, /metrics (unless on its own port),
+ * The HTTP handler: cached objects' GETs answered directly (direct-gets.ts), everything else by
+ * the Express app: request metrics and log, health probes, /metrics (unless on its own port),
  * the public API descriptions and /docs, the zcloud.cn and OSP APIs, the web session and
  * (optionally) a web console.
  */
-export function createApp({ services, isReady, metrics, metricsOnOwnPort }: AppOptions): express.Express {
+export function createApp({ services, isReady, metrics, metricsOnOwnPort }: AppOptions): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -39,23 +42,9 @@ export function createApp({ services, isReady, metrics, metricsOnOwnPort }: AppO
   // throttle), scheme and host (links, Secure cookie, the session's same-origin check).
   app.set('trust proxy', services.config.trustedProxies.length > 0 ? services.config.trustedProxies : false);
   const registry = new ResourceRegistry(allResources);
-  app.use(httpMetrics(metrics, registry));
-
-  const { logger } = services;
+  const observe = requestObserver(metrics, registry, services.logger);
   app.use((req: Request, res: Response, next: NextFunction) => {
-    // On every request: nothing is built unless the line is written, and the line is flat.
-    if (!logger.isInfoEnabled()) return next();
-    const started = performance.now();
-    res.once('finish', () => {
-      // Method, path, status, time and user only: never bodies, query values or headers.
-      const action = req.query.action;
-      const line: Record<string, unknown> = { method: req.method, path: fullPath(req) };
-      if (typeof action === 'string') line.action = action;
-      line.status = res.statusCode;
-      line.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
-      line.user = typeof res.locals.user === 'string' ? res.locals.user : undefined;
-      logger.info('request', line);
-    });
+    observe(req, res);
     next();
   });
 
@@ -76,7 +65,8 @@ export function createApp({ services, isReady, metrics, metricsOnOwnPort }: AppO
   app.get(`${OSP_PREFIX}/openapi.json`, (_req, res) => void res.json(ospDocument));
   app.use('/docs', createDocsRouter());
   app.use(CHART_ICON_PREFIX, createChartIconRouter(services.catalog, services));
-  app.use(API_PREFIX, createApiRouter({ registry, services }));
+  const lists = listCaches(services.config.fragmentCacheMaxChars);
+  app.use(API_PREFIX, createApiRouter({ registry, services }, lists));
   app.use(OSP_PREFIX, createOspRouter(services));
   app.use(WEB_PREFIX, createWebSessionRouter(services));
   if (services.config.uiDir) app.use(staticUi(services.config.uiDir));
@@ -87,7 +77,8 @@ export function createApp({ services, isReady, metrics, metricsOnOwnPort }: AppO
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     writeError(res, err, 'zcloud', { logger: services.logger, what: 'unhandled error', path: req.path });
   });
-  return app;
+  const direct = directGets({ registry, services }, lists, observe);
+  return (req, res) => void (direct(req, res) || app(req, res));
 }
 
 /** The app of ZCLOUD_METRICS_PORT: /metrics only, guarded by ZCLOUD_METRICS_TOKEN when set. */

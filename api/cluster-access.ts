@@ -86,7 +86,7 @@ export function storeReader(ctx: RequestContext): StoreReader {
   return <T extends KubeObject = KubeObject>(kind: CachedKindName) => readCache<T>(ctx, kind).store;
 }
 
-/** The version of the request's cluster cache (any object of any kind changing changes it): a listVersion. */
+/** The version of the request's cluster cache (any object of any kind changing changes it): a resource's `version`. */
 export function clusterCacheVersion(ctx: RequestContext): string {
   return clusterOf(ctx).cache.contentVersion;
 }

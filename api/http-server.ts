@@ -1,8 +1,7 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import type express from 'express';
 import { untilAborted, type Runnable } from '../src/manager.js';
 
 /** What the streams take from the HTTP server before Express sees a request. */
@@ -22,7 +21,7 @@ export class HttpServer implements Runnable {
   #rejectListening!: (err: unknown) => void;
 
   constructor(
-    private readonly app: express.Express,
+    private readonly app: RequestListener,
     private readonly port: number,
     private readonly host: string,
     /** How the manager's log names it (there may be two: the API and the metrics port). */

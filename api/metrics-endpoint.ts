@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import { ForbiddenError, UnauthorizedError } from '../src/errors.js';
 import type { ZcloudMetrics } from '../src/metrics.js';
 import { writeError } from './framework/answers.js';
@@ -45,22 +45,6 @@ export function routeTemplate(registry: ResourceRegistry, pathname: string): str
     return route ? OSP_PREFIX + route.path : UNMATCHED_ROUTE;
   }
   return UNMATCHED_ROUTE;
-}
-
-/** Counts and times every answered request by route template, method and status. */
-export function httpMetrics(metrics: ZcloudMetrics, registry: ResourceRegistry) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const stop = metrics.httpRequestDuration.startTimer();
-    res.on('finish', () => {
-      const pathname = req.originalUrl.split('?', 1)[0] ?? '';
-      // Methods outside the standard few would each make a series: fold them.
-      const method = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'].includes(req.method) ? req.method : 'OTHER';
-      const labels = { route: routeTemplate(registry, pathname), method, status: String(res.statusCode) };
-      stop(labels);
-      metrics.httpRequests.inc(labels);
-    });
-    next();
-  };
 }
 
 /** Who may read /metrics. */

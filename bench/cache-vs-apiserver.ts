@@ -109,17 +109,23 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** req/s of GET `url` over 32 connections for `seconds`, from autocannon in its own process. */
-async function requestsPerSecond(url: string, headers: Record<string, string>, seconds = 10): Promise<{ rps: number; non2xx: number }> {
+/**
+ * req/s of GET `url` over 32 connections for `seconds`, from autocannon in its own process, and
+ * this process's CPU per request meanwhile (steadier than req/s on a shared machine: both
+ * servers measured run in this process).
+ */
+async function requestsPerSecond(url: string, headers: Record<string, string>, seconds = 10): Promise<{ rps: number; non2xx: number; cpuUsPerRequest: number }> {
   const args = ['autocannon', '-c', '32', '-d', String(seconds), '-j'];
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`);
   args.push(url);
+  const cpuBefore = process.cpuUsage();
   const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const out = readAll(child.stdout as unknown as import('node:http').IncomingMessage);
   const [code] = (await once(child, 'exit')) as [number];
+  const cpu = process.cpuUsage(cpuBefore);
   if (code !== 0) throw new Error(`autocannon exited ${code}`);
-  const result = JSON.parse(await out) as { requests: { average: number }; non2xx: number };
-  return { rps: result.requests.average, non2xx: result.non2xx };
+  const result = JSON.parse(await out) as { requests: { average: number; total: number }; non2xx: number };
+  return { rps: result.requests.average, non2xx: result.non2xx, cpuUsPerRequest: (cpu.user + cpu.system) / Math.max(1, result.requests.total) };
 }
 
 function cpuSeconds(): number {
@@ -192,6 +198,7 @@ async function main(): Promise<void> {
       servers.push(bare);
       const bareUrl = await listen(bare);
       const viaBare = await time(ROUNDS, () => fetchBytes(bareUrl));
+      const loadAtLists = loadavg()[0];
       const apiserver = await time(ROUNDS, async () => {
         const res = await kube.open('GET', `/api/v1/namespaces/${NAMESPACE}/pods`, { query: { resourceVersion: '0' }, timeoutMs: 120_000 });
         return Buffer.byteLength(await readAll(res));
@@ -206,6 +213,7 @@ async function main(): Promise<void> {
       const namespaceUrl = `${zcloud.url}/apis/zcloud.cn/v1/clusters/${CLUSTER}/namespaces/${NAMESPACE}`;
       const zcloudGets = await requestsPerSecond(namespaceUrl, auth);
       const expressGets = await requestsPerSecond(helloUrl, {});
+      const loadAtGets = loadavg()[0];
 
       // Idle: nothing asked of zcloud for 30 s, the cluster quiet.
       const idleStarted = cpuSeconds();
@@ -222,6 +230,8 @@ async function main(): Promise<void> {
         '',
         `${POD_COUNT} Running pods (2 containers, full status) of one deployment on ${NODES - 1} simulated nodes; zcloud first sync ${syncMs} ms; ${ROUNDS} rounds after a warm-up.`,
         '',
+        `Load average (1 min) after the list rounds ${loadAtLists.toFixed(1)}, after the GETs ${loadAtGets.toFixed(1)}.`,
+        '',
         '| measure | zcloud | reference | ratio | goal |',
         '| --- | --- | --- | --- | --- |',
         `| full pod list, zcloud.cn shape (${mib(viaZcloud.bytes)}) | ${ms(viaZcloud)} | kube-apiserver LIST \`resourceVersion=0\` (${mib(apiserver.bytes)}): ${ms(apiserver)} | ${ratio(viaZcloud.p50, apiserver.p50)} | ≤ 0.15 |`,
@@ -230,6 +240,7 @@ async function main(): Promise<void> {
         `| same list, If-None-Match → 304 | ${ms(notModified)} | — | — | — |`,
         `| RSS per cached Running pod | ${(rssPerPod / 1024).toFixed(2)} KiB (heap ${(heapPerPod / 1024).toFixed(2)} KiB) | client-go ≈ 13–20 KB | — | ≤ 5 KB |`,
         `| authenticated GET of one cached namespace, req/s (autocannon, 32 connections, 10 s) | ${zcloudGets.rps.toFixed(0)} (non-2xx ${zcloudGets.non2xx}) | bare Express hello: ${expressGets.rps.toFixed(0)} | ${ratio(zcloudGets.rps, expressGets.rps)} | ≥ 0.7 |`,
+        `| same GETs, CPU of the serving process per request | ${zcloudGets.cpuUsPerRequest.toFixed(0)} µs | bare Express hello: ${expressGets.cpuUsPerRequest.toFixed(0)} µs | ${ratio(expressGets.cpuUsPerRequest, zcloudGets.cpuUsPerRequest)} (inverse) | — |`,
         `| idle CPU of the whole process over 30 s (one cluster) | ${(idleCpu * 100).toFixed(2)} % of a core | — | — | — |`,
         '',
         `RSS / heap: ${mib(before.rss)} / ${mib(before.heapUsed)} before importing, ${mib(after.rss)} / ${mib(after.heapUsed)} with ${cachedPods} pods cached.`,

@@ -10,6 +10,7 @@
  */
 import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { destroy } from '../scripts/testenv/cluster.js';
@@ -75,6 +76,9 @@ async function main(): Promise<void> {
       const lastSeen = new Map<string, string | undefined>(runtimes.map((r) => [r.name, r.health.lastProbeAt]));
       const probesPerSecond = new Map<number, number>();
       const cpuBefore = process.cpuUsage();
+      // A stall of zcloud's own event loop would release waiting probes together: told apart from a slow apiserver.
+      const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+      loopDelay.enable();
       const idleStarted = Date.now();
       while (Date.now() - idleStarted < IDLE_SECONDS * 1000) {
         await sleep(100);
@@ -87,6 +91,8 @@ async function main(): Promise<void> {
         }
       }
       const cpu = process.cpuUsage(cpuBefore);
+      loopDelay.disable();
+      const loadAtIdle = loadavg()[0];
       const idleCpu = (cpu.user + cpu.system) / 1e6 / IDLE_SECONDS;
       const counts = Array.from({ length: IDLE_SECONDS }, (_, s) => probesPerSecond.get(s) ?? 0);
       const total = counts.reduce((a, b) => a + b, 0);
@@ -107,7 +113,10 @@ async function main(): Promise<void> {
           `| RSS: before → with all imports (heap) | ${mib(before.rss)} → **${mib(after.rss)}** (${mib(before.heapUsed)} → ${mib(after.heapUsed)}) | < 1 GiB |`,
           `| idle CPU of the whole process over ${IDLE_SECONDS} s | **${(idleCpu * 100).toFixed(2)} %** of a core | < 5 % |`,
           `| health probes over ${IDLE_SECONDS} s: total; per second min / median / max | ${total}; ${Math.min(...counts)} / ${[...counts].sort((a, b) => a - b)[Math.floor(counts.length / 2)]} / ${Math.max(...counts)} | ${CLUSTERS / HEALTH_INTERVAL_S} per second, no bursts |`,
+          `| zcloud's event-loop delay over the idle time: p99 / max | ${(loopDelay.percentile(99) / 1e6).toFixed(0)} / ${(loopDelay.max / 1e6).toFixed(0)} ms | — |`,
           `| clusters not available at the end | ${unavailable} | 0 |`,
+          '',
+          `Load average (1 min) at the end of the idle time: ${loadAtIdle.toFixed(1)}.`,
         ].join('\n'),
       );
     } finally {

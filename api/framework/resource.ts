@@ -55,13 +55,14 @@ export interface ResourceDefinition<C extends z.ZodType = z.ZodType, U extends z
   parents?: readonly string[];
   list?(ctx: RequestContext): Promise<ApiObject[]>;
   /**
-   * The version of everything the list is derived from, when that is known without building
-   * it (clusterCacheVersion for a list made only from one cluster's cache). Its ETag is then
-   * made from this, and a matching If-None-Match is 304 before the list is built. Leave it
-   * out when the list reads anything else (the store, another cluster): Express then hashes
-   * the body of a short list, and a long one goes without an ETag.
+   * The version of everything the list and each object's GET are derived from, when that is
+   * known without building them (clusterCacheVersion for answers made only from one cluster's
+   * cache). Their ETags are then made from it, and a matching If-None-Match is 304 before
+   * anything is built; such GETs are also served without Express (direct-gets.ts). Leave it
+   * out when an answer reads anything else (the store, another cluster): Express then hashes
+   * the body of an object or a short list, and a long list goes without an ETag.
    */
-  listVersion?(ctx: RequestContext): string;
+  version?(ctx: RequestContext): string;
   /**
    * A list that is one cached object per item, translated by a pure `toApi` (it reads nothing
    * but the object): `list` is derived from it, and unfiltered lists are served from

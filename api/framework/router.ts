@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import express, { type Request, type Response } from 'express';
 import { bodyText } from './request-body.js';
 import { UnauthorizedError } from '../../src/errors.js';
@@ -9,7 +10,9 @@ import { auditRequest } from './audit-request.js';
 import { authenticateCredentials } from './authn.js';
 import type { ResourceRegistry } from './registry.js';
 import { requestOrigin, sourceAddress } from './request-origin.js';
-import { authenticate, authorize, dispatch, guard, readBody, resolve, shape, validate, type Operation, type ResolvedPath } from './request-steps.js';
+import { authenticate, authorize, dispatch, guard, readBody, resolve, shape, validate, type Operation, type Resolution, type ResolvedPath } from './request-steps.js';
+import { firstQueryValues, type ApiRequest } from './api-request.js';
+import { noteRequestUser } from './request-user.js';
 import { collectionHead } from './collection-json.js';
 import { LIST_PARAMETERS, ListSnapshots, pageRequest } from './list-pages.js';
 import { FragmentCache } from './fragment-cache.js';
@@ -24,29 +27,20 @@ export interface ApiRouterOptions {
 }
 
 /** What the audit trail records of a request, filled in as the steps learn it. */
-interface AuditFacts {
+export interface AuditFacts {
   user?: Principal;
   /** The validated input; unset when the request failed before validation passed. */
   body?: unknown;
   sensitiveFields: readonly string[];
 }
 
-function firstQueryValues(req: Request): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(req.query)) {
-    const first = Array.isArray(value) ? value[0] : value;
-    if (typeof first === 'string') out[key] = first;
-  }
-  return out;
-}
-
-function requestContext(req: Request, res: Response, services: ApiServices, path: ResolvedPath, user: Principal | undefined): RequestContext {
+function requestContext(request: ApiRequest, res: ServerResponse, services: ApiServices, path: ResolvedPath, user: Principal | undefined): RequestContext {
   return {
     user,
     parents: Object.fromEntries(path.ancestry.map((s) => [s.kind, s.id])),
-    query: firstQueryValues(req),
+    query: request.query,
     services,
-    sourceAddress: sourceAddress(req),
+    sourceAddress: request.sourceAddress,
     setHeader: (name, value) => void res.setHeader(name, value),
     header: (name) => req.get(name),
     requireUser: () => {
@@ -56,54 +50,84 @@ function requestContext(req: Request, res: Response, services: ApiServices, path
   };
 }
 
-/** Runs the steps of request-steps.ts in order; throws what the first failing step throws. */
-async function answer(req: Request, res: Response, { registry, services }: ApiRouterOptions, facts: AuditFacts, snapshots: ListSnapshots, fragments: FragmentCache): Promise<Answer> {
-  const resolution = resolve(registry, {
-    method: req.method,
-    path: req.path,
-    action: typeof req.query.action === 'string' ? req.query.action : undefined,
-    baseUrl: `${requestOrigin(req)}${API_PREFIX}`,
-  });
+/** Resolves the request line (step 1); throws 404 for a path that names no collection. */
+export function resolveRequest(registry: ResourceRegistry, request: ApiRequest): Resolution {
+  return resolve(registry, { method: request.method, path: request.path, action: request.action, baseUrl: `${request.origin}${API_PREFIX}` });
+}
+
+/**
+ * Runs the steps of request-steps.ts in order for a resolved request; throws what the first
+ * failing step throws. Both the Express router and direct-gets.ts answer through it.
+ */
+export async function answer(request: ApiRequest, res: ServerResponse, resolution: Resolution, { registry, services }: ApiRouterOptions, facts: AuditFacts, lists: ListCaches): Promise<Answer> {
   const { path } = resolution;
   facts.sensitiveFields = path.entry.def.sensitiveFields ?? [];
-  const credentials = { method: req.method, headers: req.headers, selfOrigin: requestOrigin(req) };
+  const credentials = { method: request.method, headers: request.headers, selfOrigin: request.origin };
   const { user, operation } = await authenticate(resolution, () => authenticateCredentials(credentials, services.users));
   facts.user = user;
-  res.locals.user = user?.name;
-  const body = readBody(req.body);
+  noteRequestUser(res, user?.name);
+  const body = readBody(request.body);
   const decision = authorize(user, path, operation);
-  const ctx = requestContext(req, res, services, path, user);
+  const ctx = requestContext(request, res, services, path, user);
   await guard(registry, ctx, path, operation, decision);
-  if (operation.verb === 'list' && !path.entry.def.text) return answerList(req, ctx, path, operation, decision, snapshots, fragments);
+  if (operation.verb === 'list' && !path.entry.def.text) return answerList(request, ctx, path, operation, decision, lists);
+  // A cached object's answer has a version too: 304 while the client holds it.
+  const etag = operation.verb === 'get' && path.entry.def.version ? versionTag(path.entry.def.version(ctx), request, ctx, '') : undefined;
+  if (etag && ifNoneMatch(header(request, 'if-none-match'), etag)) return { status: 304, headers: { ETag: etag } };
   const input = validate(path, operation, body);
   // The trail keeps what was accepted, not what was sent: junk fields and refused bodies
   // (anonymous ones included) would let anyone grow it at will.
   facts.body = input;
-  return shape(path, await dispatch(path, ctx, operation, input, decision));
+  const shaped = shape(path, await dispatch(path, ctx, operation, input, decision));
+  return etag ? { ...shaped, headers: { ...shaped.headers, ETag: etag } } : shaped;
+}
+
+/** What lists keep between requests: continue snapshots and serialised items. */
+export interface ListCaches {
+  snapshots: ListSnapshots;
+  fragments: FragmentCache;
+}
+
+/** Empty list caches; the fragments bounded by `fragmentCacheMaxChars` (ZCLOUD_LIST_FRAGMENT_CACHE). */
+export function listCaches(fragmentCacheMaxChars: number): ListCaches {
+  return { snapshots: new ListSnapshots(), fragments: new FragmentCache(fragmentCacheMaxChars) };
+}
+
+function header(request: ApiRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Who sees what: the same resource for another user, origin (links) or query is another answer. */
+function viewOf(request: ApiRequest, ctx: RequestContext): string {
+  return `${ctx.user?.name ?? ''}\n${JSON.stringify(ctx.user?.projects ?? [])}\n${request.origin}${request.path}\n${JSON.stringify(filterQuery(ctx.query))}`;
+}
+
+/** A weak ETag from the version of what the answer is derived from and whose answer it is: no body is hashed. */
+function versionTag(version: string, request: ApiRequest, ctx: RequestContext, page: string): string {
+  return `W/"${createHash('sha1').update(`${version}\n${viewOf(request, ctx)}\n${page}`).digest('base64url')}"`;
 }
 
 /**
- * A list: 304 when the client holds its current version (listVersion), else the items, a page
- * of them when `limit` or `continue` asks (list-pages.ts).
+ * A list: 304 when the client holds its current version, else the items, a page of them when
+ * `limit` or `continue` asks (list-pages.ts).
  */
 async function answerList(
-  req: Request,
+  request: ApiRequest,
   ctx: RequestContext,
   path: ResolvedPath,
   operation: Operation,
   decision: Extract<Decision, { allowed: true }>,
-  snapshots: ListSnapshots,
-  fragments: FragmentCache,
+  { snapshots, fragments }: ListCaches,
 ): Promise<Answer> {
   const paging = pageRequest(ctx.query);
   const { def } = path.entry;
-  // Who sees what: the same list for another user, origin (links) or query is another answer.
-  const listing = `${ctx.user?.name ?? ''}\n${JSON.stringify(ctx.user?.projects ?? [])}\n${requestOrigin(req)}${req.path}\n${JSON.stringify(filterQuery(ctx.query))}`;
+  const listing = viewOf(request, ctx);
   const headers: Record<string, string> = {};
-  if (def.listVersion && !paging.next) {
-    const etag = `W/"${createHash('sha1').update(`${def.listVersion(ctx)}\n${listing}\n${paging.limit ?? ''}`).digest('base64url')}"`;
+  if (def.version && !paging.next) {
+    const etag = versionTag(def.version(ctx), request, ctx, String(paging.limit ?? ''));
     headers.ETag = etag;
-    if (ifNoneMatch(req.get('if-none-match'), etag)) return { status: 304, headers };
+    if (ifNoneMatch(header(request, 'if-none-match'), etag)) return { status: 304, headers };
   }
   let built: readonly string[] | undefined;
   if (!paging.next) {
@@ -134,18 +158,17 @@ function ifNoneMatch(header: string | undefined, etag: string): boolean {
  * same steps (request-steps.ts), audited, and written; errors in the one error envelope
  * (answers.ts). Resource files hold no Express code.
  */
-export function createApiRouter(options: ApiRouterOptions): express.Router {
+export function createApiRouter(options: ApiRouterOptions, lists: ListCaches = listCaches(options.services.config.fragmentCacheMaxChars)): express.Router {
   const { services } = options;
   const router = express.Router();
   router.use(bodyText('10mb'));
-  const snapshots = new ListSnapshots();
-  const fragments = new FragmentCache(options.services.config.fragmentCacheMaxChars);
 
   router.use(async (req: Request, res: Response) => {
     const facts: AuditFacts = { sensitiveFields: [] };
+    const request = expressRequest(req);
     let result: Answer;
     try {
-      result = await answer(req, res, options, facts, snapshots, fragments);
+      result = await answer(request, res, resolveRequest(options.registry, request), options, facts, lists);
     } catch (err) {
       result = errorResponse(err, 'zcloud');
       logServerError(services.logger, 'request failed', req.path, err, result);
@@ -154,4 +177,17 @@ export function createApiRouter(options: ApiRouterOptions): express.Router {
     writeAnswer(res, result);
   });
   return router;
+}
+
+function expressRequest(req: Request): ApiRequest {
+  return {
+    method: req.method,
+    path: req.path,
+    query: firstQueryValues(req.query),
+    action: typeof req.query.action === 'string' ? req.query.action : undefined,
+    headers: req.headers,
+    origin: requestOrigin(req),
+    sourceAddress: sourceAddress(req),
+    body: req.body,
+  };
 }

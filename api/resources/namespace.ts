@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { ConflictError } from '../../src/errors.js';
 import type { KubeObject } from '../../src/kube/kube-object.js';
-import { requestsOf, type RequestFigures } from '../../src/clusters/cluster-metrics.js';
-import type { ClusterCache } from '../../src/kube/cluster-cache.js';
+import { namespaceRequests, type RequestFigures } from '../../src/clusters/cluster-metrics.js';
 import type { PodObject } from '../../src/kube/objects.js';
-import { clusterOf, lookupCache, readCache } from '../cluster-access.js';
+import { clusterCacheVersion, clusterOf, lookupCache, readCache } from '../cluster-access.js';
 import { defineResource, type ApiObject, type RequestContext } from '../framework/resource.js';
 import { cachedHandlers } from './shared/cached-handlers.js';
 import { LabelNameSchema } from './shared/validation.js';
@@ -25,19 +24,11 @@ function toApi(ns: KubeObject, ctx: RequestContext): ApiObject {
 }
 
 /**
- * Each cluster cache's namespace figures at one content version: while nothing in the cluster
- * changed, a namespace's GET is a lookup, not a pass over all its pods. Computed over all the
- * namespace's pods ('totals'): a caller sees a namespace only where it may see all its pods.
+ * Over all the namespace's pods ('totals': a caller sees a namespace only where it may see all
+ * its pods), kept per namespace by the pod store: a lookup, not a pass over the pods.
  */
-const figuresOfCache = new WeakMap<ClusterCache, { version: string; byNamespace: Map<string, RequestFigures> }>();
-
 function namespaceFigures(ctx: RequestContext, namespace: string): RequestFigures {
-  const { cache } = clusterOf(ctx);
-  let held = figuresOfCache.get(cache);
-  if (!held || held.version !== cache.contentVersion) figuresOfCache.set(cache, (held = { version: cache.contentVersion, byNamespace: new Map() }));
-  let figures = held.byNamespace.get(namespace);
-  if (!figures) held.byNamespace.set(namespace, (figures = requestsOf(lookupCache<PodObject>(ctx, 'pods', 'totals').listNamespace(namespace))));
-  return figures;
+  return namespaceRequests(lookupCache<PodObject>(ctx, 'pods', 'totals'), namespace);
 }
 
 function isTerminating(ctx: RequestContext, id: string): boolean {
@@ -50,6 +41,7 @@ export const namespaceResource = defineResource({
   list: cachedHandlers('namespaces', toApi).list,
   get: cachedHandlers('namespaces', toApi).get,
   watch: cachedHandlers('namespaces', toApi).watch,
+  version: clusterCacheVersion,
   create: {
     input: z.object({ name: LabelNameSchema }),
     run: async (ctx, input) => toApi(await clusterOf(ctx).client.create('namespaces', { metadata: { name: input.name } }), ctx),

@@ -87,7 +87,7 @@ export const podResource = defineResource({
   // The seed names deployment, daemonset and statefulset; the issue adds job and cronjob.
   parents: ['deployment', 'daemonset', 'statefulset', 'job', 'cronjob'],
   // Pods, their owners and podToApi read nothing but the cluster's cache.
-  listVersion: clusterCacheVersion,
+  version: clusterCacheVersion,
   cachedList: cachedList('pod', (ctx) => podsOfParent(ctx).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)), podToApi),
   get: async (ctx, id) => {
     const pod = podOfParent(ctx, id);

@@ -1,5 +1,6 @@
 import type { StorageClassObject } from '../../src/kube/objects.js';
 import { defineResource, type ApiObject } from '../framework/resource.js';
+import { clusterCacheVersion } from '../cluster-access.js';
 import { cachedHandlers } from './shared/cached-handlers.js';
 
 
@@ -25,4 +26,5 @@ export const storageclassResource = defineResource({
   kind: 'storageclass',
   parents: ['cluster'],
   list: cachedHandlers('storageclasses', storageClassToApi).list,
+  version: clusterCacheVersion,
 });

@@ -160,6 +160,7 @@ export class StreamGateway implements Runnable, StreamHandlers {
 
   /** Takes SockJS's HTTP requests (`/info`, the xhr and eventsource transports) of every endpoint. */
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (!req.url?.startsWith(`${WS_PREFIX}/`)) return false; // before parsing: every request passes here
     const pathname = new URL(req.url ?? '/', 'http://zcloud.invalid').pathname;
     const sockjs = this.sockjsTargetOf(pathname);
     if (!sockjs) return false;

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../kube/kube-object.js';
+import type { NamespaceTally, ObjectReader } from '../kube/object-store.js';
 import type { NodeObject, PodObject } from '../kube/objects.js';
 import { bytes, milliCores, parseQuantity } from '../kube/quantity.js';
 
@@ -122,5 +123,24 @@ export function requestsOf(pods: readonly PodObject[]): RequestFigures {
     cpuUsed += figures.cpu;
     memoryUsed += figures.memory;
   }
+  return { cpuUsed, memoryUsed, podUsed };
+}
+
+/**
+ * requestsOf per namespace, kept by the pod store on every write (cpuUsed, memoryUsed, podUsed):
+ * a namespace's figures are a lookup, whatever its number of pods.
+ */
+export const NAMESPACE_REQUESTS: NamespaceTally<PodObject> = {
+  width: 3,
+  measure(pod) {
+    if (isTerminated(pod)) return undefined;
+    const figures = requestsOfPod(pod);
+    return [figures.cpu, figures.memory, 1];
+  },
+};
+
+/** A namespace's requests from the pod store's NAMESPACE_REQUESTS tally. */
+export function namespaceRequests(pods: ObjectReader<PodObject>, namespace: string): RequestFigures {
+  const [cpuUsed = 0, memoryUsed = 0, podUsed = 0] = pods.namespaceTotals(NAMESPACE_REQUESTS, namespace);
   return { cpuUsed, memoryUsed, podUsed };
 }

@@ -17,6 +17,20 @@ export interface ObjectReader<T extends KubeObject = KubeObject> {
   listNamespace(namespace: string): T[];
   /** Objects with an ownerReference to `uid`. */
   listOwnedBy(uid: string): T[];
+  /** `tally`'s sums over the objects of `namespace` (zeros when it has none); see NamespaceTally. */
+  namespaceTotals(tally: NamespaceTally<T>, namespace: string): readonly number[];
+}
+
+/**
+ * A figure summed per namespace and kept current by every write to the store, like an index:
+ * reading a namespace's sums costs a lookup, however many objects it holds. `measure` gives an
+ * object's contribution (`width` numbers, or undefined for none); it must be pure, since the
+ * store subtracts what it gives for the object a write replaces or removes. A tally is
+ * registered on first read (one pass over the store), identified by the object itself.
+ */
+export interface NamespaceTally<T extends KubeObject = KubeObject> {
+  readonly width: number;
+  measure(object: T): readonly number[] | undefined;
 }
 
 /**
@@ -36,6 +50,7 @@ export function restrictToNamespaces<T extends KubeObject>(reader: ObjectReader<
     list: () => keep(reader.list()),
     listNamespace: (namespace) => (visible(namespace) ? reader.listNamespace(namespace) : []),
     listOwnedBy: (uid) => keep(reader.listOwnedBy(uid)),
+    namespaceTotals: (tally, namespace) => (visible(namespace) ? reader.namespaceTotals(tally, namespace) : new Array<number>(tally.width).fill(0)),
   };
 }
 
@@ -50,6 +65,7 @@ export class ObjectStore<T extends KubeObject = KubeObject> implements ObjectRea
   readonly #objects = new Map<string, T>();
   readonly #byNamespace = new Map<string, Set<string>>();
   readonly #byOwner = new Map<string, Set<string>>();
+  readonly #tallies = new Map<NamespaceTally<T>, Map<string, number[]>>();
 
   get size(): number {
     return this.#objects.size;
@@ -77,6 +93,15 @@ export class ObjectStore<T extends KubeObject = KubeObject> implements ObjectRea
   /** Objects with an ownerReference to `uid`. */
   listOwnedBy(uid: string): T[] {
     return this.collect(this.#byOwner.get(uid));
+  }
+
+  namespaceTotals(tally: NamespaceTally<T>, namespace: string): readonly number[] {
+    let sums = this.#tallies.get(tally);
+    if (!sums) {
+      this.#tallies.set(tally, (sums = new Map()));
+      for (const object of this.#objects.values()) addMeasure(sums, tally, object, 1);
+    }
+    return sums.get(namespace) ?? new Array<number>(tally.width).fill(0);
   }
 
   private collect(keys: Set<string> | undefined): T[] {
@@ -135,19 +160,33 @@ export class ObjectStore<T extends KubeObject = KubeObject> implements ObjectRea
     this.#objects.clear();
     this.#byNamespace.clear();
     this.#byOwner.clear();
+    for (const sums of this.#tallies.values()) sums.clear();
   }
 
   private index(key: string, object: T): void {
     const ns = object.metadata.namespace;
     if (ns) addTo(this.#byNamespace, ns, key);
     for (const owner of object.metadata.ownerReferences ?? []) addTo(this.#byOwner, owner.uid, key);
+    for (const [tally, sums] of this.#tallies) addMeasure(sums, tally, object, 1);
   }
 
   private unindex(key: string, object: T): void {
     const ns = object.metadata.namespace;
     if (ns) removeFrom(this.#byNamespace, ns, key);
     for (const owner of object.metadata.ownerReferences ?? []) removeFrom(this.#byOwner, owner.uid, key);
+    for (const [tally, sums] of this.#tallies) addMeasure(sums, tally, object, -1);
   }
+}
+
+/** Adds (sign 1) or takes away (sign -1) `object`'s measure from its namespace's sums; a namespace at zero objects is dropped. */
+function addMeasure<T extends KubeObject>(sums: Map<string, number[]>, tally: NamespaceTally<T>, object: T, sign: 1 | -1): void {
+  const ns = object.metadata.namespace;
+  const figures = ns ? tally.measure(object) : undefined;
+  if (!ns || !figures) return;
+  let held = sums.get(ns);
+  if (!held) sums.set(ns, (held = new Array<number>(tally.width).fill(0)));
+  for (let i = 0; i < tally.width; i++) held[i] += sign * (figures[i] ?? 0);
+  if (held.every((value) => value === 0)) sums.delete(ns);
 }
 
 function addTo(index: Map<string, Set<string>>, value: string, key: string): void {

@@ -4,7 +4,11 @@ import type { Logger } from '../logger.js';
 import { KubeApiError, readAll, toKubeApiError, type KubeHttp } from './kube-http.js';
 import { keyOf, stripForCache, type KubeObject } from './kube-object.js';
 import type { ObjectStore, StoreEvent } from './object-store.js';
-import { apiVersionOf, collectionPath, type ResourceKind } from './resource-kind.js';
+import { Compactor } from './compact.js';
+import { apiVersionOf, collectionPath, COMPACTED_RESOURCES, type ResourceKind } from './resource-kind.js';
+
+/** One for every cache of the process: imports of one cluster, and clusters alike, share their repeated values (compact.ts). */
+const CACHE_COMPACTOR = new Compactor();
 
 /** The apiserver no longer has the history we asked for (410 Gone / Expired): list again. */
 export class GoneError extends Error {
@@ -107,7 +111,7 @@ export class Reflector<T extends KubeObject> {
     const object = stripForCache(raw) as T;
     object.apiVersion ??= apiVersionOf(this.options.kind);
     object.kind ??= this.options.kind.kind;
-    return object;
+    return COMPACTED_RESOURCES.has(this.options.kind.resource) ? CACHE_COMPACTOR.compact(object) : object;
   }
 
   private async listAll(signal: AbortSignal): Promise<void> {
@@ -186,11 +190,11 @@ export class Reflector<T extends KubeObject> {
           reject(err);
         } else resolve();
       };
-      let timer = setTimeout(() => finish(new Error(`watch silent for ${silenceLimitMs} ms`)), silenceLimitMs);
+      const timer = setTimeout(() => finish(new Error(`watch silent for ${silenceLimitMs} ms`)), silenceLimitMs);
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => finish(new Error(`watch silent for ${silenceLimitMs} ms`)), silenceLimitMs);
+        // Restarts the silence limit without a new timer: thousands of watches get chunks all the time.
+        timer.refresh();
         buffer += chunk;
         let newline: number;
         while (!settled && (newline = buffer.indexOf('\n')) >= 0) {

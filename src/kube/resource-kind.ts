@@ -73,3 +73,11 @@ export const CACHED_KINDS = {
 
 export type CachedKindName = keyof typeof CACHED_KINDS;
 export const CACHED_KIND_NAMES = Object.keys(CACHED_KINDS) as CachedKindName[];
+
+/**
+ * Kinds whose cached objects are compacted (compact.ts): a cluster holds thousands of them, made
+ * from a few templates. Others are few, or change often with little to share (nodes post
+ * status every few seconds, leader-election endpoints every two): there compacting would cost
+ * CPU on every change and save little.
+ */
+export const COMPACTED_RESOURCES: ReadonlySet<string> = new Set(['pods', 'replicasets', 'controllerrevisions', 'jobs']);

@@ -78,4 +78,25 @@ describe('ObjectStore', () => {
     expect(resourceVersionAtLeast('abc', 'abd')).to.equal(false);
     expect(resourceVersionAtLeast(undefined, '1')).to.equal(false);
   });
+
+  it('keeps a namespace tally through adds, replacements, removals and relists', () => {
+    const store = new ObjectStore();
+    const weight = (object: KubeObject) => Number(object.metadata.labels?.weight ?? 0);
+    const tally = { width: 2, measure: (o: KubeObject) => (weight(o) < 0 ? undefined : [weight(o), 1]) };
+    const weighted = (ns: string, name: string, rv: string, w: number): KubeObject => ({ metadata: { namespace: ns, name, resourceVersion: rv, labels: { weight: String(w) } } });
+    store.upsert(weighted('a', 'p1', '1', 5));
+    // Registered on first read: what the store held is counted.
+    expect(store.namespaceTotals(tally, 'a')).to.deep.equal([5, 1]);
+    store.upsert(weighted('a', 'p2', '2', 7));
+    store.upsert(weighted('b', 'p1', '3', 1));
+    expect(store.namespaceTotals(tally, 'a')).to.deep.equal([12, 2]);
+    store.upsert(weighted('a', 'p1', '4', -1)); // now measured as nothing
+    expect(store.namespaceTotals(tally, 'a')).to.deep.equal([7, 1]);
+    store.remove('a/p2');
+    expect(store.namespaceTotals(tally, 'a')).to.deep.equal([0, 0]);
+    store.replace([weighted('a', 'p3', '5', 2), weighted('b', 'p1', '3', 1)]);
+    expect(store.namespaceTotals(tally, 'a')).to.deep.equal([2, 1]);
+    expect(store.namespaceTotals(tally, 'b')).to.deep.equal([1, 1]);
+    expect(store.namespaceTotals(tally, 'c')).to.deep.equal([0, 0]);
+  });
 });

@@ -1,6 +1,6 @@
 import type { KubeObject } from '../../../src/kube/kube-object.js';
 import type { CachedKindName } from '../../../src/kube/resource-kind.js';
-import { clusterOf, readCache } from '../../cluster-access.js';
+import { clusterCacheVersion, clusterOf, readCache } from '../../cluster-access.js';
 import { watchSource, type ApiObject, type RequestContext } from '../../framework/resource.js';
 
 /**
@@ -10,7 +10,8 @@ import { watchSource, type ApiObject, type RequestContext } from '../../framewor
  * cluster and waits for the cache. The freshness headers describe this kind's cache; `toApi`
  * may look other kinds up through the request (lookupCache), resolved once per request.
  * Spread what the resource declares: `...h` or `list: h.list`; a resource's own `remove` after
- * the spread replaces this one.
+ * the spread replaces this one. `version` is the cluster cache's: `toApi` must read nothing but
+ * the request cluster's cache and what never changes while zcloud runs (the chart catalogue).
  */
 export function cachedHandlers<T extends KubeObject>(kind: CachedKindName, toApi: (object: T, ctx: RequestContext) => ApiObject) {
   return {
@@ -28,5 +29,6 @@ export function cachedHandlers<T extends KubeObject>(kind: CachedKindName, toApi
       await clusterOf(ctx).client.delete(kind, ctx.parents.namespace, id);
     },
     watch: watchSource(kind, toApi),
+    version: clusterCacheVersion,
   };
 }
