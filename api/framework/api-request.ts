@@ -18,6 +18,12 @@ export interface ApiRequest {
   body: unknown;
 }
 
+/** A request header's first value; `name` in lower case, as Node keys them. */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /** The first value of each parameter of a parsed query string (`a=1&a=2` → `a: '1'`). */
 export function firstQueryValues(query: Readonly<Record<string, unknown>>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { ForbiddenError, UnauthorizedError } from '../../src/errors.js';
 import type { TokenAudience } from '../../src/auth/tokens.js';
 import type { Principal, UserService } from '../../src/users.js';
+import { headerValue } from './api-request.js';
 
 /** What authentication needs of the users: a token in, its user out (or UnauthorizedError). */
 export type TokenAuthenticator = Pick<UserService, 'authenticate'>;
@@ -51,11 +52,6 @@ export interface CredentialSource {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 /**
  * Who sends `request`: its bearer token when it has an Authorization header (scripts, the
  * OSP), else its web session cookie (the console, which never sends one). A request with
@@ -69,8 +65,8 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
  * act, so its code should also call requireSameOrigin.
  */
 export async function authenticateCredentials(request: CredentialSource, users: TokenAuthenticator): Promise<Principal> {
-  const authorization = header(request.headers, 'authorization');
-  const session = cookieValue(header(request.headers, 'cookie'), SESSION_COOKIE);
+  const authorization = headerValue(request.headers, 'authorization');
+  const session = cookieValue(headerValue(request.headers, 'cookie'), SESSION_COOKIE);
   if (authorization !== undefined || session === undefined) return authenticateBearer(authorization, users);
   const user = await users.authenticate(session);
   if (!SAFE_METHODS.has(request.method.toUpperCase())) requireSessionWrite(request);
@@ -92,7 +88,7 @@ export function requireSameOrigin(request: CredentialSource): void {
  * refuse the scripts that call them.
  */
 export function refuseCrossSite(request: CredentialSource): void {
-  const fetchSite = header(request.headers, 'sec-fetch-site');
+  const fetchSite = headerValue(request.headers, 'sec-fetch-site');
   const origin = pageOrigin(request);
   const foreignOrigin = origin !== undefined && origin !== request.selfOrigin;
   if (foreignOrigin || (fetchSite !== undefined && fetchSite !== 'same-origin' && fetchSite !== 'none')) {
@@ -103,7 +99,7 @@ export function refuseCrossSite(request: CredentialSource): void {
 /** 403 unless a session's write is same-origin and JSON (what the console sends on every request). */
 export function requireSessionWrite(request: CredentialSource): void {
   requireSameOrigin(request);
-  const contentType = header(request.headers, 'content-type') ?? '';
+  const contentType = headerValue(request.headers, 'content-type') ?? '';
   if (!/^application\/json\s*(;|$)/i.test(contentType)) {
     throw new ForbiddenError('a session request that changes something must be sent as Content-Type: application/json');
   }
@@ -111,7 +107,7 @@ export function requireSessionWrite(request: CredentialSource): void {
 
 /** The origin of the page that sent `request`: its Origin header, else its Referer's. */
 function pageOrigin(request: CredentialSource): string | undefined {
-  return header(request.headers, 'origin') ?? originOfUrl(header(request.headers, 'referer'));
+  return headerValue(request.headers, 'origin') ?? originOfUrl(headerValue(request.headers, 'referer'));
 }
 
 function originOfUrl(url: string | undefined): string | undefined {

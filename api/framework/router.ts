@@ -11,7 +11,7 @@ import { authenticateCredentials } from './authn.js';
 import type { ResourceRegistry } from './registry.js';
 import { requestOrigin, sourceAddress } from './request-origin.js';
 import { authenticate, authorize, dispatch, guard, readBody, resolve, shape, validate, type Operation, type Resolution, type ResolvedPath } from './request-steps.js';
-import { firstQueryValues, type ApiRequest } from './api-request.js';
+import { firstQueryValues, headerValue, type ApiRequest } from './api-request.js';
 import { noteRequestUser } from './request-user.js';
 import { collectionHead } from './collection-json.js';
 import { LIST_PARAMETERS, ListSnapshots, pageRequest } from './list-pages.js';
@@ -42,7 +42,7 @@ function requestContext(request: ApiRequest, res: ServerResponse, services: ApiS
     services,
     sourceAddress: request.sourceAddress,
     setHeader: (name, value) => void res.setHeader(name, value),
-    header: (name) => req.get(name),
+    header: (name) => headerValue(request.headers, name.toLowerCase()),
     requireUser: () => {
       if (!user) throw new UnauthorizedError('authentication required');
       return user;
@@ -73,7 +73,7 @@ export async function answer(request: ApiRequest, res: ServerResponse, resolutio
   if (operation.verb === 'list' && !path.entry.def.text) return answerList(request, ctx, path, operation, decision, lists);
   // A cached object's answer has a version too: 304 while the client holds it.
   const etag = operation.verb === 'get' && path.entry.def.version ? versionTag(path.entry.def.version(ctx), request, ctx, '') : undefined;
-  if (etag && ifNoneMatch(header(request, 'if-none-match'), etag)) return { status: 304, headers: { ETag: etag } };
+  if (etag && ifNoneMatch(headerValue(request.headers, 'if-none-match'), etag)) return { status: 304, headers: { ETag: etag } };
   const input = validate(path, operation, body);
   // The trail keeps what was accepted, not what was sent: junk fields and refused bodies
   // (anonymous ones included) would let anyone grow it at will.
@@ -91,11 +91,6 @@ export interface ListCaches {
 /** Empty list caches; the fragments bounded by `fragmentCacheMaxChars` (ZCLOUD_LIST_FRAGMENT_CACHE). */
 export function listCaches(fragmentCacheMaxChars: number): ListCaches {
   return { snapshots: new ListSnapshots(), fragments: new FragmentCache(fragmentCacheMaxChars) };
-}
-
-function header(request: ApiRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Who sees what: the same resource for another user, origin (links) or query is another answer. */
@@ -127,7 +122,7 @@ async function answerList(
   if (def.version && !paging.next) {
     const etag = versionTag(def.version(ctx), request, ctx, String(paging.limit ?? ''));
     headers.ETag = etag;
-    if (ifNoneMatch(header(request, 'if-none-match'), etag)) return { status: 304, headers };
+    if (ifNoneMatch(headerValue(request.headers, 'if-none-match'), etag)) return { status: 304, headers };
   }
   let built: readonly string[] | undefined;
   if (!paging.next) {
