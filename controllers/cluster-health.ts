@@ -38,6 +38,7 @@ export class ClusterHealthReconciler implements Reconciler {
     const health = runtime.health;
     const timeoutMs = this.options.probeTimeoutMs ?? Math.min(5000, intervalMs);
     const probe = this.options.metrics?.healthProbeDuration.startTimer({ cluster: key });
+    health.lastProbeAt = new Date().toISOString();
     try {
       const version = await runtime.http.request<{ gitVersion?: string }>('GET', '/version', { timeoutMs, signal });
       probe?.({ outcome: 'ok' });
@@ -59,8 +60,6 @@ export class ClusterHealthReconciler implements Reconciler {
         health.reachable = false;
         logger.warn('cluster unreachable', { cluster: key, error: health.lastError });
       }
-    } finally {
-      health.lastProbeAt = new Date().toISOString();
     }
     const confirming = health.consecutiveFailures > 0 && health.consecutiveFailures < FAILURES_TO_UNREACHABLE;
     return { requeueAfterMs: confirming ? Math.min(intervalMs, 2000) : untilNextProbe(key, intervalMs, Date.now()) };

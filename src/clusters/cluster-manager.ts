@@ -65,6 +65,7 @@ export interface ClusterHealth {
   reachable: boolean | undefined;
   consecutiveFailures: number;
   version?: string;
+  /** When the last probe was sent: on its cluster's phase of the interval (untilNextProbe), however long the answer takes. */
   lastProbeAt?: string;
   lastError?: string;
 }
