@@ -53,8 +53,10 @@ export async function openKubernetesStore(options: KubernetesStoreOptions): Prom
   for (const def of options.collections) await removeMirrors(options, storedKind(def.name));
   const store = new KubernetesStore(options);
   // Like the data file: a record that does not validate stops start-up instead of being overwritten.
-  for (const def of options.collections) await store.objects(def).list();
-  for (const def of options.collections) await store.objects(def).moveSealedToSecrets();
+  for (const def of options.collections) {
+    const objects = store.objects(def);
+    await objects.moveSealedToSecrets(await objects.list());
+  }
   return store;
 }
 
@@ -299,10 +301,10 @@ class RecordObjects {
     return stored.metadata.resourceVersion ?? '';
   }
 
-  /** Rewrites every object that still holds secret fields sealed in it (an older zcloud's), moving them to its Secret. */
-  async moveSealedToSecrets(): Promise<void> {
+  /** Rewrites each of `objects` that still holds secret fields sealed in it (an older zcloud's), moving them to its Secret. */
+  async moveSealedToSecrets(objects: readonly RecordObject[]): Promise<void> {
     if (!this.#recordSecrets) return;
-    for (const object of await this.list()) {
+    for (const object of objects) {
       if (!holdsSealedField(object.spec)) continue;
       const { id, value } = this.record(object);
       // Another replica writing it meanwhile wrote the new form: nothing left to move.
